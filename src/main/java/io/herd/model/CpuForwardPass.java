@@ -190,10 +190,21 @@ public final class CpuForwardPass implements ForwardPass {
         for (int t = 0; t < nTokens; t++)
             for (int i = 0; i < d; i++) h[t * d + i] = round(embed.get(tokens[t], i));
 
+        // cos/sin of every (token, frequency) once per batch: shared by all heads and all RoPE layers.
+        int half = inverseFrequencies.length;
+        float[] cos = new float[nTokens * half], sin = new float[nTokens * half];
+        for (int t = 0; t < nTokens; t++)
+            for (int j = 0; j < half; j++) {
+                float angle = (float) positions[t] * inverseFrequencies[j];   // one fp32 multiply, as the references
+                cos[t * half + j] = (float) Math.cos(angle);
+                sin[t * half + j] = (float) Math.sin(angle);
+            }
+        Rotation rotation = new Rotation(cos, sin);
+
         for (int iLayer = 0; iLayer < config.nLayers(); iLayer++) {
             Llama4Weights.Layer layer = weights.layers().get(iLayer);
             float[] xn = rmsNorm(h, layer.inputNorm(), nTokens);
-            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart);
+            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart, rotation);
             addInto(h, attn);
             xn = rmsNorm(h, layer.postAttentionNorm(), nTokens);
             float[] ffn = switch (layer.feedForward()) {
@@ -228,8 +239,11 @@ public final class CpuForwardPass implements ForwardPass {
 
     // ------------------------------------------------------------------------------------------------ attention
 
+    /** Per-token RoPE cos/sin tables, {@code [nTokens, headDim/2]}. */
+    private record Rotation(float[] cos, float[] sin) {}
+
     private float[] attention(int iLayer, Llama4Weights.Attention w, float[] xn, int nTokens, int[] positions,
-                              List<Piece> batch, int[] pieceStart) {
+                              List<Piece> batch, int[] pieceStart, Rotation rotation) {
         int headDim = config.headDim(), nHeads = config.nHeads(), nKvHeads = config.nKvHeads();
         int qDim = config.qDim(), kvDim = config.kvDim();
         float[] q = matmul(w.q(), xn, nTokens);
@@ -239,8 +253,8 @@ public final class CpuForwardPass implements ForwardPass {
         for (int t = 0; t < nTokens; t++) {
             int p = positions[t];
             if (rope) {
-                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, p);
-                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, p);
+                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, rotation, t);
+                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, rotation, t);
                 if (config.useQkNorm()) {
                     for (int hh = 0; hh < nHeads; hh++) headNorm(q, t * qDim + hh * headDim);
                     for (int hh = 0; hh < nKvHeads; hh++) headNorm(k, t * kvDim + hh * headDim);
@@ -323,11 +337,11 @@ public final class CpuForwardPass implements ForwardPass {
         return ((long) block * kvConfig.blockSize() + pos % kvConfig.blockSize()) * config.kvDim();
     }
 
-    /** Interleaved (adjacent-pair) rotation of one head at position p, fp32, rounded in BF16 mode. */
-    private void applyRope(float[] x, int off, int p) {
-        for (int j = 0; j < inverseFrequencies.length; j++) {
-            float angle = (float) p * inverseFrequencies[j];
-            float cos = (float) Math.cos(angle), sin = (float) Math.sin(angle);
+    /** Interleaved (adjacent-pair) rotation of one head of token t, fp32, rounded in BF16 mode. */
+    private void applyRope(float[] x, int off, Rotation rotation, int t) {
+        int half = inverseFrequencies.length;
+        for (int j = 0; j < half; j++) {
+            float cos = rotation.cos()[t * half + j], sin = rotation.sin()[t * half + j];
             float x0 = x[off + 2 * j], x1 = x[off + 2 * j + 1];
             x[off + 2 * j] = round(x0 * cos - x1 * sin);
             x[off + 2 * j + 1] = round(x0 * sin + x1 * cos);
