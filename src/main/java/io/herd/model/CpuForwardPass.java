@@ -1,7 +1,7 @@
 package io.herd.model;
 
 import io.herd.compute.Matrix;
-import io.herd.weights.Bf16;
+import io.herd.compute.cpu.Bf16;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -316,7 +316,7 @@ public final class CpuForwardPass implements ForwardPass {
                     long vb = keyBase[j];
                     for (int i = 0; i < headDim; i++) out[oOff + i] += pj * vSeg.get(KV_FLOAT, vb + (long) i * Float.BYTES);
                 }
-                if (precision == Precision.BF16) for (int i = 0; i < headDim; i++) out[oOff + i] = Bf16.round(out[oOff + i]);
+                if (precision == Precision.BF16) Bf16.round(out, oOff, headDim);
             }
         });
         return matmul(w.o(), out, nTokens);
@@ -429,7 +429,7 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] matmul(Matrix w, float[] x, int nTokens) {
         float[] y = new float[nTokens * w.nOut()];
         w.matmul(x, y, nTokens);
-        if (precision == Precision.BF16) for (int i = 0; i < y.length; i++) y[i] = Bf16.round(y[i]);
+        if (precision == Precision.BF16) Bf16.round(y, 0, y.length);
         return y;
     }
 
