@@ -79,6 +79,9 @@ public final class EngineCore implements InferenceEngine {
         if (closed) throw new IllegalStateException("engine closed");
         Throwable f = failure;
         if (f != null) throw new IllegalStateException("engine stopped after a failure: " + f, f);
+        if (liveIds.contains(request.requestId())) {
+            throw new IllegalArgumentException("request id already live: " + request.requestId());
+        }
         int n;
         do {
             n = queued.get();

@@ -20,6 +20,8 @@ public final class Request {
     final RequestSink sink;
     /** Arrival order; ties between equal priorities go to the earlier one. */
     final long arrivalSeq;
+    /** Effective (aged) priority when last admitted to running; what priority preemption compares against. */
+    long admittedPriority;
     /** Step at which the request (re-)entered the waiting queue, for priority aging. */
     long waitingSinceStep;
 
@@ -36,7 +38,6 @@ public final class Request {
     boolean everScheduled;
     /** True once the runner has this request's state (so later steps send diffs). */
     boolean knownToRunner;
-    boolean resumed;
     int nPreemptions;
 
     Request(EngineRequest r, RequestSink sink, long arrivalSeq, BlockHash rootHash, int blockSize) {

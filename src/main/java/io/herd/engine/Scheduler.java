@@ -163,6 +163,7 @@ public final class Scheduler {
             int nNew = numNewTokens(r, nComputed, budget);
             Optional<NewBlocks> blocks = kv.allocateSlots(r.requestId, nComputed, nNew, hit);
             if (blocks.isEmpty()) break; // head of line waits: skipping it would starve long prompts
+            r.admittedPriority = effectivePriority(r);
             waiting.remove(r);
             running.add(r);
             r.status = RequestStatus.RUNNING;
@@ -252,7 +253,7 @@ public final class Scheduler {
     }
 
     /**
-     * A waiting request of strictly better priority that cannot start (no sequence slot or no blocks) preempts the
+     * A waiting request of strictly better (effective) priority than a running one's priority at admission, that cannot start (no sequence slot or no blocks) preempts the
      * lowest-priority running requests, one at a time, until it can.
      */
     private void preemptForPriority() {
@@ -261,7 +262,8 @@ public final class Scheduler {
         PrefixHit hit = kv.findCachedPrefix(head.blockHashes, head.numTokens());
         while (!running.isEmpty()) {
             Request worst = running.stream().max(BY_PRIORITY).orElseThrow();
-            if (head.priority >= worst.priority) return;
+            // Compare as admitted: an aged request must not be pushed out again by the ones it aged past.
+            if (effectivePriority(head) >= worst.admittedPriority) return;
             boolean blocked = running.size() >= config.maxNumSeqs()
                     || !kv.canAllocate(head.requestId, hit.nTokens(),
                             numNewTokens(head, hit.nTokens(), config.maxNumBatchedTokens()), hit);
