@@ -1,7 +1,6 @@
 package io.herd.runner;
 
 import io.herd.engine.kv.KvCacheConfig;
-import io.herd.model.ForwardPass;
 import io.herd.model.Llama4Config;
 
 /**
@@ -15,14 +14,6 @@ import io.herd.model.Llama4Config;
 public final class KvCacheSizing {
     private KvCacheSizing() {}
 
-    public static int nRopeLayers(Llama4Config c) {
-        int n = 0;
-        for (boolean rope : c.ropeLayers()) if (rope) n++;
-        return n;
-    }
-
-    public static int nNopeLayers(Llama4Config c) { return c.nLayers() - nRopeLayers(c); }
-
     /** K and V of one position in one layer. */
     public static long bytesPerPositionPerLayer(Llama4Config c, int bytesPerElement) {
         return 2L * c.nKvHeads() * c.headDim() * bytesPerElement;
@@ -30,12 +21,12 @@ public final class KvCacheSizing {
 
     /** GLOBAL group bytes per position (all NoPE layers). */
     public static long globalBytesPerToken(Llama4Config c, int bytesPerElement) {
-        return nNopeLayers(c) * bytesPerPositionPerLayer(c, bytesPerElement);
+        return c.nNopeLayers() * bytesPerPositionPerLayer(c, bytesPerElement);
     }
 
     /** CHUNKED group bytes per position held (all RoPE layers). */
     public static long chunkedBytesPerToken(Llama4Config c, int bytesPerElement) {
-        return nRopeLayers(c) * bytesPerPositionPerLayer(c, bytesPerElement);
+        return c.nRopeLayers() * bytesPerPositionPerLayer(c, bytesPerElement);
     }
 
     /** A cache that keeps every position in every layer. */
@@ -58,16 +49,16 @@ public final class KvCacheSizing {
 
     /**
      * Splits {@code kv.bytes()} between the groups and returns the block counts to build the forward pass's KV
-     * memory with. Unless configured, the CHUNKED share is what one sequence of {@code maxModelLength} tokens
+     * memory with ({@code bytesPerElement}: what the forward pass stores, 4 for the CPU pass's fp32 cache). Unless configured, the CHUNKED share is what one sequence of {@code maxModelLength} tokens
      * needs relative to its GLOBAL share, so both groups fill up together at that length.
      */
-    public static ForwardPass.KvCacheSpec plan(Llama4Config c, int bytesPerElement, KvCacheConfig kv, int maxModelLength) {
+    public static io.herd.model.KvCacheConfig plan(Llama4Config c, int bytesPerElement, KvCacheConfig kv, int maxModelLength) {
         int b = kv.blockSize();
         long g = globalBytesPerToken(c, bytesPerElement) * b;
         long r = chunkedBytesPerToken(c, bytesPerElement) * b;
         if (g == 0) throw new IllegalArgumentException("model has no NoPE (global attention) layer; GLOBAL group would be empty");
         if (r == 0) {
-            return new ForwardPass.KvCacheSpec(b, checkedBlocks(kv.bytes() / g, "GLOBAL"), 0, g, 0);
+            return new io.herd.model.KvCacheConfig(b, checkedBlocks(kv.bytes() / g, "GLOBAL"), 0);
         }
         double fraction = kv.chunkedFraction();
         if (fraction == 0) {
@@ -77,7 +68,7 @@ public final class KvCacheSizing {
         long chunkedBytes = (long) (kv.bytes() * fraction);
         int nChunked = checkedBlocks(chunkedBytes / r, "CHUNKED");
         int nGlobal = checkedBlocks((kv.bytes() - chunkedBytes) / g, "GLOBAL");
-        return new ForwardPass.KvCacheSpec(b, nGlobal, nChunked, g, r);
+        return new io.herd.model.KvCacheConfig(b, nGlobal, nChunked);
     }
 
     private static int checkedBlocks(long n, String group) {

@@ -1,7 +1,6 @@
 package io.herd.runner;
 
 import io.herd.engine.kv.KvCacheConfig;
-import io.herd.model.ForwardPass;
 import io.herd.model.Llama4Config;
 import org.junit.jupiter.api.Test;
 
@@ -10,20 +9,12 @@ import static org.assertj.core.api.Assertions.within;
 
 class KvCacheSizingTest {
 
-    /** Scout's attention geometry: 48 layers, every 4th NoPE, 8 KV heads × 128, chunk 8192. */
-    static Llama4Config scout() {
-        boolean[] rope = new boolean[48];
-        for (int i = 0; i < 48; i++) rope[i] = (i + 1) % 4 != 0;
-        return new Llama4Config(5120, 48, 40, 8, 128, 8192, 16384, 16, 1, new boolean[48], rope, true, 8192, true,
-                8192f, 0.1f, 1e-5f, 500000f, null, 202048, 10485760, 200000, new int[] {200001}, 200018);
-    }
-
     @Test
     void scoutBytesPerTokenOfContext() {
-        Llama4Config c = scout();
+        Llama4Config c = Llama4Config.scout();
         int bf16 = 2;
-        assertThat(KvCacheSizing.nRopeLayers(c)).isEqualTo(36);
-        assertThat(KvCacheSizing.nNopeLayers(c)).isEqualTo(12);
+        assertThat(c.nRopeLayers()).isEqualTo(36);
+        assertThat(c.nNopeLayers()).isEqualTo(12);
         assertThat(KvCacheSizing.bytesPerPositionPerLayer(c, bf16)).isEqualTo(4096);      // 2 × 8 × 128 × 2
         assertThat(KvCacheSizing.globalBytesPerToken(c, bf16)).isEqualTo(49_152);        // 12 layers
         assertThat(KvCacheSizing.chunkedBytesPerToken(c, bf16)).isEqualTo(147_456);      // 36 layers
@@ -39,14 +30,14 @@ class KvCacheSizingTest {
 
     @Test
     void planSplitsTheBytesSoOneMaxLengthSequenceFillsBothGroupsTogether() {
-        Llama4Config c = scout();
+        Llama4Config c = Llama4Config.scout();
         long bytes = 16L << 30;
-        ForwardPass.KvCacheSpec spec = KvCacheSizing.plan(c, 2, KvCacheConfig.ofBytes(bytes), 131_072);
+        io.herd.model.KvCacheConfig spec = KvCacheSizing.plan(c, 2, KvCacheConfig.ofBytes(bytes), 131_072);
+        long globalBlock = 49_152L * 16;
+        long chunkedBlock = 147_456L * 16;
         assertThat(spec.blockSize()).isEqualTo(16);
-        assertThat(spec.bytesPerGlobalBlock()).isEqualTo(49_152L * 16);
-        assertThat(spec.bytesPerChunkedBlock()).isEqualTo(147_456L * 16);
-        long used = spec.nGlobalBlocks() * spec.bytesPerGlobalBlock() + spec.nChunkedBlocks() * spec.bytesPerChunkedBlock();
-        assertThat(used).isLessThanOrEqualTo(bytes).isGreaterThan(bytes - spec.bytesPerChunkedBlock() - spec.bytesPerGlobalBlock());
+        long used = spec.nGlobalBlocks() * globalBlock + spec.nChunkedBlocks() * chunkedBlock;
+        assertThat(used).isLessThanOrEqualTo(bytes).isGreaterThan(bytes - chunkedBlock - globalBlock);
         // Sequences of 128K tokens: GLOBAL holds nGlobal/8192 of them, CHUNKED nChunked/512: about equal.
         double bySequencesGlobal = spec.nGlobalBlocks() / (131_072 / 16.0);
         double bySequencesChunked = spec.nChunkedBlocks() / (8192 / 16.0);
@@ -54,7 +45,7 @@ class KvCacheSizingTest {
         // 16 GiB hold about 294K tokens at 58368 B/token.
         assertThat(spec.nGlobalBlocks() * 16L).isBetween(290_000L, 300_000L);
 
-        ForwardPass.KvCacheSpec fixed = KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072);
-        assertThat(fixed.nChunkedBlocks() * fixed.bytesPerChunkedBlock()).isCloseTo(bytes / 2, within(fixed.bytesPerChunkedBlock()));
+        io.herd.model.KvCacheConfig fixed = KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072);
+        assertThat(fixed.nChunkedBlocks() * 147_456L * 32).isCloseTo(bytes / 2, within(147_456L * 32));
     }
 }
