@@ -1,6 +1,7 @@
 package io.herd.runner;
 
 import io.herd.engine.kv.KvCacheConfig;
+import io.herd.model.ForwardPass;
 import io.herd.model.Llama4Config;
 
 /**
@@ -52,13 +53,13 @@ public final class KvCacheSizing {
      * memory with ({@code bytesPerElement}: what the forward pass stores, 4 for the CPU pass's fp32 cache). Unless configured, the CHUNKED share is what one sequence of {@code maxModelLength} tokens
      * needs relative to its GLOBAL share, so both groups fill up together at that length.
      */
-    public static io.herd.model.KvCacheConfig plan(Llama4Config c, int bytesPerElement, KvCacheConfig kv, int maxModelLength) {
+    public static ForwardPass.KvCacheSpec plan(Llama4Config c, int bytesPerElement, KvCacheConfig kv, int maxModelLength) {
         int b = kv.blockSize();
         long g = globalBytesPerToken(c, bytesPerElement) * b;
         long r = chunkedBytesPerToken(c, bytesPerElement) * b;
         if (g == 0) throw new IllegalArgumentException("model has no NoPE (global attention) layer; GLOBAL group would be empty");
         if (r == 0) {
-            return new io.herd.model.KvCacheConfig(b, checkedBlocks(kv.bytes() / g, "GLOBAL"), 0);
+            return new ForwardPass.KvCacheSpec(b, checkedBlocks(kv.bytes() / g, "GLOBAL"), 0, g, 0);
         }
         double fraction = kv.chunkedFraction();
         if (fraction == 0) {
@@ -68,7 +69,12 @@ public final class KvCacheSizing {
         long chunkedBytes = (long) (kv.bytes() * fraction);
         int nChunked = checkedBlocks(chunkedBytes / r, "CHUNKED");
         int nGlobal = checkedBlocks((kv.bytes() - chunkedBytes) / g, "GLOBAL");
-        return new io.herd.model.KvCacheConfig(b, nGlobal, nChunked);
+        return new ForwardPass.KvCacheSpec(b, nGlobal, nChunked, g, r);
+    }
+
+    /** The block counts of a plan, as the CPU forward pass takes them. */
+    public static io.herd.model.KvCacheConfig blocks(ForwardPass.KvCacheSpec spec) {
+        return new io.herd.model.KvCacheConfig(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks());
     }
 
     private static int checkedBlocks(long n, String group) {

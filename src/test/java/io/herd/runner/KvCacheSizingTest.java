@@ -1,6 +1,7 @@
 package io.herd.runner;
 
 import io.herd.engine.kv.KvCacheConfig;
+import io.herd.model.ForwardPass;
 import io.herd.model.Llama4Config;
 import org.junit.jupiter.api.Test;
 
@@ -32,9 +33,11 @@ class KvCacheSizingTest {
     void planSplitsTheBytesSoOneMaxLengthSequenceFillsBothGroupsTogether() {
         Llama4Config c = Llama4Config.scout();
         long bytes = 16L << 30;
-        io.herd.model.KvCacheConfig spec = KvCacheSizing.plan(c, 2, KvCacheConfig.ofBytes(bytes), 131_072);
+        ForwardPass.KvCacheSpec spec = KvCacheSizing.plan(c, 2, KvCacheConfig.ofBytes(bytes), 131_072);
         long globalBlock = 49_152L * 16;
         long chunkedBlock = 147_456L * 16;
+        assertThat(spec.bytesPerGlobalBlock()).isEqualTo(globalBlock);
+        assertThat(spec.bytesPerChunkedBlock()).isEqualTo(chunkedBlock);
         assertThat(spec.blockSize()).isEqualTo(16);
         long used = spec.nGlobalBlocks() * globalBlock + spec.nChunkedBlocks() * chunkedBlock;
         assertThat(used).isLessThanOrEqualTo(bytes).isGreaterThan(bytes - chunkedBlock - globalBlock);
@@ -45,7 +48,7 @@ class KvCacheSizingTest {
         // 16 GiB hold about 294K tokens at 58368 B/token.
         assertThat(spec.nGlobalBlocks() * 16L).isBetween(290_000L, 300_000L);
 
-        io.herd.model.KvCacheConfig fixed = KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072);
+        io.herd.model.KvCacheConfig fixed = KvCacheSizing.blocks(KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072));
         assertThat(fixed.nChunkedBlocks() * 147_456L * 32).isCloseTo(bytes / 2, within(147_456L * 32));
     }
 }
