@@ -171,7 +171,6 @@ public final class Scheduler {
             KvBlocks t = kv.table(r.requestId);
             if (!r.everScheduled) {
                 r.everScheduled = true;
-                r.numCachedTokens = nComputed;
                 prefixCacheQueries += r.promptTokens.length;
                 prefixCacheHits += nComputed;
                 promptTokens += r.promptTokens.length;
@@ -297,7 +296,6 @@ public final class Scheduler {
         running.remove(r);
         r.status = RequestStatus.PREEMPTED;
         r.numComputedTokens = 0;
-        r.nPreemptions++;
         r.waitingSinceStep = step;
         waiting.add(r);
         preemptions++;

@@ -88,10 +88,4 @@ final class SchedulerHarness {
         }
         return p;
     }
-
-    static int[] concat(int[] a, int[] b) {
-        int[] r = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        return r;
-    }
 }
