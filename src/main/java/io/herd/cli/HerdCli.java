@@ -1,21 +1,27 @@
 package io.herd.cli;
 
+import io.herd.model.DemoModel;
+
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /** Entry point of the plain-Java commands that {@code ./herd} runs (everything except {@code serve}). */
 public final class HerdCli {
     private HerdCli() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: herd COMMAND [options]; commands: bench");
+            System.err.println("usage: herd COMMAND [options]; commands: bench, make-demo-model");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         int status;
         try {
             status = switch (args[0]) {
-                case "bench" -> BenchCommand.run(rest);
+                // `bench --serving` runs the serving-core scenarios; plain `bench` the engine figures.
+                case "bench" -> List.of(rest).contains("--serving") ? ServingBenchCommand.run(rest) : BenchCommand.run(rest);
+                case "make-demo-model" -> makeDemoModel(rest);
                 default -> {
                     System.err.println("herd: unknown command '" + args[0] + "'");
                     yield 2;
@@ -26,5 +32,12 @@ public final class HerdCli {
             status = 2;
         }
         System.exit(status);
+    }
+
+    private static int makeDemoModel(String[] args) {
+        Path dir = Path.of(args.length > 0 ? args[0] : "data/demo-model");
+        DemoModel.write(dir);
+        System.out.println("demo model written to " + dir.toAbsolutePath());
+        return 0;
     }
 }
