@@ -1,6 +1,5 @@
 package io.herd.deploy;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -59,9 +58,28 @@ final class Yaml {
     }
 
     /** A deep, mutable copy (maps keep their order), so transformations never touch a shared tree. */
+    @SuppressWarnings("unchecked")
     static <T> T deepCopy(T value) {
-        return MAPPER.convertValue(value, new TypeReference<>() {
-        });
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> copy = new LinkedHashMap<>();
+            map.forEach((k, v) -> copy.put(String.valueOf(k), deepCopy(v)));
+            return (T) copy;
+        }
+        if (value instanceof List<?> list) {
+            List<Object> copy = new ArrayList<>();
+            list.forEach(v -> copy.add(deepCopy(v)));
+            return (T) copy;
+        }
+        return value;
+    }
+
+    /** One YAML document of any shape (a JSON 6902 patch is a list). */
+    static Object readAny(String text) {
+        try {
+            return MAPPER.readerFor(Object.class).readValue(text);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot parse YAML", e);
+        }
     }
 
     @SuppressWarnings("unchecked")
