@@ -1,0 +1,38 @@
+# Cluster add-ons Herd needs: the NVIDIA device plugin (nvidia.com/gpu resources) and KEDA (Kafka-lag autoscaling).
+
+resource "helm_release" "nvidia_device_plugin" {
+  count            = var.install_nvidia_device_plugin ? 1 : 0
+  name             = "nvidia-device-plugin"
+  repository       = "https://nvidia.github.io/k8s-device-plugin"
+  chart            = "nvidia-device-plugin"
+  version          = var.nvidia_device_plugin_version
+  namespace        = "nvidia-device-plugin"
+  create_namespace = true
+
+  values = [yamlencode({
+    nodeSelector = var.gpu_node_selector
+    tolerations = [{
+      key      = var.gpu_taint_key
+      operator = "Exists"
+      effect   = "NoSchedule"
+    }]
+  })]
+}
+
+resource "helm_release" "keda" {
+  name             = "keda"
+  repository       = "https://kedacore.github.io/charts"
+  chart            = "keda"
+  version          = var.keda_version
+  namespace        = "keda"
+  create_namespace = true
+
+  # KEDA's operator metrics (keda_scaler_metrics_value) feed the lag panel of Herd's dashboard.
+  values = [yamlencode({
+    prometheus = {
+      operator = {
+        enabled = true
+      }
+    }
+  })]
+}
