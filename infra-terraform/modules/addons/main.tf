@@ -1,4 +1,5 @@
-# Cluster add-ons Herd needs: the NVIDIA device plugin (nvidia.com/gpu resources) and KEDA (Kafka-lag autoscaling).
+# Cluster add-ons Herd needs: the NVIDIA device plugin (nvidia.com/gpu resources), KEDA (Kafka-lag autoscaling) and,
+# unless turned off, kube-prometheus-stack (the ServiceMonitor CRD, Prometheus, Grafana with the dashboard sidecar).
 
 resource "helm_release" "nvidia_device_plugin" {
   count            = var.install_nvidia_device_plugin ? 1 : 0
@@ -32,6 +33,38 @@ resource "helm_release" "keda" {
     prometheus = {
       operator = {
         enabled = true
+        serviceMonitor = {
+          enabled = var.install_monitoring
+          additionalLabels = {
+            release = "kube-prometheus-stack"
+          }
+        }
+      }
+    }
+  })]
+
+  depends_on = [helm_release.monitoring]
+}
+
+# Release name and namespace are what k8s/base expects: ServiceMonitor label release=kube-prometheus-stack, and the
+# NetworkPolicy admits scrapes from namespace "monitoring".
+resource "helm_release" "monitoring" {
+  count            = var.install_monitoring ? 1 : 0
+  name             = "kube-prometheus-stack"
+  repository       = "https://prometheus-community.github.io/helm-charts"
+  chart            = "kube-prometheus-stack"
+  version          = var.kube_prometheus_stack_version
+  namespace        = "monitoring"
+  create_namespace = true
+
+  values = [yamlencode({
+    grafana = {
+      sidecar = {
+        dashboards = {
+          enabled         = true
+          label           = "grafana_dashboard"
+          searchNamespace = "ALL"
+        }
       }
     }
   })]

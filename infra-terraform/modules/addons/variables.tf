@@ -37,3 +37,19 @@ variable "gpu_taint_key" {
   type        = string
   default     = "nvidia.com/gpu"
 }
+
+variable "install_monitoring" {
+  description = "Install kube-prometheus-stack. k8s/base contains a ServiceMonitor, whose CRD must exist before kubectl apply -k; turn this off only where the Prometheus Operator is already installed."
+  type        = bool
+  default     = true
+}
+
+variable "kube_prometheus_stack_version" {
+  description = "Chart version of kube-prometheus-stack (https://prometheus-community.github.io/helm-charts)."
+  type        = string
+  default     = "77.0.0"
+  validation {
+    condition     = can(regex("^\\d+\\.\\d+\\.\\d+$", var.kube_prometheus_stack_version))
+    error_message = "kube_prometheus_stack_version must be a chart version like 77.0.0."
+  }
+}
