@@ -88,6 +88,11 @@ class DeploymentConsistencyTest {
         String group = app.requestConsumerGroup();
         assertThat(r.kafkaTrigger()).as("%s: KEDA consumerGroup", overlay).containsEntry("consumerGroup", group);
         assertThat(r.config()).as("%s: ConfigMap group", overlay).containsEntry("HERD_KAFKA_GROUP_ID", group);
+        // KEDA counts a never-committed partition from this end; the service must start reading from the same end, or
+        // the first request after a scale from zero would be counted as lag but skipped by the consumer.
+        app.get("mp.messaging.incoming.requests.auto.offset.reset").ifPresent(reset -> assertThat(r.kafkaTrigger())
+                .as("%s: KEDA offsetResetPolicy = the requests channel's auto.offset.reset", overlay)
+                .containsEntry("offsetResetPolicy", reset));
     }
 
     @ParameterizedTest

@@ -29,7 +29,7 @@ final class KustomizeRenderer {
             "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass");
 
     /** Kinds whose patches use Kubernetes' strategic merge (with merge keys); custom resources get JSON merge patch. */
-    private static final Set<String> BUILT_IN_GROUPS = Set.of("v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "batch/v1");
+    private static final Set<String> BUILT_IN_API_VERSIONS = Set.of("v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "batch/v1");
 
     private KustomizeRenderer() {
     }
@@ -170,7 +170,7 @@ final class KustomizeRenderer {
             if ("delete".equals(patch.get("$patch"))) {
                 resources.remove(resource);
             } else {
-                boolean strategic = BUILT_IN_GROUPS.contains((String) resource.get("apiVersion"));
+                boolean strategic = BUILT_IN_API_VERSIONS.contains((String) resource.get("apiVersion"));
                 Map<String, Object> body = new LinkedHashMap<>(patch);
                 if (target == null) {
                     body.remove("apiVersion");
