@@ -21,7 +21,6 @@ import io.herd.model.RandomLlama4Checkpoint;
 import io.herd.model.WeightQuantization;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
-import io.herd.runner.GreedyTokenSampler;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.weights.SafetensorsCheckpoint;
@@ -174,6 +173,13 @@ public final class ServingBenchCommand {
                 + config.nExpertsPerTok() + ", vocab " + config.vocabSize());
         SplittableRandom rnd = new SplittableRandom(7);
 
+        // Warm-up, not reported: lets the JIT compile the step loop and kernels before anything is timed.
+        try (Bench b = new Bench(o, config, weights, 64)) {
+            List<TimedSink> sinks = new ArrayList<>();
+            for (int i = 0; i < 8; i++) sinks.add(b.submit("w" + i, randomTokens(rnd, o.promptTokens(), config), 16));
+            awaitAll(sinks);
+        }
+
         ArrayNode decode = root.putArray("decode_throughput");
         for (int n : o.concurrencies()) {
             try (Bench b = new Bench(o, config, weights, Math.max(64, n))) {
@@ -273,7 +279,7 @@ public final class ServingBenchCommand {
             forwardPass = new CpuForwardPass(weights, KvCacheSizing.blocks(spec), Precision.F32, o.threads());
             EngineConfig ec = EngineConfig.defaults(kv, maxLen, "bench-random").withMaxNumSeqs(64)
                     .withQueueCapacity(queueCapacity).withMaxNumBatchedTokens(512);
-            engine = new EngineCore(ec, new ModelRunner(forwardPass, GreedyTokenSampler.FACTORY));
+            engine = new EngineCore(ec, new ModelRunner(forwardPass));
         }
 
         TimedSink submit(String id, int[] prompt, int maxTokens) {
