@@ -168,6 +168,7 @@ public final class ServingBenchCommand {
         root.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         root.put("backend", "cpu forward pass, F32, " + o.threads() + " attention threads");
         root.put("device", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " processors visible");
+        root.put("load_average_at_start", loadAverage());
         root.put("model", "random weights: dModel " + config.dModel() + ", " + config.nLayers() + " layers ("
                 + config.nRopeLayers() + " RoPE/" + config.nNopeLayers() + " NoPE), " + config.nExperts() + " experts top-"
                 + config.nExpertsPerTok() + ", vocab " + config.vocabSize());
@@ -350,6 +351,15 @@ public final class ServingBenchCommand {
             return "unknown";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
+    /** The 1/5/15-minute load averages: on a shared machine they say how much of it the run had. */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
             return "unknown";
         }
     }
