@@ -21,7 +21,6 @@ import io.herd.model.RandomLlama4Checkpoint;
 import io.herd.model.WeightQuantization;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
-import io.herd.runner.GreedyTokenSampler;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.weights.SafetensorsCheckpoint;
@@ -169,10 +168,18 @@ public final class ServingBenchCommand {
         root.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         root.put("backend", "cpu forward pass, F32, " + o.threads() + " attention threads");
         root.put("device", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " processors visible");
+        root.put("load_average_at_start", loadAverage());
         root.put("model", "random weights: dModel " + config.dModel() + ", " + config.nLayers() + " layers ("
                 + config.nRopeLayers() + " RoPE/" + config.nNopeLayers() + " NoPE), " + config.nExperts() + " experts top-"
                 + config.nExpertsPerTok() + ", vocab " + config.vocabSize());
         SplittableRandom rnd = new SplittableRandom(7);
+
+        // Warm-up, not reported: lets the JIT compile the step loop and kernels before anything is timed.
+        try (Bench b = new Bench(o, config, weights, 64)) {
+            List<TimedSink> sinks = new ArrayList<>();
+            for (int i = 0; i < 8; i++) sinks.add(b.submit("w" + i, randomTokens(rnd, o.promptTokens(), config), 16));
+            awaitAll(sinks);
+        }
 
         ArrayNode decode = root.putArray("decode_throughput");
         for (int n : o.concurrencies()) {
@@ -273,7 +280,7 @@ public final class ServingBenchCommand {
             forwardPass = new CpuForwardPass(weights, KvCacheSizing.blocks(spec), Precision.F32, o.threads());
             EngineConfig ec = EngineConfig.defaults(kv, maxLen, "bench-random").withMaxNumSeqs(64)
                     .withQueueCapacity(queueCapacity).withMaxNumBatchedTokens(512);
-            engine = new EngineCore(ec, new ModelRunner(forwardPass, GreedyTokenSampler.FACTORY));
+            engine = new EngineCore(ec, new ModelRunner(forwardPass));
         }
 
         TimedSink submit(String id, int[] prompt, int maxTokens) {
@@ -344,6 +351,15 @@ public final class ServingBenchCommand {
             return "unknown";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
+    /** The 1/5/15-minute load averages: on a shared machine they say how much of it the run had. */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
             return "unknown";
         }
     }

@@ -9,10 +9,12 @@ import io.herd.engine.kv.PrefixHit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Continuous batching without separate prefill and decode phases (vLLM v1): every step, each running request gets
@@ -131,7 +133,7 @@ public final class Scheduler {
         // Decoding requests first (one token each), then prompt chunks: a long prompt never stalls running streams.
         List<Request> order = new ArrayList<>(running);
         order.sort(Comparator.comparing((Request r) -> r.numTokens() - r.numComputedTokens > 1).thenComparing(BY_PRIORITY));
-        Map<Request, Boolean> done = new IdentityHashMap<>();
+        Set<Request> done = new HashSet<>(); // Request has identity equality
         boolean preempted = false;
         for (Request r : order) {
             if (budget == 0) break;
@@ -140,13 +142,13 @@ public final class Scheduler {
             Optional<NewBlocks> blocks;
             while ((blocks = kv.allocateSlots(r.requestId, r.numComputedTokens, nNew, PrefixHit.NONE)).isEmpty()) {
                 // Scheduled requests keep their blocks; the victim is the lowest-ranked of the rest (maybe r).
-                Request victim = running.stream().filter(x -> !done.containsKey(x)).max(BY_PRIORITY).orElseThrow();
+                Request victim = running.stream().filter(x -> !done.contains(x)).max(BY_PRIORITY).orElseThrow();
                 preempt(victim);
                 preempted = true;
                 if (victim == r) break;
             }
             if (blocks.isEmpty()) continue;
-            done.put(r, Boolean.TRUE);
+            done.add(r);
             NewBlocks nb = blocks.get();
             KvBlocks t = kv.table(r.requestId);
             cachedReqs.add(new SchedulerOutput.CachedRequest(r.requestId, false, nb.global(), nb.chunked(),
@@ -196,7 +198,7 @@ public final class Scheduler {
 
     /** Applies the runner's sampled tokens: advances computed counts, emits tokens, stops, caches full blocks. */
     public void updateFromOutput(SchedulerOutput out, RunnerOutput result) {
-        Map<Request, Integer> scheduled = new IdentityHashMap<>();
+        Map<Request, Integer> scheduled = new LinkedHashMap<>(); // scheduled order: events stay deterministic
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) scheduled.put(live(n.requestId()), n.numScheduledTokens());
         for (SchedulerOutput.CachedRequest c : out.scheduledCachedRequests()) scheduled.put(live(c.requestId()), c.numScheduledTokens());
         for (Map.Entry<Request, Integer> e : scheduled.entrySet()) {

@@ -5,7 +5,6 @@ import io.herd.model.ForwardPass;
 import io.herd.model.Llama4Config;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.runner.FakeForwardPass;
-import io.herd.runner.GreedyTokenSampler;
 import io.herd.runner.ModelRunner;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +50,7 @@ class EngineCoreTest {
         model = new GatedForwardPass(new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256));
         EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, 4, 0), 32, 8, queueCapacity, 200,
                 "fake", true, 0);
-        engine = new EngineCore(config, new ModelRunner(model, GreedyTokenSampler.FACTORY));
+        engine = new EngineCore(config, new ModelRunner(model));
         return engine;
     }
 
@@ -136,7 +135,7 @@ class EngineCoreTest {
         engine.submit(request("long", prompt(7, 200), 5), tooLong);
         RecordingSink sampled = new RecordingSink();
         engine.submit(new EngineRequest("t", prompt(8, 5),
-                new SamplingParams(0.7f, 1f, 0, 0f, 1L, 1f, 0f, 0f, new int[0], 5, false, 0), 0, Long.MAX_VALUE, null), sampled);
+                new SamplingParams(0.7f, 0f, 0, 0f, 1L, 1f, 0f, 0f, new int[0], 5, false, 0), 0, Long.MAX_VALUE, null), sampled);
         RecordingSink late = new RecordingSink();
         engine.submit(new EngineRequest("late", prompt(9, 5), SamplingParams.greedy(5), 0, System.nanoTime() - 1, null), late);
         awaitDone(tooLong);
@@ -145,6 +144,7 @@ class EngineCoreTest {
         assertThat(tooLong.errorCode).isEqualTo("invalid_request");
         assertThat(tooLong.errorMessage).contains("maxModelLength 200");
         assertThat(sampled.errorCode).isEqualTo("invalid_request");
+        assertThat(sampled.errorMessage).contains("top_p");
         assertThat(late.errorCode).isEqualTo("deadline_exceeded");
         assertThat(late.startedCalls).isZero();
     }

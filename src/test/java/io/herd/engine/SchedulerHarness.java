@@ -4,7 +4,6 @@ import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.KvCacheConfig;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.runner.FakeForwardPass;
-import io.herd.runner.GreedyTokenSampler;
 import io.herd.runner.ModelRunner;
 
 import java.util.ArrayList;
@@ -34,7 +33,7 @@ final class SchedulerHarness {
     SchedulerHarness(int chunk, int blockSize, int nGlobal, int nChunked, int tokenBudget, int maxSeqs, int agingSteps) {
         this.chunk = chunk;
         this.model = new FakeForwardPass(VOCAB, chunk, 100_000, blockSize, nGlobal, nChunked);
-        this.runner = new ModelRunner(model, GreedyTokenSampler.FACTORY);
+        this.runner = new ModelRunner(model);
         this.config = new EngineConfig(new KvCacheConfig(1 << 20, blockSize, 0), tokenBudget, maxSeqs, 1000,
                 100_000, MODEL, true, agingSteps);
         int maxLen = Math.min(config.maxModelLength(), runner.kvLayout().maxSequenceTokens());

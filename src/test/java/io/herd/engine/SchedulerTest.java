@@ -187,6 +187,25 @@ class SchedulerTest {
     }
 
     @Test
+    void seededSamplingGivesTheSameTokensWithAndWithoutPreemption() {
+        SamplingParams sampled = new SamplingParams(0.4f, 0.95f, 0, 0f, 1234L, 1.1f, 0f, 0f, new int[0], 22, true, 2);
+        SchedulerHarness roomy = harness(256, 256, 64, 8);
+        SchedulerHarness tiny = harness(14, 8, 32, 8);
+        for (SchedulerHarness h : List.of(roomy, tiny)) {
+            for (int i = 0; i < 5; i++) h.add("r" + i, prompt(20 + i, 10 + 2 * i), sampled, 0, Long.MAX_VALUE, null);
+            h.runToCompletion(2000);
+        }
+        assertThat(tiny.scheduler.stats(0).preemptions()).isPositive();
+        assertThat(roomy.scheduler.stats(0).preemptions()).isZero();
+        for (int i = 0; i < 5; i++) {
+            int[] tokens = roomy.sinks.get("r" + i).tokenArray();
+            assertThat(tiny.sinks.get("r" + i).tokenArray()).as("r" + i).containsExactly(tokens);
+            // Temperature actually sampled: not the greedy continuation.
+            assertThat(tokens).isNotEqualTo(roomy.expected(prompt(20 + i, 10 + 2 * i), 22));
+        }
+    }
+
+    @Test
     void theLowestPriorityLatestRequestIsPreemptedFirst() {
         SchedulerHarness h = harness(12, 8, 64, 8);
         h.add("high", prompt(30, 12), SamplingParams.greedy(24), 0, Long.MAX_VALUE, null);

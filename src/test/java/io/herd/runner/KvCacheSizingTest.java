@@ -48,6 +48,12 @@ class KvCacheSizingTest {
         // 16 GiB hold about 294K tokens at 58368 B/token.
         assertThat(spec.nGlobalBlocks() * 16L).isBetween(290_000L, 300_000L);
 
+        // Scout's own 10M positions would leave CHUNKED almost nothing: the split uses the longest length that fits
+        // (about 325K tokens in 16 GiB), and CHUNKED holds at least one whole chunk.
+        ForwardPass.KvCacheSpec huge = KvCacheSizing.plan(c, 2, KvCacheConfig.ofBytes(bytes), c.maxPositionEmbeddings());
+        assertThat(huge.nChunkedBlocks()).isGreaterThanOrEqualTo(8192 / 16).isLessThan(8192 / 16 + 4);
+        assertThat(huge.nGlobalBlocks() * 16L).isBetween(320_000L, 330_000L);
+
         io.herd.model.KvCacheConfig fixed = KvCacheSizing.blocks(KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072));
         assertThat(fixed.nChunkedBlocks() * 147_456L * 32).isCloseTo(bytes / 2, within(147_456L * 32));
     }

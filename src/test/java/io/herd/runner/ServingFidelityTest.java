@@ -84,7 +84,7 @@ class ServingFidelityTest {
         forwardPass = new CpuForwardPass(weights, new io.herd.model.KvCacheConfig(BLOCK, nGlobal, nChunked), Precision.F32, 1);
         EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, BLOCK, 0), tokenBudget, maxSeqs, 256, 4096,
                 "llama4-tiny-scout", true, 0);
-        engine = new EngineCore(config, new ModelRunner(forwardPass, GreedyTokenSampler.FACTORY));
+        engine = new EngineCore(config, new ModelRunner(forwardPass));
     }
 
     @org.junit.jupiter.api.AfterEach
