@@ -1,0 +1,32 @@
+package io.herd.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/** Entry point of the {@code ./herd} commands that run without the service: one case per command. */
+public final class HerdCli {
+    private HerdCli() {}
+
+    public static void main(String[] args) {
+        int status = run(args, System.out, System.err);
+        System.out.flush();
+        if (status != 0) System.exit(status);
+    }
+
+    /** Runs one command; returns the process exit status (0 ok, 1 failure, 2 bad usage). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        String command = args.length == 0 ? "help" : args[0];
+        String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
+        return switch (command) {
+            case "generate" -> new GenerateCommand(out, err).run(rest);
+            case "help", "-h", "--help" -> {
+                out.println("usage: herd COMMAND [options]; commands: generate (see herd generate --help)");
+                yield 0;
+            }
+            default -> {
+                err.println("herd: unknown command '" + command + "'");
+                yield 2;
+            }
+        };
+    }
+}
