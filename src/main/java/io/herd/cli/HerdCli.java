@@ -19,8 +19,9 @@ public final class HerdCli {
         String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
         return switch (command) {
             case "generate" -> new GenerateCommand(out, err).run(rest);
+            case "tokenize" -> new TokenizeCommand(out, err).run(rest);
             case "help", "-h", "--help" -> {
-                out.println("usage: herd COMMAND [options]; commands: generate (see herd generate --help)");
+                out.println("usage: herd COMMAND [options]; commands: generate, tokenize (see herd COMMAND --help)");
                 yield 0;
             }
             default -> {
