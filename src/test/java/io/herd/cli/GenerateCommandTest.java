@@ -56,8 +56,11 @@ class GenerateCommandTest {
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** {@code herd.shared.dir} if set, else {@code ../shared} from the project root. */
+    static Path sharedDir() { return Path.of(System.getProperty("herd.shared.dir", "../shared")); }
+
     static Path fixture(String name) {
-        Path dir = Path.of(System.getProperty("herd.shared.dir", "../shared")).resolve("fixtures").resolve(name);
+        Path dir = sharedDir().resolve("fixtures").resolve(name);
         if (!Files.isDirectory(dir)) throw new IllegalStateException("missing fixture " + dir.toAbsolutePath());
         return dir;
     }

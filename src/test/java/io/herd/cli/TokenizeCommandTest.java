@@ -12,13 +12,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class TokenizeCommandTest {
 
-    private static Path llama4() {
-        return Path.of(System.getProperty("herd.shared.dir", "../shared")).resolve("llama4");
-    }
-
     @Test
     void encodesTextAsPlainTextAndDecodesIds() {
-        String model = llama4().toString();
+        String model = GenerateCommandTest.sharedDir().resolve("llama4").toString();
         assertThat(herd("tokenize", "--model", model, "--text", "Hello, world!", "--bos").out().strip())
                 .isEqualTo("200000,19873,24,3817,13");
         assertThat(herd("tokenize", "--model", model, "--text", "<|begin_of_text|>").out().strip())
