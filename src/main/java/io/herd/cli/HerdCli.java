@@ -3,7 +3,7 @@ package io.herd.cli;
 import java.io.PrintStream;
 import java.util.Arrays;
 
-/** Entry point of the {@code ./herd} commands that run without the service: one case per command. */
+/** Entry point of the plain-Java commands that {@code ./herd} runs (everything except {@code serve}): one case each. */
 public final class HerdCli {
     private HerdCli() {}
 
@@ -20,8 +20,17 @@ public final class HerdCli {
         return switch (command) {
             case "generate" -> new GenerateCommand(out, err).run(rest);
             case "tokenize" -> new TokenizeCommand(out, err).run(rest);
+            case "bench" -> {
+                try {
+                    yield BenchCommand.run(rest);
+                } catch (IllegalArgumentException e) {
+                    err.println("herd bench: " + e.getMessage());
+                    yield 2;
+                }
+            }
             case "help", "-h", "--help" -> {
-                out.println("usage: herd COMMAND [options]; commands: generate, tokenize (see herd COMMAND --help)");
+                out.println("usage: herd COMMAND [options]; commands: generate, tokenize, bench"
+                        + " (see herd COMMAND --help)");
                 yield 0;
             }
             default -> {
