@@ -10,7 +10,8 @@ public final class HerdCli {
     public static void main(String[] args) {
         int status = run(args, System.out, System.err);
         System.out.flush();
-        if (status != 0) System.exit(status);
+        // Exit explicitly: shared compute pools keep non-daemon threads alive.
+        System.exit(status);
     }
 
     /** Runs one command; returns the process exit status (0 ok, 1 failure, 2 bad usage). */
