@@ -1,5 +1,6 @@
 package io.herd.model.sampling;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -19,8 +20,9 @@ import java.util.SplittableRandom;
  * </ol>
  * The draw walks the kept tokens in id order with one uniform number from a {@link SplittableRandom} seeded with
  * {@link SamplingParams#seed()}: same seed and logits, same tokens (the order of the walk does not change the
- * distribution). The vocabulary is never sorted: top-k is a bounded heap, min-p a threshold, and top-p a histogram
- * of the weights in which only the bucket holding the cut is sorted, so one step costs O(vocab).
+ * distribution). The vocabulary is not sorted: top-k is a bounded heap (a primitive sort only when k is a large share
+ * of the vocabulary), min-p a threshold, and top-p a histogram of the weights in which only the bucket holding the
+ * cut is sorted, so one step costs O(vocab).
  *
  * <p>Log-probabilities, when requested, come from the unmodified model distribution: {@code log_softmax(logits)}
  * before penalties, temperature or filters.
@@ -29,7 +31,8 @@ public final class Sampler {
     private final SamplingParams params;
     private final int vocabSize;
     private final SplittableRandom random;
-    private final TokenCounts promptTokens;
+    /** Distinct prompt and output tokens, for the repetition penalty; null when it is off. */
+    private final TokenCounts seenTokens;
     private final TokenCounts generated = new TokenCounts();
     private final float[] work;
     private final boolean penalized;
@@ -50,10 +53,10 @@ public final class Sampler {
         this.penalized = params.repetitionPenalty() != 1f || params.presencePenalty() != 0f
                 || params.frequencyPenalty() != 0f;
         if (params.repetitionPenalty() != 1f) {
-            this.promptTokens = new TokenCounts();
-            for (int id : promptTokens) this.promptTokens.add(id);
+            this.seenTokens = new TokenCounts();
+            for (int id : promptTokens) this.seenTokens.add(id);
         } else {
-            this.promptTokens = null;
+            this.seenTokens = null;
         }
         this.work = penalized || !params.isGreedy() ? new float[vocabSize] : null;
     }
@@ -98,7 +101,7 @@ public final class Sampler {
     /** Records a token as generated without sampling it (e.g. a forced or speculative token). */
     public void accept(int tokenId) {
         generated.add(tokenId);
-        if (promptTokens != null) promptTokens.add(tokenId);
+        if (seenTokens != null) seenTokens.add(tokenId);
         nGenerated++;
     }
 
@@ -106,9 +109,8 @@ public final class Sampler {
 
     private void applyPenalties(float[] l) {
         float repetition = params.repetitionPenalty();
-        if (promptTokens != null) {
-            // promptTokens also receives every generated token: the penalty covers prompt and output.
-            promptTokens.forEach((id, count) -> {
+        if (seenTokens != null) {
+            seenTokens.forEach((id, count) -> {
                 if (id >= 0 && id < vocabSize) l[id] = l[id] > 0 ? l[id] / repetition : l[id] * repetition;
             });
         }
@@ -202,7 +204,7 @@ public final class Sampler {
         long[] keys = new long[bucketCount[boundary]];
         int n = 0;
         for (int i = 0; i < vocabSize; i++) if (bucket(w[i]) == boundary) keys[n++] = TopSelection.key(w[i], i);
-        java.util.Arrays.sort(keys);
+        Arrays.sort(keys);
         long lastKept = Long.MAX_VALUE;
         for (int j = n - 1; j >= 0; j--) {
             if (before > limit) break;
@@ -227,8 +229,8 @@ public final class Sampler {
         double mass = 0;
         for (int j = 0; j < order.length; j++) mass += weights[j] = Math.exp(l[order[j]] - max);
         int kept = keptByFilters(weights, mass, nucleus, minP);
-        int[] ids = java.util.Arrays.copyOf(order, kept);
-        java.util.Arrays.sort(ids);
+        int[] ids = Arrays.copyOf(order, kept);
+        Arrays.sort(ids);
         double keptMass = 0;
         for (int id : ids) keptMass += Math.exp(l[id] - max);
         double target = u * keptMass;
