@@ -333,7 +333,8 @@ __device__ __forceinline__ long long kv_offset(const int* table, int pos, int bl
 
 // On the fused projection qkv [T, (nHeads + 2 nKv) * headDim]: interleaved RoPE with the host's omega table
 // (null on NoPE layers), then unscaled RMS qk-norm (if qkNorm), then temperature tuning of q (if tempTuning, NoPE
-// layers only); q is written back in place, k and v go into the cache. Grid (T, nHeads + nKv), block headDim/2.
+// layers only); q is written back in place, k and v go into the cache. Grid (T, nHeads + nKv), block: headDim/2
+// rounded up to whole warps (threads past headDim/2 only join the reduction).
 template <typename KV>
 __device__ void attn_prep(float* qkv, KV* kc, KV* vc, const int* tokPos, const int* tokSeq, const int* blockTables,
                           int maxBlocks, int blockSize, int nHeads, int nKv, int headDim, const float* omega,

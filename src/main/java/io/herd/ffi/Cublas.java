@@ -38,10 +38,12 @@ public final class Cublas {
     private Cublas(Path file, SymbolLookup lib) {
         this.file = file;
         String l = file.getFileName().toString();
-        cublasCreate = Ffi.downcall(lib, l, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cublasDestroy = Ffi.downcall(lib, l, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cublasSetStream = Ffi.downcall(lib, l, "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        cublasGetVersion = Ffi.downcall(lib, l, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cublasCreate = Ffi.downcallAny(lib, l, FunctionDescriptor.of(JAVA_INT, ADDRESS), "cublasCreate_v2", "cublasCreate");
+        cublasDestroy = Ffi.downcallAny(lib, l, FunctionDescriptor.of(JAVA_INT, ADDRESS), "cublasDestroy_v2", "cublasDestroy");
+        cublasSetStream = Ffi.downcallAny(lib, l, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), "cublasSetStream_v2",
+                "cublasSetStream");
+        cublasGetVersion = Ffi.downcallAny(lib, l, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), "cublasGetVersion_v2",
+                "cublasGetVersion");
         cublasGemmEx = Ffi.downcall(lib, l, "cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,

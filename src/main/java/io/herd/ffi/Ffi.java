@@ -65,6 +65,15 @@ public final class Ffi {
         return Linker.nativeLinker().downcallHandle(symbol, descriptor);
     }
 
+    /** A downcall handle for the first of {@code names} the library exports (versioned aliases such as _v2). */
+    static MethodHandle downcallAny(SymbolLookup lookup, String library, FunctionDescriptor descriptor, String... names) {
+        for (String name : names) {
+            var symbol = lookup.find(name);
+            if (symbol.isPresent()) return Linker.nativeLinker().downcallHandle(symbol.get(), descriptor);
+        }
+        throw new UnsatisfiedLinkError("none of " + java.util.Arrays.toString(names) + " found in " + library);
+    }
+
     /** Rethrows what a downcall threw; MethodHandle.invokeExact declares Throwable. */
     static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) return r;

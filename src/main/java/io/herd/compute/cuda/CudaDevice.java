@@ -31,7 +31,8 @@ public final class CudaDevice implements AutoCloseable {
     private final MemorySegment stream;
     private final MemorySegment cublasHandle;
     private final HerdKernels kernels;
-    private final Map<Long, Long> allocations = new LinkedHashMap<>();
+    private final Map<Long, Allocation> allocations = new LinkedHashMap<>();
+    private long allocationCounter;
     private final DeviceInfo info;
 
     private CudaDevice(int ordinal) {
@@ -86,7 +87,7 @@ public final class CudaDevice implements AutoCloseable {
     /** Device memory of {@code bytes}, freed by {@link #free} or on close. */
     public long alloc(long bytes) {
         long address = runtime.malloc(Math.max(bytes, 16));
-        allocations.put(address, bytes);
+        allocations.put(address, new Allocation(bytes, allocationCounter++));
         return address;
     }
 
@@ -98,9 +99,29 @@ public final class CudaDevice implements AutoCloseable {
     /** Bytes currently allocated through this device. */
     public long allocatedBytes() {
         long sum = 0;
-        for (long b : allocations.values()) sum += b;
+        for (Allocation a : allocations.values()) sum += a.bytes();
         return sum;
     }
+
+    /** A mark for {@link #freeSince}: owners of many buffers (a forward pass) free them all at once. */
+    public long allocationMark() {
+        return allocationCounter;
+    }
+
+    /** Frees every allocation made since {@code mark} (after finishing the stream's work). */
+    public void freeSince(long mark) {
+        synchronize();
+        var it = allocations.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (e.getValue().sequence() >= mark) {
+                runtime.free(e.getKey());
+                it.remove();
+            }
+        }
+    }
+
+    private record Allocation(long bytes, long sequence) {}
 
     /** Queues a host→device copy on the stream; the host memory must stay valid until the stream is synchronised. */
     public void upload(MemorySegment host, long device, long bytes) {

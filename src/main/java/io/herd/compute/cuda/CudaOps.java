@@ -131,7 +131,9 @@ public final class CudaOps {
     public void attnPrep(long qkv, long kCache, long vCache, boolean kvBf16, KvAddressing kv, int nTok, int nHeads,
                          int nKv, int headDim, long omega, boolean qkNorm, float eps, boolean tempTuning,
                          float attnScale, float floorScale) {
-        device.launch(kvBf16 ? "herd_attn_prep_bf16" : "herd_attn_prep_f32", nTok, nHeads + nKv, 1, headDim / 2, 1,
+        // whole warps: the kernel's block reduction (qk-norm) shuffles across full warps
+        int threads = Math.max(32, roundUp(headDim / 2, 32));
+        device.launch(kvBf16 ? "herd_attn_prep_bf16" : "herd_attn_prep_f32", nTok, nHeads + nKv, 1, threads, 1,
                 a -> a.ptr(qkv).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq()).ptr(kv.blockTables())
                         .i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv).i32(headDim).ptr(omega)
                         .i32(qkNorm ? 1 : 0).f32(eps).i32(tempTuning ? 1 : 0).f32(attnScale).f32(floorScale));

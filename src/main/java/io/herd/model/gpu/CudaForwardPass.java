@@ -85,7 +85,11 @@ public final class CudaForwardPass implements ForwardPass {
     private final KvCacheSpec kvSpec;
     private final Buffers buf;
     private final Map<Integer, MemorySegment> decodeGraphs = new HashMap<>();
+    private final java.util.Set<Integer> eagerDecodeSizes = new java.util.HashSet<>();
     private final List<MemorySegment> graphs = new ArrayList<>();
+    private final long allocationMark;
+    private boolean closed;
+    private boolean graphsEnabled;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -110,6 +114,8 @@ public final class CudaForwardPass implements ForwardPass {
 
     private CudaForwardPass(CudaDevice device, Llama4Config config, Options options, Source source, long weightBytes) {
         this.device = device;
+        this.allocationMark = device.allocationMark();
+        this.graphsEnabled = options.useGraphs();
         this.ops = new CudaOps(device);
         this.config = config;
         this.options = options;
@@ -126,7 +132,7 @@ public final class CudaForwardPass implements ForwardPass {
         plan = new MemoryPlan(weightBytes, kvBytes, activationBytes(config, options), MemoryPlan.DEFAULT_RESERVE,
                 device.runtime().memGetInfo().freeBytes());
         plan.requireFits("Llama 4 (" + config.nLayers() + " layers, " + config.nExperts() + " experts)");
-
+        try {
         List<Layer> ls = new ArrayList<>();
         WeightFormat fmt = options.matrixFormat();
         int d = config.dModel(), hd = config.headDim();
@@ -166,6 +172,10 @@ public final class CudaForwardPass implements ForwardPass {
         buf = allocateBuffers();
         ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
         device.synchronize();
+        } catch (RuntimeException | Error e) {
+            device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
+            throw e;
+        }
     }
 
     // ---- construction -------------------------------------------------------------------------------------------
@@ -319,7 +329,7 @@ public final class CudaForwardPass implements ForwardPass {
                 + t * c.nHeads() * c.headDim() + hiddenRows * widest + hiddenRows * widest / 2
                 + t * c.nExperts() + 2 * t * k * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
         long bf16Scratch = t * Math.max(maxIn(c), c.dModel()) * 2;
-        return floats * 4 + bf16Scratch + metaInts(o) * 4L + 16L * t * k + 1L << 20;
+        return floats * 4 + bf16Scratch + metaInts(o) * 4L + 16L * t * k + (1L << 20);
     }
 
     private static int metaInts(Options o) {
@@ -370,6 +380,11 @@ public final class CudaForwardPass implements ForwardPass {
         return kvSpec;
     }
 
+    /** Turns CUDA-graph replay of pure decode steps on or off (eager launches are the baseline to compare with). */
+    public void useGraphs(boolean enabled) {
+        graphsEnabled = enabled;
+    }
+
     public MemoryPlan memoryPlan() {
         return plan;
     }
@@ -380,6 +395,7 @@ public final class CudaForwardPass implements ForwardPass {
 
     @Override
     public List<float[]> forward(List<SequenceChunk> chunks) {
+        if (reusesChunkedBlockWithinStep(chunks)) return forwardSplitAtAttentionChunks(chunks);
         device.makeCurrent();
         Step step = prepare(chunks);
         try (Arena arena = Arena.ofConfined()) {
@@ -405,6 +421,50 @@ public final class CudaForwardPass implements ForwardPass {
             for (float[] r : results) out.add(r);
             return out;
         }
+    }
+
+    /**
+     * True when a chunk's positions span several attention chunks and its CHUNKED table maps two of the logical
+     * blocks it writes to the same physical block (a recycled block). A step writes all its K/V before attending,
+     * so such a chunk must run attention chunk by attention chunk.
+     */
+    private boolean reusesChunkedBlockWithinStep(List<SequenceChunk> chunks) {
+        int bs = options.blockSize();
+        for (SequenceChunk c : chunks) {
+            int first = c.startPos(), last = c.startPos() + c.tokens().length - 1;
+            if (c.tokens().length == 0 || first / config.attentionChunkSize() == last / config.attentionChunkSize()) continue;
+            int lo = first / config.attentionChunkSize() * config.attentionChunkSize();
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (int b = lo / bs; b <= last / bs && b < c.blocks().chunked().length; b++) {
+                int id = c.blocks().chunked()[b];
+                if (id >= 0 && !seen.add(id)) return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs each chunk piece by piece, one attention chunk per piece, in successive steps. */
+    private List<float[]> forwardSplitAtAttentionChunks(List<SequenceChunk> chunks) {
+        List<float[]> out = new ArrayList<>();
+        int vocab = config.vocabSize(), cs = config.attentionChunkSize();
+        for (SequenceChunk c : chunks) {
+            int n = c.tokens().length;
+            float[] logits = new float[c.nLogits() * vocab];
+            int firstLogit = n - c.nLogits();
+            int i0 = 0;
+            while (i0 < n) {
+                int pos = c.startPos() + i0;
+                int i1 = Math.min(n, i0 + (cs - pos % cs));
+                int pieceLogits = Math.max(0, i1 - Math.max(i0, firstLogit));
+                SequenceChunk piece = new SequenceChunk(Arrays.copyOfRange(c.tokens(), i0, i1), pos, c.blocks(),
+                        pieceLogits);
+                float[] l = forward(List.of(piece)).getFirst();
+                System.arraycopy(l, 0, logits, (Math.max(i0, firstLogit) - firstLogit) * vocab, l.length);
+                i0 = i1;
+            }
+            out.add(logits);
+        }
+        return out;
     }
 
     /**
@@ -446,12 +506,16 @@ public final class CudaForwardPass implements ForwardPass {
         device.synchronize();
     }
 
+    /** Frees the graphs and every device buffer of this forward pass (weights, KV cache, activations). */
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
+        device.makeCurrent();
         for (MemorySegment g : graphs) device.runtime().graphExecDestroy(g);
         graphs.clear();
         decodeGraphs.clear();
-        // device memory is freed by the CudaDevice owner when it closes
+        device.freeSince(allocationMark);
     }
 
     // ---- one step -------------------------------------------------------------------------------------------------
@@ -501,8 +565,10 @@ public final class CudaForwardPass implements ForwardPass {
             if (n != 1) pureDecode = false;
             int lastPos = ch.startPos() + n - 1;
             int needBlocks = lastPos / options.blockSize() + 1;
-            checkTable(ch.blocks().global(), needBlocks, options.nGlobalBlocks(), "global", c, ch.startPos(), lastPos, false);
-            checkTable(ch.blocks().chunked(), needBlocks, options.nChunkedBlocks(), "chunked", c, ch.startPos(), lastPos, true);
+            checkTable(ch.blocks().global(), 0, needBlocks, options.nGlobalBlocks(), "global", c, lastPos);
+            int chunkStart = ch.startPos() / config.attentionChunkSize() * config.attentionChunkSize();
+            checkTable(ch.blocks().chunked(), chunkStart / options.blockSize(), needBlocks, options.nChunkedBlocks(),
+                    "chunked", c, lastPos);
             if (ch.blocks().global().length > mb || ch.blocks().chunked().length > mb) {
                 throw new IllegalArgumentException("block table of chunk " + c + " longer than maxBlocksPerSeq " + mb);
             }
@@ -540,16 +606,15 @@ public final class CudaForwardPass implements ForwardPass {
         return s;
     }
 
-    private static void checkTable(int[] table, int needBlocks, int nBlocks, String group, int c, int first, int last,
-                                   boolean chunkedMayRelease) {
+    /** Blocks [firstRequired, needBlocks) are read or written this step and must be valid ids. */
+    private static void checkTable(int[] table, int firstRequired, int needBlocks, int nBlocks, String group, int c,
+                                   int last) {
         if (table.length < needBlocks) {
             throw new IllegalArgumentException("chunk " + c + ": " + group + " block table has " + table.length
                     + " entries, positions up to " + last + " need " + needBlocks);
         }
-        for (int b = first / Math.max(1, 1); b < 0; b++) { /* positions checked below */ }
-        for (int b = 0; b < needBlocks; b++) {
+        for (int b = firstRequired; b < needBlocks; b++) {
             int id = table[b];
-            if (id == -1 && chunkedMayRelease) continue;
             if (id < 0 || id >= nBlocks) {
                 throw new IllegalArgumentException("chunk " + c + ": " + group + " block " + b + " maps to " + id
                         + ", outside 0.." + (nBlocks - 1));
@@ -563,7 +628,9 @@ public final class CudaForwardPass implements ForwardPass {
     }
 
     private void runGraphOrLayers(Step s) {
-        if (options.useGraphs() && s.pureDecode) {
+        // A batch size is run eagerly once before it is captured, so that cuBLAS and the driver have made their
+        // lazy allocations outside the capture.
+        if (graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
             MemorySegment g = decodeGraphs.get(s.nSeq);
             if (g == null) {
                 device.synchronize();
