@@ -163,17 +163,32 @@ extern "C" __global__ void herd_quantize_int8_f32(const float* w, int8_t* q, bf1
 extern "C" __global__ void herd_quantize_int8_bf16(const bf16* w, int8_t* q, bf16* s, int rows, int cols, int group) { quantize_int8(w, q, s, rows, cols, group); }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Linear layers: y[m, o] (+)= sum_i x[m, i] * W[o, i], W row-major [nOut, nIn] in one of four formats.
-// One warp per output row; each lane loads 16 bytes of the row per step and decodes them to VEC floats, then
-// multiplies them with up to MT token rows at once, so a weight byte is read once per MT tokens.
-// Grouped use (MoE): blockIdx.y is the group (expert); W, scales advance by wStride bytes / sStride elements per
-// group, and the group's token rows are [offsets[g], offsets[g+1]) of x and y. Without offsets, rows [0, M).
-// Needs nIn % VEC == 0 and group % VEC == 0 (checked on the host).
+// Linear layers: y[m, o] (+)= sum_i x[m, i] * W[o, i], W row-major [nOut, nIn].
+// One warp per output row; each lane loads 16 bytes of the row per step and multiplies them with up to MT token
+// rows at once, so a weight byte is read once per MT tokens.
+// Grouped use (MoE): W, scales advance by wStride bytes / sStride elements per group; group g's token rows are
+// [offsets[g], offsets[g+1]) of x and y. With nGroupsTotal > 0, blockIdx.y is a slot: slot i works on the i-th
+// group that has tokens, so a decode step with one routed token launches one slot instead of every expert.
+// Without offsets, rows [0, M) and blockIdx.y = 0.
 // ---------------------------------------------------------------------------------------------------------------
 
+// The group a block works on, or -1 when its slot has no group with tokens.
+__device__ __forceinline__ int resolve_group(const int* offsets, int nGroupsTotal) {
+    if (offsets == nullptr || nGroupsTotal <= 0) return blockIdx.y;
+    int slot = blockIdx.y;
+    for (int g = 0; g < nGroupsTotal; g++) {
+        if (offsets[g + 1] > offsets[g]) {
+            if (slot == 0) return g;
+            slot--;
+        }
+    }
+    return -1;
+}
+
+// fp32 activations against F32 or BF16 weights.
 struct WF32 {
     static constexpr int VEC = 4;
-    __device__ static void load(const uint8_t* row, const bf16*, int k, int, float* w) {
+    __device__ static void load(const uint8_t* row, int k, float* w) {
         float4 v = __ldg(reinterpret_cast<const float4*>(row) + k / 4);
         w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
     }
@@ -181,7 +196,7 @@ struct WF32 {
 };
 struct WBF16 {
     static constexpr int VEC = 8;
-    __device__ static void load(const uint8_t* row, const bf16*, int k, int, float* w) {
+    __device__ static void load(const uint8_t* row, int k, float* w) {
         uint4 v = __ldg(reinterpret_cast<const uint4*>(row) + k / 8);
         const uint32_t u[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
@@ -192,38 +207,13 @@ struct WBF16 {
     }
     __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn * 2; }
 };
-struct WINT8 {
-    static constexpr int VEC = 16;
-    __device__ static void load(const uint8_t* row, const bf16* srow, int k, int group, float* w) {
-        uint4 v = __ldg(reinterpret_cast<const uint4*>(row) + k / 16);
-        float s = __bfloat162float(srow[k / group]);
-        const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int b = 0; b < 4; b++) w[4 * i + b] = (float)(int8_t)((u[i] >> (8 * b)) & 0xff) * s;
-    }
-    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn; }
-};
-struct WINT4 {
-    static constexpr int VEC = 32;
-    __device__ static void load(const uint8_t* row, const bf16* srow, int k, int group, float* w) {
-        uint4 v = __ldg(reinterpret_cast<const uint4*>(row) + k / 32);
-        float s = __bfloat162float(srow[k / group]);
-        const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int b = 0; b < 8; b++) w[8 * i + b] = (float)((int)((u[i] >> (4 * b)) & 0xf) - 8) * s;
-    }
-    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn / 2; }
-};
 
 template <typename W, int MT>
-__device__ void linear(const float* __restrict__ x, float* __restrict__ y, const uint8_t* __restrict__ wBase,
-                       const bf16* __restrict__ sBase, int nOut, int nIn, int group, int M, const int* offsets,
-                       long long wStride, long long sStride, int accumulate) {
-    int g = blockIdx.y;
+__device__ void linear_float(const float* __restrict__ x, float* __restrict__ y, const uint8_t* __restrict__ wBase,
+                             int nOut, int nIn, int M, const int* offsets, int nGroupsTotal, long long wStride,
+                             int accumulate) {
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
     int mBegin = 0, mEnd = M;
     if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
     if (mBegin >= mEnd) return;
@@ -231,7 +221,6 @@ __device__ void linear(const float* __restrict__ x, float* __restrict__ y, const
     int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
     if (row >= nOut) return;
     const uint8_t* wRow = wBase + g * wStride + row * W::rowBytes(nIn);
-    const bf16* sRow = sBase == nullptr ? nullptr : sBase + g * sStride + (long long)row * (nIn / group);
     for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
         int mt = min(MT, mEnd - m0);
         float acc[MT];
@@ -239,7 +228,7 @@ __device__ void linear(const float* __restrict__ x, float* __restrict__ y, const
         for (int t = 0; t < MT; t++) acc[t] = 0.f;
         for (int k = lane * W::VEC; k < nIn; k += WARP * W::VEC) {
             float w[W::VEC];
-            W::load(wRow, sRow, k, group, w);
+            W::load(wRow, k, w);
 #pragma unroll
             for (int t = 0; t < MT; t++) {
                 if (t < mt) {
@@ -270,20 +259,128 @@ __device__ void linear(const float* __restrict__ x, float* __restrict__ y, const
     }
 }
 
-#define HERD_LINEAR(NAME, W, MT)                                                                                  \
-    extern "C" __global__ void NAME(const float* x, float* y, const uint8_t* w, const bf16* s, int nOut, int nIn, \
-                                    int group, int M, const int* offsets, long long wStride, long long sStride,   \
-                                    int accumulate) {                                                             \
-        linear<W, MT>(x, y, w, s, nOut, nIn, group, M, offsets, wStride, sStride, accumulate);                    \
+#define HERD_LINEAR_FLOAT(NAME, W, MT)                                                                             \
+    extern "C" __global__ void NAME(const float* x, float* y, const uint8_t* w, int nOut, int nIn, int M,         \
+                                    const int* offsets, int nGroupsTotal, long long wStride, int accumulate) {    \
+        linear_float<W, MT>(x, y, w, nOut, nIn, M, offsets, nGroupsTotal, wStride, accumulate);                    \
     }
-HERD_LINEAR(herd_linear_f32, WF32, 4)
-HERD_LINEAR(herd_linear_bf16, WBF16, 4)
-HERD_LINEAR(herd_linear_int8, WINT8, 4)
-HERD_LINEAR(herd_linear_int4, WINT4, 4)
-HERD_LINEAR(herd_linear_wide_f32, WF32, 16)
-HERD_LINEAR(herd_linear_wide_bf16, WBF16, 16)
-HERD_LINEAR(herd_linear_wide_int8, WINT8, 16)
-HERD_LINEAR(herd_linear_wide_int4, WINT4, 16)
+HERD_LINEAR_FLOAT(herd_linear_f32, WF32, 4)
+HERD_LINEAR_FLOAT(herd_linear_bf16, WBF16, 4)
+HERD_LINEAR_FLOAT(herd_linear_wide_f32, WF32, 16)
+HERD_LINEAR_FLOAT(herd_linear_wide_bf16, WBF16, 16)
+
+// Quantized weights take int8 activations: herd_quantize_act_q8 quantizes each row of x per group of 32 inputs
+// (scale xs = max|x| / 127, q = round(x / xs), xsum = sum of q) so that the inner product runs on __dp4a, four
+// int8 products per instruction, with no per-weight conversion to float. For int4 weights the activations are
+// stored in nibble order: in every 8 inputs, the 4 even ones first, then the 4 odd ones, matching the low and
+// high nibbles of 4 packed bytes. The int4 offset of 8 is removed per group as 8 * xsum.
+extern "C" __global__ void herd_quantize_act_q8(const float* x, int8_t* xq, float* xs, int* xsum, int nIn,
+                                                int int4Order, long long nGroups) {
+    long long gid = blockIdx.x * (long long)(blockDim.x / WARP) + threadIdx.x / WARP;
+    if (gid >= nGroups) return;
+    int lane = threadIdx.x % WARP;
+    int groupsPerRow = nIn / 32;
+    long long row = gid / groupsPerRow, g = gid % groupsPerRow;
+    float v = x[row * nIn + g * 32 + lane];
+    float amax = warp_max(fabsf(v));
+    float s = amax / 127.f;
+    int q = s > 0.f ? max(-127, min(127, __float2int_rn(v / s))) : 0;
+    int sum = __reduce_add_sync(FULL_MASK, q);
+    int dest = int4Order ? (lane & ~7) + ((lane & 1) ? 4 : 0) + ((lane & 7) >> 1) : lane;
+    xq[row * nIn + g * 32 + dest] = (int8_t)q;
+    if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
+}
+
+struct QINT8 {
+    static constexpr int VEC = 16;
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn; }
+    // sum over 16 weights of w * x, as an int (x in natural order)
+    __device__ static int dot(uint4 w, const int8_t* xq) {
+        int4 a = __ldg(reinterpret_cast<const int4*>(xq));
+        int d = __dp4a((int)w.x, a.x, 0);
+        d = __dp4a((int)w.y, a.y, d);
+        d = __dp4a((int)w.z, a.z, d);
+        return __dp4a((int)w.w, a.w, d);
+    }
+};
+struct QINT4 {
+    static constexpr int VEC = 32;
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn / 2; }
+    // sum over 32 weights of nibble * x (x in nibble order); the caller subtracts 8 * xsum
+    __device__ static int dot(uint4 w, const int8_t* xq) {
+        const int4* xv = reinterpret_cast<const int4*>(xq);
+        int4 a = __ldg(xv), b = __ldg(xv + 1);
+        const int m = 0x0F0F0F0F;
+        int d = __dp4a((int)(w.x & m), a.x, 0);
+        d = __dp4a((int)((w.x >> 4) & m), a.y, d);
+        d = __dp4a((int)(w.y & m), a.z, d);
+        d = __dp4a((int)((w.y >> 4) & m), a.w, d);
+        d = __dp4a((int)(w.z & m), b.x, d);
+        d = __dp4a((int)((w.z >> 4) & m), b.y, d);
+        d = __dp4a((int)(w.w & m), b.z, d);
+        return __dp4a((int)((w.w >> 4) & m), b.w, d);
+    }
+};
+
+template <typename Q, bool INT4, int MT>
+__device__ void linear_quant(const int8_t* __restrict__ xq, const float* __restrict__ xs, const int* __restrict__ xsum,
+                             float* __restrict__ y, const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase,
+                             int nOut, int nIn, int group, int M, const int* offsets, int nGroupsTotal,
+                             long long wStride, long long sStride, int accumulate) {
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    if (mBegin >= mEnd) return;
+    int lane = threadIdx.x % WARP;
+    int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    if (row >= nOut) return;
+    const uint8_t* wRow = wBase + g * wStride + row * Q::rowBytes(nIn);
+    const bf16* sRow = sBase + g * sStride + (long long)row * (nIn / group);
+    int xGroups = nIn / 32;
+    for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
+        int mt = min(MT, mEnd - m0);
+        float acc[MT];
+#pragma unroll
+        for (int t = 0; t < MT; t++) acc[t] = 0.f;
+        for (int k = lane * Q::VEC; k < nIn; k += WARP * Q::VEC) {
+            uint4 w = __ldg(reinterpret_cast<const uint4*>(wRow) + k / Q::VEC);
+            float sw = __bfloat162float(sRow[k / group]);
+#pragma unroll
+            for (int t = 0; t < MT; t++) {
+                if (t < mt) {
+                    long long r = m0 + t;
+                    int d = Q::dot(w, xq + r * nIn + k);
+                    int xg = (int)(r * xGroups + k / 32);
+                    if (INT4) d -= 8 * __ldg(xsum + xg);
+                    acc[t] = fmaf(sw * __ldg(xs + xg), (float)d, acc[t]);
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+            if (t < mt) {
+                float s = warp_sum(acc[t]);
+                if (lane == 0) {
+                    float* dst = y + (long long)(m0 + t) * nOut + row;
+                    *dst = accumulate ? *dst + s : s;
+                }
+            }
+        }
+    }
+}
+
+#define HERD_LINEAR_QUANT(NAME, Q, INT4, MT)                                                                       \
+    extern "C" __global__ void NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
+                                    const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
+                                    int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
+        linear_quant<Q, INT4, MT>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride,     \
+                                  sStride, accumulate);                                                           \
+    }
+HERD_LINEAR_QUANT(herd_linear_int8, QINT8, false, 4)
+HERD_LINEAR_QUANT(herd_linear_int4, QINT4, true, 4)
+HERD_LINEAR_QUANT(herd_linear_wide_int8, QINT8, false, 16)
+HERD_LINEAR_QUANT(herd_linear_wide_int4, QINT4, true, 16)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations

@@ -7,13 +7,21 @@ import io.herd.ffi.Cublas;
  * (long) and sizes; activations are fp32. Every method only queues work; nothing here synchronises.
  */
 public final class CudaOps {
-    /** Token rows above which a dense F32/BF16 linear goes to cuBLAS instead of Herd's GEMV kernel. */
-    static final int CUBLAS_MIN_ROWS = 9;
+    /** Token rows from which a dense F32 linear goes to cuBLAS (exact fp32 either way). */
+    static final int CUBLAS_MIN_ROWS_F32 = 9;
+    /**
+     * Token rows from which a dense BF16 linear goes to cuBLAS with bf16-rounded inputs (tensor cores). Below it the
+     * GEMV kernel keeps fp32 inputs: a GEMM of few rows is memory-bound anyway, and on small batches the bf16 input
+     * rounding is what flips near-tied routers.
+     */
+    static final int CUBLAS_MIN_ROWS_BF16 = 64;
     private static final int ELEMENTWISE_BLOCKS = 1024;
 
     private final CudaDevice device;
     private long bf16Scratch;
     private long bf16ScratchBytes;
+    private long actQ, actScales, actSums;
+    private long actRowsTimesIn;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -27,42 +35,80 @@ public final class CudaOps {
 
     /**
      * {@code y[m] (+)= x[m] · Wᵀ} for {@code m < nRows} rows of fp32 x [nRows, nIn] into fp32 y [nRows, nOut].
-     * Dense F32/BF16 matrices with many rows go to cuBLAS (BF16: x is rounded to bf16 first, FP32 accumulation);
-     * everything else runs Herd's dequantizing GEMV/GEMM kernel.
+     * Dense F32 matrices from 9 rows and BF16 ones from 64 rows go to cuBLAS (BF16: x rounded to bf16 first, FP32
+     * accumulation); F32/BF16 below that run Herd's GEMV kernel on fp32 x; INT8/INT4 quantize x per 32 inputs to
+     * int8 and run Herd's dp4a kernel.
      */
     public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
         if (nRows <= 0) return;
         if (w.nGroups() != 1) throw new IllegalArgumentException("grouped matrix needs linearGrouped");
-        if (nRows >= CUBLAS_MIN_ROWS && w.format() == WeightFormat.F32) {
+        if (nRows >= CUBLAS_MIN_ROWS_F32 && w.format() == WeightFormat.F32) {
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), x, w.data(),
                     Cublas.R_32F, y, Cublas.R_32F, accumulate);
-        } else if (nRows >= CUBLAS_MIN_ROWS && w.format() == WeightFormat.BF16) {
+        } else if (nRows >= CUBLAS_MIN_ROWS_BF16 && w.format() == WeightFormat.BF16) {
             long xb = bf16Scratch((long) nRows * w.nIn());
             convertF32ToBf16(x, xb, (long) nRows * w.nIn());
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), xb, w.data(),
                     Cublas.R_16BF, y, Cublas.R_32F, accumulate);
         } else {
-            launchLinear(w, x, y, nRows, 0L, accumulate, nRows > 4);
+            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4);
         }
     }
 
     /**
-     * Grouped (MoE) linear: group g's rows of x are {@code [offsets[g], offsets[g+1])} (device int array of
-     * nGroups+1), multiplied by matrix g. {@code wide} picks the kernel that shares one weight load among 16 rows
-     * (prefill) instead of 4 (decode).
+     * Grouped (MoE) linear over {@code nRows} rows of x: group g's rows are {@code [offsets[g], offsets[g+1])}
+     * (device int array of nGroups+1), multiplied by matrix g. Blocks are launched for at most nRows groups and
+     * find the non-empty groups on the device, so a decode step with one routed token runs one expert's blocks.
+     * {@code wide} picks the kernel that shares one weight load among 16 rows (prefill) instead of 4 (decode).
      */
-    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, boolean wide, boolean accumulate) {
-        launchLinear(w, x, y, 0, offsets, accumulate, wide);
+    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate) {
+        if (nRows <= 0) return;
+        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide);
     }
 
-    private void launchLinear(DeviceMatrix w, long x, long y, int nRows, long offsets, boolean accumulate, boolean wide) {
+    private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
+                              boolean wide) {
         String kernel = (wide ? "herd_linear_wide_" : "herd_linear_") + w.format().kernelSuffix;
         int warps = 8;
         int gridX = (w.nOut() + warps - 1) / warps;
-        device.launch(kernel, gridX, w.nGroups(), 1, warps * 32, 1, a -> a
-                .ptr(x).ptr(y).ptr(w.data()).ptr(w.scales())
-                .i32(w.nOut()).i32(w.nIn()).i32(w.format().quantized() ? w.groupSize() : 1).i32(nRows)
-                .ptr(offsets).i64(w.groupStrideBytes()).i64(w.groupStrideScales()).i32(accumulate ? 1 : 0));
+        int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
+        int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
+        if (w.format().quantized()) {
+            quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
+            device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
+                    .ptr(actQ).ptr(actScales).ptr(actSums).ptr(y).ptr(w.data()).ptr(w.scales())
+                    .i32(w.nOut()).i32(w.nIn()).i32(w.groupSize()).i32(m).ptr(offsets).i32(nGroupsTotal)
+                    .i64(w.groupStrideBytes()).i64(w.groupStrideScales()).i32(accumulate ? 1 : 0));
+        } else {
+            device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
+                    .ptr(x).ptr(y).ptr(w.data()).i32(w.nOut()).i32(w.nIn()).i32(m).ptr(offsets).i32(nGroupsTotal)
+                    .i64(w.groupStrideBytes()).i32(accumulate ? 1 : 0));
+        }
+    }
+
+    /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */
+    private void quantizeActivations(long x, int nRows, int nIn, boolean int4Order) {
+        if (nIn % 32 != 0) throw new IllegalArgumentException("quantized linear needs nIn % 32 == 0, got " + nIn);
+        reserveActivationScratch(nRows, nIn);
+        long nGroups = (long) nRows * nIn / 32;
+        device.launch("herd_quantize_act_q8", (int) ((nGroups + 7) / 8), 1, 1, 256, 1, a -> a
+                .ptr(x).ptr(actQ).ptr(actScales).ptr(actSums).i32(nIn).i32(int4Order ? 1 : 0).i64(nGroups));
+    }
+
+    /** Reserves int8 activation scratch for rows × nIn up front (no allocation inside a captured graph). */
+    public void reserveActivationScratch(long rows, long nIn) {
+        long n = rows * nIn;
+        if (n <= actRowsTimesIn) return;
+        if (actQ != 0) {
+            device.synchronize();
+            device.free(actQ);
+            device.free(actScales);
+            device.free(actSums);
+        }
+        actQ = device.alloc(n);
+        actScales = device.alloc(n / 32 * 4 + 16);
+        actSums = device.alloc(n / 32 * 4 + 16);
+        actRowsTimesIn = n;
     }
 
     private long bf16Scratch(long elements) {

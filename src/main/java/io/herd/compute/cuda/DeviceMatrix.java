@@ -10,6 +10,9 @@ public record DeviceMatrix(WeightFormat format, int nGroups, int nOut, int nIn, 
         if (nIn % format.vector != 0) {
             throw new IllegalArgumentException(format + " matrix needs nIn % " + format.vector + " == 0, got " + nIn);
         }
+        if (format.quantized() && nIn % 32 != 0) {
+            throw new IllegalArgumentException(format + " matrix needs nIn % 32 == 0 (int8 activation groups), got " + nIn);
+        }
         if (format.quantized() && (groupSize % format.vector != 0 || nIn % groupSize != 0)) {
             throw new IllegalArgumentException("group size " + groupSize + " must divide nIn " + nIn
                     + " and be a multiple of " + format.vector);

@@ -171,6 +171,8 @@ public final class CudaForwardPass implements ForwardPass {
         omega = new DeviceWeights(ops).floats(inv);
         buf = allocateBuffers();
         ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
+        ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
+                options.maxLogitRows()), Math.max(maxIn(config), d));
         device.synchronize();
         } catch (RuntimeException | Error e) {
             device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
@@ -329,7 +331,8 @@ public final class CudaForwardPass implements ForwardPass {
                 + t * c.nHeads() * c.headDim() + hiddenRows * widest + hiddenRows * widest / 2
                 + t * c.nExperts() + 2 * t * k * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
         long bf16Scratch = t * Math.max(maxIn(c), c.dModel()) * 2;
-        return floats * 4 + bf16Scratch + metaInts(o) * 4L + 16L * t * k + (1L << 20);
+        long int8Scratch = Math.max(t * k, o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
+        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + (1L << 20);
     }
 
     private static int metaInts(Options o) {
@@ -700,9 +703,9 @@ public final class CudaForwardPass implements ForwardPass {
                 ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
                 ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);
                 boolean wide = nAssign > 4 * c.nExperts();
-                ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), wide, false);
+                ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
                 ops.siluMul(buf.hidden(), buf.act(), nAssign, c.dFf());
-                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), wide, false);
+                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false);
                 ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
                 ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFf());

@@ -174,15 +174,16 @@ public final class GpuChecks {
                         for (int g = 0; g <= nGroups; g++) offsets[g] = g * rows;
                         copyIn(device, arena, xd, x);
                         copyIn(device, arena, offs, offsets);
-                        ops.linearGrouped(m, xd, yd, offs, rows > 4, false);
+                        ops.linearGrouped(m, xd, yd, offs, nGroups * rows, rows > 4, false);
                         float[] yGrouped = copyOut(device, arena, yd, nGroups * rows * nOut);
+                        float[] xRef = f.quantized() ? quantizedActivations(x, nIn) : x;
                         double errGrouped = 0, errDense = 0, scale = 0;
                         for (int g = 0; g < nGroups; g++) {
                             for (int t = 0; t < rows; t++) {
                                 for (int o = 0; o < nOut; o++) {
                                     double ref = 0;
                                     for (int i = 0; i < nIn; i++) {
-                                        ref += (double) x[(g * rows + t) * nIn + i] * deq[(g * nOut + o) * nIn + i];
+                                        ref += (double) xRef[(g * rows + t) * nIn + i] * deq[(g * nOut + o) * nIn + i];
                                     }
                                     errGrouped = Math.max(errGrouped, Math.abs(ref - yGrouped[(g * rows + t) * nOut + o]));
                                     scale = Math.max(scale, Math.abs(ref));
@@ -193,12 +194,12 @@ public final class GpuChecks {
                         DeviceMatrix m0 = new DeviceMatrix(f, 1, nOut, nIn, m.groupSize(), m.data(), m.scales());
                         ops.linear(m0, xd, yd, rows, false);
                         float[] yDense = copyOut(device, arena, yd, rows * nOut);
-                        boolean xRounded = f == WeightFormat.BF16 && rows >= 9;
+                        boolean xRounded = f == WeightFormat.BF16 && rows >= 64;
                         for (int t = 0; t < rows; t++) {
                             for (int o = 0; o < nOut; o++) {
                                 double ref = 0;
                                 for (int i = 0; i < nIn; i++) {
-                                    float xv = x[t * nIn + i];
+                                    float xv = xRef[t * nIn + i];
                                     if (xRounded) xv = bf16(xv);
                                     ref += (double) xv * deq[o * nIn + i];
                                 }
@@ -252,6 +253,21 @@ public final class GpuChecks {
                         yield (nib - 8) * scale(scales, (long) row * (m.nIn() / m.groupSize()) + col / m.groupSize());
                     }
                 };
+            }
+        }
+        return out;
+    }
+
+    /** What the quantized kernels multiply with: x rounded per 32 inputs to int8 (scale max|x| / 127). */
+    static float[] quantizedActivations(float[] x, int nIn) {
+        float[] out = new float[x.length];
+        for (int g0 = 0; g0 < x.length; g0 += 32) {
+            float amax = 0;
+            for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[g0 + i]));
+            float s = amax / 127f;
+            for (int i = 0; i < 32; i++) {
+                float q = s > 0 ? Math.max(-127, Math.min(127, (float) Math.rint(x[g0 + i] / s))) : 0;
+                out[g0 + i] = q * s;
             }
         }
         return out;
@@ -321,17 +337,20 @@ public final class GpuChecks {
             List<Case> cases = cases(dir);
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
                 Map<String, float[][]> cpuLogits = cpuReference(ckpt, config, cases);
+                // Gated: the stored weights with an f32 cache against HF's 1e-3; for a BF16 checkpoint also the bf16
+                // serving mode (bf16 KV cache) against 2e-2. Converting an F32 checkpoint to bf16 or quantizing it
+                // changes the model itself, so those modes are measured and reported, not gated.
+                boolean bf16Checkpoint = !isF32(ckpt);
                 record Mode(String name, WeightFormat format, boolean kvBf16, float tolerance, boolean gated) {}
                 for (Mode mode : List.of(new Mode("as_stored", null, false, F32_TOLERANCE, true),
-                        new Mode("bf16", WeightFormat.BF16, true, BF16_TOLERANCE, true),
+                        new Mode("bf16", WeightFormat.BF16, true, BF16_TOLERANCE, bf16Checkpoint),
                         new Mode("int8_g32", WeightFormat.INT8, true, Float.NaN, false),
                         new Mode("int4_g32", WeightFormat.INT4, true, Float.NaN, false))) {
                     try {
                         Map<String, Object> r = fidelityMode(device, ckpt, config, cases, cpuLogits, mode.format(),
                                 mode.kvBf16());
                         if (mode.gated()) {
-                            // as stored: F32 checkpoints are held to HF's 1e-3; BF16 ones (bf16-rounded GEMM inputs) to 2e-2
-                            float tol = mode.name().equals("as_stored") && !isF32(ckpt) ? BF16_TOLERANCE : mode.tolerance();
+                            float tol = mode.tolerance();
                             boolean pass = (double) r.get("max_abs_logit_diff_vs_hf") <= tol
                                     && (boolean) r.get("greedy_identical") && (boolean) r.get("batched_greedy_identical");
                             r.put("tolerance", tol);
