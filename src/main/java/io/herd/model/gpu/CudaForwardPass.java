@@ -19,7 +19,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -133,47 +132,47 @@ public final class CudaForwardPass implements ForwardPass {
                 device.runtime().memGetInfo().freeBytes());
         plan.requireFits("Llama 4 (" + config.nLayers() + " layers, " + config.nExperts() + " experts)");
         try {
-        List<Layer> ls = new ArrayList<>();
-        WeightFormat fmt = options.matrixFormat();
-        int d = config.dModel(), hd = config.headDim();
-        int qkvOut = (config.nHeads() + 2 * config.nKvHeads()) * hd;
-        for (int i = 0; i < config.nLayers(); i++) {
-            boolean moe = config.moeLayers()[i];
-            boolean rope = config.ropeLayers()[i];
-            long inNorm = source.norm("input_layernorm", i, d);
-            DeviceMatrix qkv = source.matrix("qkv", i, 1, qkvOut, d, fmt);
-            DeviceMatrix o = source.matrix("o", i, 1, d, config.nHeads() * hd, fmt);
-            long postNorm = source.norm("post_attention_layernorm", i, d);
-            DeviceMatrix router = null, eGateUp = null, eDown = null, gateUp, down;
-            if (moe) {
-                router = source.matrix("router", i, 1, config.nExperts(), d, WeightFormat.F32);
-                eGateUp = source.matrix("experts.gate_up", i, config.nExperts(), 2 * config.dFf(), d, fmt);
-                eDown = source.matrix("experts.down", i, config.nExperts(), d, config.dFf(), fmt);
-                gateUp = source.matrix("shared.gate_up", i, 1, 2 * config.dFf(), d, fmt);
-                down = source.matrix("shared.down", i, 1, d, config.dFf(), fmt);
-            } else {
-                gateUp = source.matrix("mlp.gate_up", i, 1, 2 * config.dFfMlp(), d, fmt);
-                down = source.matrix("mlp.down", i, 1, d, config.dFfMlp(), fmt);
+            List<Layer> ls = new ArrayList<>();
+            WeightFormat fmt = options.matrixFormat();
+            int d = config.dModel(), hd = config.headDim();
+            int qkvOut = (config.nHeads() + 2 * config.nKvHeads()) * hd;
+            for (int i = 0; i < config.nLayers(); i++) {
+                boolean moe = config.moeLayers()[i];
+                boolean rope = config.ropeLayers()[i];
+                long inNorm = source.norm("input_layernorm", i, d);
+                DeviceMatrix qkv = source.matrix("qkv", i, 1, qkvOut, d, fmt);
+                DeviceMatrix o = source.matrix("o", i, 1, d, config.nHeads() * hd, fmt);
+                long postNorm = source.norm("post_attention_layernorm", i, d);
+                DeviceMatrix router = null, eGateUp = null, eDown = null, gateUp, down;
+                if (moe) {
+                    router = source.matrix("router", i, 1, config.nExperts(), d, WeightFormat.F32);
+                    eGateUp = source.matrix("experts.gate_up", i, config.nExperts(), 2 * config.dFf(), d, fmt);
+                    eDown = source.matrix("experts.down", i, config.nExperts(), d, config.dFf(), fmt);
+                    gateUp = source.matrix("shared.gate_up", i, 1, 2 * config.dFf(), d, fmt);
+                    down = source.matrix("shared.down", i, 1, d, config.dFf(), fmt);
+                } else {
+                    gateUp = source.matrix("mlp.gate_up", i, 1, 2 * config.dFfMlp(), d, fmt);
+                    down = source.matrix("mlp.down", i, 1, d, config.dFfMlp(), fmt);
+                }
+                int nBlocks = rope ? options.nChunkedBlocks() : options.nGlobalBlocks();
+                long cacheBytes = (long) nBlocks * options.blockSize() * config.nKvHeads() * hd * kvBytesPerElem;
+                long kc = device.alloc(cacheBytes), vc = device.alloc(cacheBytes);
+                device.zero(kc, cacheBytes);
+                device.zero(vc, cacheBytes);
+                ls.add(new Layer(inNorm, qkv, o, postNorm, rope, moe, router, eGateUp, eDown, gateUp, down, kc, vc));
             }
-            int nBlocks = rope ? options.nChunkedBlocks() : options.nGlobalBlocks();
-            long cacheBytes = (long) nBlocks * options.blockSize() * config.nKvHeads() * hd * kvBytesPerElem;
-            long kc = device.alloc(cacheBytes), vc = device.alloc(cacheBytes);
-            device.zero(kc, cacheBytes);
-            device.zero(vc, cacheBytes);
-            ls.add(new Layer(inNorm, qkv, o, postNorm, rope, moe, router, eGateUp, eDown, gateUp, down, kc, vc));
-        }
-        layers = List.copyOf(ls);
-        embedFormat = source.embeddingFormat();
-        embedTable = source.embedding(config.vocabSize(), d, embedFormat);
-        finalNorm = source.norm("norm", -1, d);
-        lmHead = source.matrix("lm_head", -1, 1, config.vocabSize(), d, fmt);
-        float[] inv = RopeFrequencies.inverseFrequencies(hd, config.ropeTheta(), config.ropeScaling());
-        omega = new DeviceWeights(ops).floats(inv);
-        buf = allocateBuffers();
-        ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
-        ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
-                options.maxLogitRows()), Math.max(maxIn(config), d));
-        device.synchronize();
+            layers = List.copyOf(ls);
+            embedFormat = source.embeddingFormat();
+            embedTable = source.embedding(config.vocabSize(), d, embedFormat);
+            finalNorm = source.norm("norm", -1, d);
+            lmHead = source.matrix("lm_head", -1, 1, config.vocabSize(), d, fmt);
+            float[] inv = RopeFrequencies.inverseFrequencies(hd, config.ropeTheta(), config.ropeScaling());
+            omega = new DeviceWeights(ops).floats(inv);
+            buf = allocateBuffers();
+            ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
+            ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
+                    options.maxLogitRows()), Math.max(maxIn(config), d));
+            device.synchronize();
         } catch (RuntimeException | Error e) {
             device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
             throw e;
@@ -336,7 +335,7 @@ public final class CudaForwardPass implements ForwardPass {
     }
 
     private static int metaInts(Options o) {
-        return 6 * o.maxBatchTokens() + 2 * o.maxSeqs() * o.maxBlocksPerSeq();
+        return StepLayout.metaInts(o);
     }
 
     private Buffers allocateBuffers() {
@@ -398,9 +397,11 @@ public final class CudaForwardPass implements ForwardPass {
 
     @Override
     public List<float[]> forward(List<SequenceChunk> chunks) {
-        if (reusesChunkedBlockWithinStep(chunks)) return forwardSplitAtAttentionChunks(chunks);
+        if (StepLayout.reusesChunkedBlockWithinStep(chunks, config.attentionChunkSize(), options.blockSize())) {
+            return forwardSplitAtAttentionChunks(chunks);
+        }
         device.makeCurrent();
-        Step step = prepare(chunks);
+        StepLayout step = prepare(chunks);
         try (Arena arena = Arena.ofConfined()) {
             upload(step, arena);
             runGraphOrLayers(step);
@@ -426,44 +427,17 @@ public final class CudaForwardPass implements ForwardPass {
         }
     }
 
-    /**
-     * True when a chunk's positions span several attention chunks and its CHUNKED table maps two of the logical
-     * blocks it writes to the same physical block (a recycled block). A step writes all its K/V before attending,
-     * so such a chunk must run attention chunk by attention chunk.
-     */
-    private boolean reusesChunkedBlockWithinStep(List<SequenceChunk> chunks) {
-        int bs = options.blockSize();
-        for (SequenceChunk c : chunks) {
-            int first = c.startPos(), last = c.startPos() + c.tokens().length - 1;
-            if (c.tokens().length == 0 || first / config.attentionChunkSize() == last / config.attentionChunkSize()) continue;
-            int lo = first / config.attentionChunkSize() * config.attentionChunkSize();
-            java.util.Set<Integer> seen = new java.util.HashSet<>();
-            for (int b = lo / bs; b <= last / bs && b < c.blocks().chunked().length; b++) {
-                int id = c.blocks().chunked()[b];
-                if (id >= 0 && !seen.add(id)) return true;
-            }
-        }
-        return false;
-    }
-
     /** Runs each chunk piece by piece, one attention chunk per piece, in successive steps. */
     private List<float[]> forwardSplitAtAttentionChunks(List<SequenceChunk> chunks) {
         List<float[]> out = new ArrayList<>();
-        int vocab = config.vocabSize(), cs = config.attentionChunkSize();
+        int vocab = config.vocabSize();
         for (SequenceChunk c : chunks) {
-            int n = c.tokens().length;
             float[] logits = new float[c.nLogits() * vocab];
-            int firstLogit = n - c.nLogits();
-            int i0 = 0;
-            while (i0 < n) {
-                int pos = c.startPos() + i0;
-                int i1 = Math.min(n, i0 + (cs - pos % cs));
-                int pieceLogits = Math.max(0, i1 - Math.max(i0, firstLogit));
-                SequenceChunk piece = new SequenceChunk(Arrays.copyOfRange(c.tokens(), i0, i1), pos, c.blocks(),
-                        pieceLogits);
+            int filled = 0;
+            for (SequenceChunk piece : StepLayout.splitAtAttentionChunks(c, config.attentionChunkSize())) {
                 float[] l = forward(List.of(piece)).getFirst();
-                System.arraycopy(l, 0, logits, (Math.max(i0, firstLogit) - firstLogit) * vocab, l.length);
-                i0 = i1;
+                System.arraycopy(l, 0, logits, filled, l.length);
+                filled += l.length;
             }
             out.add(logits);
         }
@@ -482,7 +456,7 @@ public final class CudaForwardPass implements ForwardPass {
             throw new IllegalArgumentException(chunks.size() + " chunks exceed maxLogitRows " + options.maxLogitRows());
         }
         device.makeCurrent();
-        Step step = prepare(chunks);
+        StepLayout step = prepare(chunks);
         try (Arena arena = Arena.ofConfined()) {
             upload(step, arena);
             runGraphOrLayers(step);
@@ -523,15 +497,6 @@ public final class CudaForwardPass implements ForwardPass {
 
     // ---- one step -------------------------------------------------------------------------------------------------
 
-    /** Host-side layout of one step; meta is uploaded as one int array. */
-    private static final class Step {
-        int nTok, nSeq, nRows, nTiles;
-        boolean pureDecode;
-        boolean logitsDone;
-        int[] meta;
-        int[] rowChunk, rowIndexInChunk;
-    }
-
     // offsets of the int arrays inside buf.meta
     private long ids() { return buf.meta(); }
     private long tokPos() { return buf.meta() + 4L * options.maxBatchTokens(); }
@@ -539,98 +504,20 @@ public final class CudaForwardPass implements ForwardPass {
     private long logitRows() { return buf.meta() + 12L * options.maxBatchTokens(); }
     private long tileStart() { return buf.meta() + 16L * options.maxBatchTokens(); }
     private long tileLen() { return buf.meta() + 20L * options.maxBatchTokens(); }
-    private long globalTables() { return buf.meta() + 24L * options.maxBatchTokens(); }
-    private long chunkedTables() { return globalTables() + 4L * options.maxSeqs() * options.maxBlocksPerSeq(); }
+    private long globalTables() { return buf.meta() + 4L * StepLayout.globalTablesOffset(options); }
+    private long chunkedTables() { return buf.meta() + 4L * StepLayout.chunkedTablesOffset(options); }
 
-    private Step prepare(List<SequenceChunk> chunks) {
-        int nTok = 0, nRows = 0;
-        for (SequenceChunk c : chunks) {
-            nTok += c.tokens().length;
-            nRows += c.nLogits();
-        }
-        if (nTok > options.maxBatchTokens()) {
-            throw new IllegalArgumentException(nTok + " tokens exceed maxBatchTokens " + options.maxBatchTokens());
-        }
-        if (chunks.size() > options.maxSeqs()) {
-            throw new IllegalArgumentException(chunks.size() + " chunks exceed maxSeqs " + options.maxSeqs());
-        }
-        int mt = options.maxBatchTokens(), mb = options.maxBlocksPerSeq();
-        int[] meta = new int[buf.metaInts()];
-        Arrays.fill(meta, 24 * mt / 4, meta.length, -1);
-        Step s = new Step();
-        s.rowChunk = new int[nRows];
-        s.rowIndexInChunk = new int[nRows];
-        int t = 0, row = 0, tiles = 0;
-        boolean pureDecode = true;
-        for (int c = 0; c < chunks.size(); c++) {
-            SequenceChunk ch = chunks.get(c);
-            int n = ch.tokens().length;
-            if (n != 1) pureDecode = false;
-            int lastPos = ch.startPos() + n - 1;
-            int needBlocks = lastPos / options.blockSize() + 1;
-            checkTable(ch.blocks().global(), 0, needBlocks, options.nGlobalBlocks(), "global", c, lastPos);
-            int chunkStart = ch.startPos() / config.attentionChunkSize() * config.attentionChunkSize();
-            checkTable(ch.blocks().chunked(), chunkStart / options.blockSize(), needBlocks, options.nChunkedBlocks(),
-                    "chunked", c, lastPos);
-            if (ch.blocks().global().length > mb || ch.blocks().chunked().length > mb) {
-                throw new IllegalArgumentException("block table of chunk " + c + " longer than maxBlocksPerSeq " + mb);
-            }
-            System.arraycopy(ch.blocks().global(), 0, meta, 24 * mt / 4 + c * mb, ch.blocks().global().length);
-            System.arraycopy(ch.blocks().chunked(), 0, meta, 24 * mt / 4 + options.maxSeqs() * mb + c * mb,
-                    ch.blocks().chunked().length);
-            for (int i = 0; i < n; i++) {
-                int tok = ch.tokens()[i];
-                if (tok < 0 || tok >= config.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + tok + " outside vocabulary of " + config.vocabSize());
-                }
-                meta[t + i] = tok;
-                meta[mt + t + i] = ch.startPos() + i;
-                meta[2 * mt + t + i] = c;
-            }
-            for (int i = n - ch.nLogits(); i < n; i++) {
-                meta[3 * mt + row] = t + i;
-                s.rowChunk[row] = c;
-                s.rowIndexInChunk[row] = i - (n - ch.nLogits());
-                row++;
-            }
-            for (int i0 = 0; i0 < n; i0 += 16) {
-                meta[4 * mt + tiles] = t + i0;
-                meta[5 * mt + tiles] = Math.min(16, n - i0);
-                tiles++;
-            }
-            t += n;
-        }
-        s.nTok = nTok;
-        s.nSeq = chunks.size();
-        s.nRows = nRows;
-        s.nTiles = tiles;
-        s.pureDecode = pureDecode && nRows == chunks.size();
-        s.meta = meta;
-        return s;
+    private StepLayout prepare(List<SequenceChunk> chunks) {
+        return StepLayout.of(chunks, config.vocabSize(), config.attentionChunkSize(), options, options.nGlobalBlocks(),
+                options.nChunkedBlocks());
     }
 
-    /** Blocks [firstRequired, needBlocks) are read or written this step and must be valid ids. */
-    private static void checkTable(int[] table, int firstRequired, int needBlocks, int nBlocks, String group, int c,
-                                   int last) {
-        if (table.length < needBlocks) {
-            throw new IllegalArgumentException("chunk " + c + ": " + group + " block table has " + table.length
-                    + " entries, positions up to " + last + " need " + needBlocks);
-        }
-        for (int b = firstRequired; b < needBlocks; b++) {
-            int id = table[b];
-            if (id < 0 || id >= nBlocks) {
-                throw new IllegalArgumentException("chunk " + c + ": " + group + " block " + b + " maps to " + id
-                        + ", outside 0.." + (nBlocks - 1));
-            }
-        }
-    }
-
-    private void upload(Step s, Arena arena) {
+    private void upload(StepLayout s, Arena arena) {
         MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_INT, s.meta);
         device.upload(host, buf.meta(), host.byteSize());
     }
 
-    private void runGraphOrLayers(Step s) {
+    private void runGraphOrLayers(StepLayout s) {
         // A batch size is run eagerly once before it is captured, so that cuBLAS and the driver have made their
         // lazy allocations outside the capture.
         if (graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
@@ -663,13 +550,13 @@ public final class CudaForwardPass implements ForwardPass {
     }
 
     /** Final norm of logit rows [r0, r0+n) and lm_head into buf.logits. */
-    private void lmHeadRows(Step s, int r0, int n) {
+    private void lmHeadRows(StepLayout s, int r0, int n) {
         if (n <= 0) return;
         ops.rmsnorm(buf.h(), finalNorm, buf.xn(), n, config.dModel(), config.rmsNormEps(), logitRows() + 4L * r0);
         ops.linear(lmHead, buf.xn(), buf.logits(), n, false);
     }
 
-    private void runLayers(Step s) {
+    private void runLayers(StepLayout s) {
         Llama4Config c = config;
         int nTok = s.nTok, d = c.dModel(), hd = c.headDim();
         ops.embed(embedTable, embedFormat, ids(), buf.h(), nTok, d);
