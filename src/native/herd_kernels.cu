@@ -550,6 +550,128 @@ __device__ void attention_decode(const float* qkv, float* out, const KV* kc, con
 HERD_ATTN_DECODE(herd_attention_decode_f32, float)
 HERD_ATTN_DECODE(herd_attention_decode_bf16, bf16)
 
+// Decode attention for headDim 128 (Llama 4): one block of 4 warps per (token, query head). The warps split the
+// key range (flash-decoding within a block): warp w takes key tiles w, w+4, ...; in a tile each lane scores one key,
+// loading its 128-element row with 16-byte loads that are all in flight at once, and for the weighted sum each lane
+// owns 4 consecutive output dims, so a value row is one coalesced 256- or 512-byte read. The four partial softmax
+// states are merged through shared memory. Grid (T * nHeads), block 128.
+template <typename KV>
+__device__ __forceinline__ float dot32(const float* q, const KV* k);
+template <>
+__device__ __forceinline__ float dot32<bf16>(const float* q, const bf16* k) {
+    const uint4* kv = reinterpret_cast<const uint4*>(k);
+    uint4 r[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) r[i] = __ldg(kv + i);
+    float a = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const uint32_t u[4] = {r[i].x, r[i].y, r[i].z, r[i].w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            a = fmaf(q[8 * i + 2 * j], __uint_as_float(u[j] << 16), a);
+            a = fmaf(q[8 * i + 2 * j + 1], __uint_as_float(u[j] & 0xffff0000u), a);
+        }
+    }
+    return a;
+}
+template <>
+__device__ __forceinline__ float dot32<float>(const float* q, const float* k) {
+    const float4* kv = reinterpret_cast<const float4*>(k);
+    float4 r[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) r[i] = __ldg(kv + i);
+    float a = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        a = fmaf(q[4 * i], r[i].x, a);
+        a = fmaf(q[4 * i + 1], r[i].y, a);
+        a = fmaf(q[4 * i + 2], r[i].z, a);
+        a = fmaf(q[4 * i + 3], r[i].w, a);
+    }
+    return a;
+}
+__device__ __forceinline__ void load4(const bf16* v, float* out) {
+    uint2 u = __ldg(reinterpret_cast<const uint2*>(v));
+    out[0] = __uint_as_float(u.x << 16);
+    out[1] = __uint_as_float(u.x & 0xffff0000u);
+    out[2] = __uint_as_float(u.y << 16);
+    out[3] = __uint_as_float(u.y & 0xffff0000u);
+}
+__device__ __forceinline__ void load4(const float* v, float* out) {
+    float4 f = __ldg(reinterpret_cast<const float4*>(v));
+    out[0] = f.x; out[1] = f.y; out[2] = f.z; out[3] = f.w;
+}
+
+template <typename KV>
+__device__ void attention_decode_hd128(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
+                                       const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                       int nHeads, int nKv, int chunkSize, float scale) {
+    constexpr int HD = 128;
+    __shared__ float qs[HD];
+    __shared__ float wm[4], wl[4];
+    __shared__ float wacc[4][HD];
+    int t = blockIdx.x / nHeads, h = blockIdx.x % nHeads;
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int ld = (nHeads + 2 * nKv) * HD;
+    qs[threadIdx.x] = qkv[(long long)t * ld + (long long)h * HD + threadIdx.x] * scale;
+    __syncthreads();
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    float m = -INFINITY, l = 0.f, acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int tile = warp; tile < nTiles; tile += 4) {
+        int j0 = lo + tile * WARP, j = j0 + lane;
+        float s = -INFINITY;
+        if (j <= p) {
+            const KV* kr = kc + kv_offset(table, j, blockSize, nKv, kvh, HD);
+            s = 0.f;
+#pragma unroll
+            for (int c = 0; c < HD; c += 32) s += dot32<KV>(qs + c, kr + c);
+        }
+        float mNew = fmaxf(m, warp_max(s));
+        float corr = expf(m - mNew);
+        float pj = j <= p ? expf(s - mNew) : 0.f;
+        l = l * corr + warp_sum(pj);
+#pragma unroll
+        for (int i = 0; i < 4; i++) acc[i] *= corr;
+        m = mNew;
+        int nValid = min(WARP, p - j0 + 1);
+#pragma unroll 8
+        for (int jj = 0; jj < nValid; jj++) {
+            float pw = __shfl_sync(FULL_MASK, pj, jj);
+            float v[4];
+            load4(vc + kv_offset(table, j0 + jj, blockSize, nKv, kvh, HD) + 4 * lane, v);
+#pragma unroll
+            for (int i = 0; i < 4; i++) acc[i] = fmaf(pw, v[i], acc[i]);
+        }
+    }
+    if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+#pragma unroll
+    for (int i = 0; i < 4; i++) wacc[warp][4 * lane + i] = acc[i];
+    __syncthreads();
+    float mAll = fmaxf(fmaxf(wm[0], wm[1]), fmaxf(wm[2], wm[3]));
+    float num = 0.f, den = 0.f;
+#pragma unroll
+    for (int w = 0; w < 4; w++) {
+        float f = wm[w] == -INFINITY ? 0.f : expf(wm[w] - mAll);
+        num += f * wacc[w][threadIdx.x];
+        den += f * wl[w];
+    }
+    out[(long long)t * nHeads * HD + (long long)h * HD + threadIdx.x] = num / den;
+}
+#define HERD_ATTN_DECODE_HD128(NAME, KV)                                                                           \
+    extern "C" __global__ void NAME(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,  \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int chunkSize, float scale) {                            \
+        attention_decode_hd128<KV>(qkv, out, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads,   \
+                                   nKv, chunkSize, scale);                                                         \
+    }
+HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_f32, float)
+HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_bf16, bf16)
+
 // Prefill attention, tiled: one block per (tile of 16 consecutive query tokens of one sequence, query head). The
 // block stages 32 keys and values at a time in shared memory and every query of the tile reads them from there, so
 // K/V are loaded once per tile instead of once per query. The host guarantees that the 16 tokens of a tile belong

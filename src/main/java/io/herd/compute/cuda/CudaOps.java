@@ -185,9 +185,27 @@ public final class CudaOps {
                         .i32(qkNorm ? 1 : 0).f32(eps).i32(tempTuning ? 1 : 0).f32(attnScale).f32(floorScale));
     }
 
-    /** One warp per (token, head) over the paged cache; chunkSize 0 = global causal. */
+    /**
+     * Decode attention over the paged cache (chunkSize 0 = global causal): for headDim 128 a block of 4 warps per
+     * (token, head) splitting the keys, otherwise one warp per (token, head).
+     */
     public void attentionDecode(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
                                 int nTok, int nHeads, int nKv, int headDim, int chunkSize, float scale) {
+        if (headDim == 128) {
+            device.launch(kvBf16 ? "herd_attention_decode_hd128_bf16" : "herd_attention_decode_hd128_f32",
+                    nTok * nHeads, 1, 1, 128, 1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos())
+                            .ptr(kv.tokSeq()).ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize())
+                            .i32(nHeads).i32(nKv).i32(chunkSize).f32(scale));
+        } else {
+            attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize,
+                    scale);
+        }
+    }
+
+    /** The general decode kernel (any even headDim up to 256): one warp per (token, head). */
+    public void attentionDecodeWarpPerHead(long qkv, long out, long kCache, long vCache, boolean kvBf16,
+                                           KvAddressing kv, int nTok, int nHeads, int nKv, int headDim, int chunkSize,
+                                           float scale) {
         int warps = nTok * nHeads;
         device.launch(kvBf16 ? "herd_attention_decode_bf16" : "herd_attention_decode_f32", (warps + 3) / 4, 1, 1,
                 128, 1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())

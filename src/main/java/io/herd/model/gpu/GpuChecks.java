@@ -225,8 +225,146 @@ public final class GpuChecks {
         } finally {
             device.freeSince(mark);
         }
+        Map<String, Object> attention = attentionChecks(device);
+        out.put("attention", attention);
+        out.put("pass", allPass && (boolean) attention.get("pass"));
+        return out;
+    }
+
+    /**
+     * The three attention kernels (warp-per-head decode, the headDim-128 split-key decode, tiled prefill) against a
+     * host reference over a paged cache with shuffled block ids: GQA 8 query heads on 2 KV heads, global and chunked
+     * masks, f32 and bf16 caches.
+     */
+    static Map<String, Object> attentionChecks(CudaDevice device) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        CudaOps ops = new CudaOps(device);
+        long mark = device.allocationMark();
+        boolean allPass = true;
+        int nHeads = 8, nKv = 2, blockSize = 16, nBlocks = 64, maxBlocks = 16;
+        Random rnd = new Random(11);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int headDim : new int[] {16, 128}) {
+                for (boolean bf16 : new boolean[] {false, true}) {
+                    for (int chunk : new int[] {0, 64}) {
+                        int kvElems = nBlocks * blockSize * nKv * headDim;
+                        float[] k = new float[kvElems], v = new float[kvElems];
+                        for (int i = 0; i < kvElems; i++) {
+                            k[i] = (float) rnd.nextGaussian();
+                            v[i] = (float) rnd.nextGaussian();
+                            if (bf16) { k[i] = bf16(k[i]); v[i] = bf16(v[i]); }
+                        }
+                        long kd = upload(device, arena, k, bf16), vd = upload(device, arena, v, bf16);
+                        // 4 sequences, each its own shuffled blocks
+                        int nSeq = 4;
+                        int[] tables = new int[nSeq * maxBlocks];
+                        List<Integer> ids = new ArrayList<>();
+                        for (int b = 0; b < nBlocks; b++) ids.add(b);
+                        java.util.Collections.shuffle(ids, rnd);
+                        for (int i = 0; i < tables.length; i++) tables[i] = ids.get(i);
+                        long tablesD = device.alloc(tables.length * 4L);
+                        copyIn(device, arena, tablesD, tables);
+                        // decode: one token per sequence at assorted positions; prefill: 40 tokens of sequence 3
+                        int[] decodePos = {0, 31, 100, 250};
+                        int[] decodeSeq = {0, 1, 2, 3};
+                        int nPre = 40, preStart = 60;
+                        int[] prePos = new int[nPre], preSeq = new int[nPre];
+                        for (int i = 0; i < nPre; i++) { prePos[i] = preStart + i; preSeq[i] = 3; }
+                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "prefill")
+                                : List.of("decode", "prefill")) {
+                            boolean prefill = kind.equals("prefill");
+                            int[] pos = prefill ? prePos : decodePos, seq = prefill ? preSeq : decodeSeq;
+                            int nTok = pos.length, ld = (nHeads + 2 * nKv) * headDim;
+                            float[] qkv = new float[nTok * ld];
+                            for (int i = 0; i < qkv.length; i++) qkv[i] = (float) rnd.nextGaussian();
+                            long qkvD = device.alloc(qkv.length * 4L), outD = device.alloc((long) nTok * nHeads * headDim * 4);
+                            long posD = device.alloc(nTok * 4L), seqD = device.alloc(nTok * 4L);
+                            copyIn(device, arena, qkvD, qkv);
+                            copyIn(device, arena, posD, pos);
+                            copyIn(device, arena, seqD, seq);
+                            CudaOps.KvAddressing kv = new CudaOps.KvAddressing(posD, seqD, tablesD, maxBlocks, blockSize);
+                            float scale = (float) (1 / Math.sqrt(headDim));
+                            switch (kind) {
+                                case "decode" -> ops.attentionDecodeWarpPerHead(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads,
+                                        nKv, headDim, chunk, scale);
+                                case "decode_hd128" -> ops.attentionDecode(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv,
+                                        headDim, chunk, scale);
+                                default -> {
+                                    int nTiles = (nTok + 15) / 16;
+                                    int[] ts = new int[nTiles], tl = new int[nTiles];
+                                    for (int i = 0; i < nTiles; i++) { ts[i] = 16 * i; tl[i] = Math.min(16, nTok - 16 * i); }
+                                    long tsD = device.alloc(nTiles * 4L), tlD = device.alloc(nTiles * 4L);
+                                    copyIn(device, arena, tsD, ts);
+                                    copyIn(device, arena, tlD, tl);
+                                    ops.attentionPrefill(qkvD, outD, kd, vd, bf16, kv, tsD, tlD, nTiles, nHeads, nKv,
+                                            headDim, chunk, scale);
+                                }
+                            }
+                            float[] got = copyOut(device, arena, outD, nTok * nHeads * headDim);
+                            double maxErr = 0, maxRef = 0;
+                            for (int t = 0; t < nTok; t++) {
+                                int p = pos[t], lo = chunk > 0 ? p / chunk * chunk : 0;
+                                for (int h = 0; h < nHeads; h++) {
+                                    int kvh = h / (nHeads / nKv);
+                                    double[] sc = new double[p - lo + 1];
+                                    double mx = Double.NEGATIVE_INFINITY;
+                                    for (int j = lo; j <= p; j++) {
+                                        int off = kvOffset(tables, seq[t], maxBlocks, j, blockSize, nKv, kvh, headDim);
+                                        double d = 0;
+                                        for (int e = 0; e < headDim; e++) {
+                                            d += (double) (qkv[t * ld + h * headDim + e] * scale) * k[off + e];
+                                        }
+                                        sc[j - lo] = d;
+                                        mx = Math.max(mx, d);
+                                    }
+                                    double den = 0;
+                                    for (int j = 0; j < sc.length; j++) { sc[j] = Math.exp(sc[j] - mx); den += sc[j]; }
+                                    for (int e = 0; e < headDim; e++) {
+                                        double o = 0;
+                                        for (int j = lo; j <= p; j++) {
+                                            o += sc[j - lo] * v[kvOffset(tables, seq[t], maxBlocks, j, blockSize, nKv, kvh,
+                                                    headDim) + e];
+                                        }
+                                        o /= den;
+                                        maxRef = Math.max(maxRef, Math.abs(o));
+                                        maxErr = Math.max(maxErr, Math.abs(o - got[(t * nHeads + h) * headDim + e]));
+                                    }
+                                }
+                            }
+                            boolean pass = maxErr <= 1e-4 * Math.max(1, maxRef);
+                            allPass &= pass;
+                            out.put(kind + "_hd" + headDim + (bf16 ? "_bf16" : "_f32") + (chunk > 0 ? "_chunk" + chunk : "_global"),
+                                    Map.of("max_abs_error", maxErr, "pass", pass));
+                        }
+                    }
+                }
+            }
+        } finally {
+            device.freeSince(mark);
+        }
         out.put("pass", allPass);
         return out;
+    }
+
+    private static int kvOffset(int[] tables, int seq, int maxBlocks, int pos, int blockSize, int nKv, int kvh,
+                                int headDim) {
+        int blk = tables[seq * maxBlocks + pos / blockSize];
+        return ((blk * blockSize + pos % blockSize) * nKv + kvh) * headDim;
+    }
+
+    private static long upload(CudaDevice device, Arena arena, float[] values, boolean bf16) {
+        MemorySegment h;
+        if (bf16) {
+            h = arena.allocate(values.length * 2L);
+            for (int i = 0; i < values.length; i++) {
+                h.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) (Float.floatToRawIntBits(values[i]) >>> 16));
+            }
+        } else {
+            h = arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+        }
+        long d = device.alloc(h.byteSize());
+        device.runtime().memcpy(d, h.address(), h.byteSize(), CudaRuntime.HOST_TO_DEVICE);
+        return d;
     }
 
     /** The weights the device actually holds, decoded on the host per the documented formats. */
