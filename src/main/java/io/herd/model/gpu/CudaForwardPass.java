@@ -294,26 +294,31 @@ public final class CudaForwardPass implements ForwardPass {
     /** Device bytes of every weight in the chosen formats (for the memory plan, before any allocation). */
     public static long estimateWeightBytes(Llama4Config c, Options o, WeightFormat embedSource) {
         WeightFormat f = o.matrixFormat();
-        int g = o.quantGroupSize(), d = c.dModel(), hd = c.headDim();
         long sum = 0;
-        for (int i = 0; i < c.nLayers(); i++) {
-            sum += DeviceMatrix.bytesFor(f, 1, (c.nHeads() + 2 * c.nKvHeads()) * hd, d, g);
-            sum += DeviceMatrix.bytesFor(f, 1, d, c.nHeads() * hd, g);
-            sum += 2L * d * 4;
-            if (c.moeLayers()[i]) {
-                sum += (long) c.nExperts() * d * 4;
-                sum += DeviceMatrix.bytesFor(f, c.nExperts(), 2 * c.dFf(), d, g);
-                sum += DeviceMatrix.bytesFor(f, c.nExperts(), d, c.dFf(), g);
-                sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFf(), d, g);
-                sum += DeviceMatrix.bytesFor(f, 1, d, c.dFf(), g);
-            } else {
-                sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFfMlp(), d, g);
-                sum += DeviceMatrix.bytesFor(f, 1, d, c.dFfMlp(), g);
-            }
-        }
+        for (int i = 0; i < c.nLayers(); i++) sum += layerMatrixBytes(c, o, i, c.nExperts()) + 2L * c.dModel() * 4;
         WeightFormat embed = embedSource == WeightFormat.F32 && f == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.BF16;
-        sum += DeviceMatrix.bytesFor(embed, 1, c.vocabSize(), d, g);
-        sum += DeviceMatrix.bytesFor(f, 1, c.vocabSize(), d, g);
+        sum += DeviceMatrix.bytesFor(embed, 1, c.vocabSize(), c.dModel(), o.quantGroupSize());
+        sum += DeviceMatrix.bytesFor(f, 1, c.vocabSize(), c.dModel(), o.quantGroupSize());
+        return sum;
+    }
+
+    /**
+     * Bytes of layer {@code i}'s matrices counting {@code nExpertsRead} routed experts: all of them for the memory
+     * plan, the experts one token uses for what a decode step reads. The router (fp32) is counted in full.
+     */
+    static long layerMatrixBytes(Llama4Config c, Options o, int i, int nExpertsRead) {
+        WeightFormat f = o.matrixFormat();
+        int g = o.quantGroupSize(), d = c.dModel(), hd = c.headDim();
+        long sum = DeviceMatrix.bytesFor(f, 1, (c.nHeads() + 2 * c.nKvHeads()) * hd, d, g)
+                + DeviceMatrix.bytesFor(f, 1, d, c.nHeads() * hd, g);
+        if (c.moeLayers()[i]) {
+            sum += (long) c.nExperts() * d * 4
+                    + DeviceMatrix.bytesFor(f, nExpertsRead, 2 * c.dFf(), d, g)
+                    + DeviceMatrix.bytesFor(f, nExpertsRead, d, c.dFf(), g)
+                    + DeviceMatrix.bytesFor(f, 1, 2 * c.dFf(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFf(), g);
+        } else {
+            sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFfMlp(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFfMlp(), g);
+        }
         return sum;
     }
 

@@ -792,22 +792,10 @@ public final class GpuChecks {
 
     /** Weight bytes one decode token reads at batch 1: attention, shared expert, one routed expert, router, lm_head. */
     static long activeBytesPerToken(Llama4Config c, CudaForwardPass.Options o) {
-        WeightFormat f = o.matrixFormat();
-        int g = o.quantGroupSize(), d = c.dModel(), hd = c.headDim();
         long sum = 0;
-        for (int i = 0; i < c.nLayers(); i++) {
-            sum += DeviceMatrix.bytesFor(f, 1, (c.nHeads() + 2 * c.nKvHeads()) * hd, d, g);
-            sum += DeviceMatrix.bytesFor(f, 1, d, c.nHeads() * hd, g);
-            if (c.moeLayers()[i]) {
-                sum += (long) c.nExperts() * d * 4;
-                sum += c.nExpertsPerTok() * DeviceMatrix.bytesFor(f, 1, 2 * c.dFf(), d, g);
-                sum += c.nExpertsPerTok() * DeviceMatrix.bytesFor(f, 1, d, c.dFf(), g);
-                sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFf(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFf(), g);
-            } else {
-                sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFfMlp(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFfMlp(), g);
-            }
-        }
-        return sum + DeviceMatrix.bytesFor(f, 1, c.vocabSize(), d, g) + 2L * d;
+        for (int i = 0; i < c.nLayers(); i++) sum += CudaForwardPass.layerMatrixBytes(c, o, i, c.nExpertsPerTok());
+        return sum + DeviceMatrix.bytesFor(o.matrixFormat(), 1, c.vocabSize(), c.dModel(), o.quantGroupSize())
+                + 2L * c.dModel();
     }
 
     private static double gib(long bytes) {
