@@ -133,6 +133,76 @@ public final class CudaDevice implements AutoCloseable {
         runtime.memcpyAsync(host.address(), device, bytes, CudaRuntime.DEVICE_TO_HOST, stream);
     }
 
+    /** Copies {@code values} to device address {@code dst} in stream order and waits for the copy. */
+    public void uploadInts(int[] values, long dst) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, values);
+            upload(host, dst, host.byteSize());
+            synchronize();  // the confined host copy must outlive the transfer
+        }
+    }
+
+    /** Waits for the stream, then copies {@code n} floats from {@code src} into {@code dst[dstOffset…]}. */
+    public void downloadFloats(long src, float[] dst, int dstOffset, int n) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(n * 4L);
+            download(src, host, n * 4L);
+            synchronize();
+            MemorySegment.copy(host, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, dst, dstOffset, n);
+        }
+    }
+
+    /** Waits for the stream, then returns {@code n} ints from {@code src}. */
+    public int[] downloadInts(long src, int n) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(n * 4L);
+            download(src, host, n * 4L);
+            synchronize();
+            return host.toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+        }
+    }
+
+    /**
+     * Records what {@code work} queues on the stream (without running it) into an executable CUDA graph. The work
+     * must not allocate or synchronise.
+     */
+    public Graph capture(Runnable work) {
+        synchronize();
+        runtime.streamBeginCapture(stream, CudaRuntime.CAPTURE_MODE_THREAD_LOCAL);
+        MemorySegment exec;
+        try {
+            work.run();
+        } finally {
+            MemorySegment graph = runtime.streamEndCapture(stream);
+            exec = runtime.graphInstantiate(graph);
+            runtime.graphDestroy(graph);
+        }
+        return new Graph(exec);
+    }
+
+    /** An executable graph of this device; replayed on its stream. */
+    public final class Graph implements AutoCloseable {
+        private final MemorySegment exec;
+        private boolean closed;
+
+        private Graph(MemorySegment exec) {
+            this.exec = exec;
+        }
+
+        public void launch() {
+            if (closed) throw new IllegalStateException("graph closed");
+            runtime.graphLaunch(exec, stream);
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                runtime.graphExecDestroy(exec);
+            }
+        }
+    }
+
     public void copy(long dst, long src, long bytes) {
         runtime.memcpyAsync(dst, src, bytes, CudaRuntime.DEVICE_TO_DEVICE, stream);
     }

@@ -15,9 +15,6 @@ import io.herd.model.RopeFrequencies;
 import io.herd.weights.SafetensorsCheckpoint;
 import io.herd.weights.TensorView;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -83,9 +80,8 @@ public final class CudaForwardPass implements ForwardPass {
     private final MemoryPlan plan;
     private final KvCacheSpec kvSpec;
     private final Buffers buf;
-    private final Map<Integer, MemorySegment> decodeGraphs = new HashMap<>();
+    private final Map<Integer, CudaDevice.Graph> decodeGraphs = new HashMap<>();
     private final java.util.Set<Integer> eagerDecodeSizes = new java.util.HashSet<>();
-    private final List<MemorySegment> graphs = new ArrayList<>();
     private final long allocationMark;
     private boolean closed;
     private boolean graphsEnabled;
@@ -407,29 +403,22 @@ public final class CudaForwardPass implements ForwardPass {
         }
         device.makeCurrent();
         StepLayout step = prepare(chunks);
-        try (Arena arena = Arena.ofConfined()) {
-            upload(step, arena);
-            runGraphOrLayers(step);
-            List<float[]> out = new ArrayList<>(chunks.size());
-            MemorySegment host = arena.allocate((long) Math.min(step.nRows, options.maxLogitRows()) * config.vocabSize() * 4);
-            float[][] results = new float[chunks.size()][];
-            for (int c = 0; c < chunks.size(); c++) results[c] = new float[chunks.get(c).nLogits() * config.vocabSize()];
-            int vocab = config.vocabSize();
-            for (int r0 = 0; r0 < step.nRows; r0 += options.maxLogitRows()) {
-                int n = Math.min(options.maxLogitRows(), step.nRows - r0);
-                if (r0 > 0 || !step.logitsDone) lmHeadRows(step, r0, n);
-                device.download(buf.logits(), host, (long) n * vocab * 4);
-                device.synchronize();
-                for (int r = 0; r < n; r++) {
-                    int row = r0 + r;
-                    MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, (long) r * vocab * 4, results[step.rowChunk[row]],
-                            step.rowIndexInChunk[row] * vocab, vocab);
-                }
+        device.uploadInts(step.meta, buf.meta());
+        runGraphOrLayers(step);
+        int vocab = config.vocabSize();
+        float[][] results = new float[chunks.size()][];
+        for (int c = 0; c < chunks.size(); c++) results[c] = new float[chunks.get(c).nLogits() * vocab];
+        float[] block = new float[Math.min(step.nRows, options.maxLogitRows()) * vocab];
+        for (int r0 = 0; r0 < step.nRows; r0 += options.maxLogitRows()) {
+            int n = Math.min(options.maxLogitRows(), step.nRows - r0);
+            if (r0 > 0 || !step.logitsDone) lmHeadRows(step, r0, n);
+            device.downloadFloats(buf.logits(), block, 0, n * vocab);
+            for (int r = 0; r < n; r++) {
+                int row = r0 + r;
+                System.arraycopy(block, r * vocab, results[step.rowChunk[row]], step.rowIndexInChunk[row] * vocab, vocab);
             }
-            device.synchronize();
-            for (float[] r : results) out.add(r);
-            return out;
         }
+        return List.of(results);
     }
 
     /** Runs each chunk piece by piece, one attention chunk per piece, in successive steps. */
@@ -462,14 +451,9 @@ public final class CudaForwardPass implements ForwardPass {
         }
         device.makeCurrent();
         StepLayout step = prepare(chunks);
-        try (Arena arena = Arena.ofConfined()) {
-            upload(step, arena);
-            runGraphOrLayers(step);
-            MemorySegment ids = arena.allocate(chunks.size() * 4L);
-            device.download(buf.argmax(), ids, chunks.size() * 4L);
-            device.synchronize();
-            return ids.toArray(ValueLayout.JAVA_INT);
-        }
+        device.uploadInts(step.meta, buf.meta());
+        runGraphOrLayers(step);
+        return device.downloadInts(buf.argmax(), chunks.size());
     }
 
     @Override
@@ -494,8 +478,7 @@ public final class CudaForwardPass implements ForwardPass {
         if (closed) return;
         closed = true;
         device.makeCurrent();
-        for (MemorySegment g : graphs) device.runtime().graphExecDestroy(g);
-        graphs.clear();
+        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
         decodeGraphs.clear();
         device.freeSince(allocationMark);
     }
@@ -517,32 +500,21 @@ public final class CudaForwardPass implements ForwardPass {
                 options.nChunkedBlocks());
     }
 
-    private void upload(StepLayout s, Arena arena) {
-        MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_INT, s.meta);
-        device.upload(host, buf.meta(), host.byteSize());
-    }
-
     private void runGraphOrLayers(StepLayout s) {
         // A batch size is run eagerly once before it is captured, so that cuBLAS and the driver have made their
         // lazy allocations outside the capture.
         if (graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
-            MemorySegment g = decodeGraphs.get(s.nSeq);
+            CudaDevice.Graph g = decodeGraphs.get(s.nSeq);
             if (g == null) {
-                device.synchronize();
-                device.runtime().streamBeginCapture(device.stream(), io.herd.ffi.CudaRuntime.CAPTURE_MODE_THREAD_LOCAL);
-                try {
+                int rows = Math.min(s.nRows, options.maxLogitRows());
+                g = device.capture(() -> {
                     runLayers(s);
-                    lmHeadRows(s, 0, Math.min(s.nRows, options.maxLogitRows()));
-                    ops.argmax(buf.logits(), Math.min(s.nRows, options.maxLogitRows()), config.vocabSize(), buf.argmax());
-                } finally {
-                    MemorySegment graph = device.runtime().streamEndCapture(device.stream());
-                    g = device.runtime().graphInstantiate(graph);
-                    device.runtime().graphDestroy(graph);
-                }
+                    lmHeadRows(s, 0, rows);
+                    ops.argmax(buf.logits(), rows, config.vocabSize(), buf.argmax());
+                });
                 decodeGraphs.put(s.nSeq, g);
-                graphs.add(g);
             }
-            device.runtime().graphLaunch(g, device.stream());
+            g.launch();
         } else {
             runLayers(s);
             int first = Math.min(s.nRows, options.maxLogitRows());
