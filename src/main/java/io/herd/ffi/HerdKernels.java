@@ -5,8 +5,11 @@ import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -17,6 +20,8 @@ import java.util.function.Consumer;
 public final class HerdKernels implements AutoCloseable {
     /** Classpath location of the fatbin that the Maven build writes. */
     public static final String RESOURCE = "/native/herd_kernels.fatbin";
+    /** File name looked up in the CUDA library directories first (a GPU image builds its kernels apart from the jar). */
+    public static final String FILE_NAME = "herd_kernels.fatbin";
 
     private final CudaDriver driver;
     private final MemorySegment module;
@@ -32,8 +37,25 @@ public final class HerdKernels implements AutoCloseable {
         return HerdKernels.class.getResource(RESOURCE) != null;
     }
 
-    /** Reads the bundled fatbin; fails with a clear message when the build had no nvcc. */
+    /** A fatbin file in one of the CUDA library directories, if there is one. */
+    static Optional<Path> installedImage() {
+        return CudaLibraries.fromEnvironment().searchDirs().stream()
+                .map(dir -> dir.resolve(FILE_NAME)).filter(Files::isRegularFile).findFirst();
+    }
+
+    /**
+     * Reads the kernels: an installed {@value #FILE_NAME} beside the CUDA libraries wins, else the bundled one;
+     * fails with a clear message when neither exists (the build ran without nvcc).
+     */
     public static byte[] image() {
+        Optional<Path> installed = installedImage();
+        if (installed.isPresent()) {
+            try {
+                return Files.readAllBytes(installed.get());
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read " + installed.get(), e);
+            }
+        }
         try (InputStream in = HerdKernels.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException("CUDA kernels " + RESOURCE + " are not in this build (it ran without nvcc)");
