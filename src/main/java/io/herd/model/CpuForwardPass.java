@@ -36,6 +36,11 @@ import java.util.function.IntConsumer;
  * <p><b>Threads.</b> A fixed pool of platform threads owned by this object computes attention in parallel over
  * (sequence piece, query head). Matrix products parallelise inside {@link Matrix#matmul}.
  *
+ * <p><b>BF16 attention.</b> Scores, softmax and sums are fp32; the unnormalised probabilities are rounded to bf16 before
+ * the P·V product and the output is divided by the fp32 sum and rounded, which is what PyTorch's SDPA does on the CPU
+ * (torch 2.13: with this rule the tiny fixtures' bf16 logits match HF's bf16 SDPA run bit for bit within one attention
+ * chunk; rounding only the output, as SPEC §5.8 describes, matched about a quarter of them).
+ *
  * <p>Not thread-safe: one caller at a time (the model runner's thread).
  */
 public final class CpuForwardPass implements ForwardPass {
@@ -351,13 +356,23 @@ public final class CpuForwardPass implements ForwardPass {
                         scores[j] = e;
                         sum += e;
                     }
-                    float inv = 1f / sum;
-                    for (int j = 0; j < n; j++) {
-                        float pj = scores[j] * inv;
-                        int vOff = j * headDim;
-                        for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                    if (precision == Precision.BF16) {
+                        // As PyTorch's SDPA kernels: the unnormalised probabilities are rounded to bf16 for the
+                        // P·V product (fp32 accumulation), then divided by the fp32 sum of the unrounded ones.
+                        for (int j = 0; j < n; j++) {
+                            float pj = Bf16.round(scores[j]);
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
+                        for (int c = 0; c < headDim; c++) out[qOff + c] = Bf16.round(out[qOff + c] / sum);
+                    } else {
+                        float inv = 1f / sum;
+                        for (int j = 0; j < n; j++) {
+                            float pj = scores[j] * inv;
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
                     }
-                    if (precision == Precision.BF16) Bf16.round(out, qOff, headDim);
                 }
             }
         });
