@@ -33,8 +33,10 @@ import java.util.function.IntConsumer;
  * chunk is written only after every query of the previous chunk has read its keys; a chunked-group block can therefore
  * be recycled for the next attention chunk, even within one call.
  *
- * <p><b>Threads.</b> A fixed pool of platform threads owned by this object computes attention in parallel over
- * (sequence piece, query head). Matrix products parallelise inside {@link Matrix#matmul}.
+ * <p><b>Threads.</b> A fixed pool of platform threads owned by this object (stopped by {@link #close()}) runs attention
+ * in parallel over (sequence piece, tile of 32 queries, kv head) — or over query heads when that gives too few tasks —
+ * and the element-wise work (norms, RoPE, activations) over tokens. Matrix products parallelise inside
+ * {@link Matrix#matmul} on the compute pool.
  *
  * <p><b>BF16 attention.</b> Scores, softmax and sums are fp32; the unnormalised probabilities are rounded to bf16 before
  * the P·V product and the output is divided by the fp32 sum and rounded, which is what PyTorch's SDPA does on the CPU
@@ -59,7 +61,7 @@ public final class CpuForwardPass implements ForwardPass {
     private final float[] inverseFrequencies;
     private final long blockFloats;
 
-    /** A forward pass using every available processor for attention. */
+    /** A forward pass using every available processor. */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision) {
         this(weights, kvConfig, precision, Runtime.getRuntime().availableProcessors());
     }
@@ -68,7 +70,7 @@ public final class CpuForwardPass implements ForwardPass {
      * @param weights   the model (its config is {@code weights.config()})
      * @param kvConfig  block size and block counts of the KV memory to allocate
      * @param precision F32 (reference) or BF16 (SPEC §9 rounding points)
-     * @param nThreads  attention threads (1 = run on the caller's thread only)
+     * @param nThreads  threads for attention and element-wise work, the caller's included (1 = caller only)
      */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
         if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
@@ -105,8 +107,7 @@ public final class CpuForwardPass implements ForwardPass {
 
         @Override
         public Thread newThread(Runnable r) {
-            Thread t = Thread.ofPlatform().name("herd-cpu-attention-" + next.getAndIncrement()).daemon(true).unstarted(r);
-            return t;
+            return Thread.ofPlatform().name("herd-cpu-forward-" + next.getAndIncrement()).daemon(true).unstarted(r);
         }
     }
 
@@ -181,6 +182,11 @@ public final class CpuForwardPass implements ForwardPass {
         for (Piece p : batch) nTokens += p.length();
         if (nTokens == 0) return;
         int d = config.dModel();
+        // Activations are Java arrays [nTokens, width]: the widest must stay indexable by int.
+        long widest = Math.max(Math.max(d, config.qDim()), Math.max(2L * config.dFf(), config.dFfMlp()));
+        if (nTokens * widest > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(nTokens + " tokens in one step exceed the activation arrays' limit of "
+                    + (Integer.MAX_VALUE - 8) / widest + "; schedule fewer tokens per step");
         int[] tokens = new int[nTokens], positions = new int[nTokens];
         int[] pieceStart = new int[batch.size() + 1];
         for (int b = 0, t = 0; b < batch.size(); b++) {
@@ -222,19 +228,29 @@ public final class CpuForwardPass implements ForwardPass {
             addInto(h, ffn);
         }
 
-        // Final norm and lm_head only for the rows whose logits were asked for, LOGIT_ROWS rows at a time so the
-        // temporary [rows, vocab] block stays bounded.
+        // Final norm and lm_head only for the rows whose logits were asked for, across all pieces at once (one pass
+        // over lm_head per LOGIT_ROWS rows) and LOGIT_ROWS rows at a time so the temporary [rows, vocab] stays bounded.
         int vocab = config.vocabSize();
-        for (int b = 0; b < batch.size(); b++) {
+        int nRows = 0;
+        for (Piece p : batch) nRows += Math.max(0, p.length() - p.firstLogitToken());
+        int[] rowToken = new int[nRows];        // index into h
+        float[][] rowOut = new float[nRows][];  // destination array
+        int[] rowOutIndex = new int[nRows];     // row within it
+        for (int b = 0, r = 0; b < batch.size(); b++) {
             Piece p = batch.get(b);
-            for (int i0 = p.firstLogitToken(); i0 < p.length(); i0 += LOGIT_ROWS) {
-                int nRows = Math.min(LOGIT_ROWS, p.length() - i0);
-                float[] rows = new float[nRows * d];
-                System.arraycopy(h, (pieceStart[b] + i0) * d, rows, 0, nRows * d);
-                float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), nRows), nRows);
-                int outRow = p.logitsRowOffset() + (i0 - p.firstLogitToken());
-                System.arraycopy(logits, 0, p.logitsOut(), outRow * vocab, nRows * vocab);
+            for (int i = p.firstLogitToken(); i < p.length(); i++, r++) {
+                rowToken[r] = pieceStart[b] + i;
+                rowOut[r] = p.logitsOut();
+                rowOutIndex[r] = p.logitsRowOffset() + (i - p.firstLogitToken());
             }
+        }
+        for (int r0 = 0; r0 < nRows; r0 += LOGIT_ROWS) {
+            int n = Math.min(LOGIT_ROWS, nRows - r0);
+            float[] rows = new float[n * d];
+            for (int r = 0; r < n; r++) System.arraycopy(h, rowToken[r0 + r] * d, rows, r * d, d);
+            float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), n), n);
+            for (int r = 0; r < n; r++)
+                System.arraycopy(logits, r * vocab, rowOut[r0 + r], rowOutIndex[r0 + r] * vocab, vocab);
         }
     }
 
