@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.herd.compute.cuda.CudaDevice;
 import io.herd.compute.cuda.CudaOps;
+import io.herd.compute.cuda.CudaPhaseTimer;
+import io.herd.compute.cuda.DecodeAttentionCheck;
+import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
@@ -242,6 +245,8 @@ public final class GpuChecks {
         long mark = device.allocationMark();
         boolean allPass = true;
         int nHeads = 8, nKv = 2, blockSize = 16, nBlocks = 64, maxBlocks = 16;
+        ops.reserveAttentionSplits(4L * nHeads);
+        boolean hd128Pass = true;
         Random rnd = new Random(11);
         try (Arena arena = Arena.ofConfined()) {
             for (int headDim : new int[] {16, 128}) {
@@ -270,7 +275,7 @@ public final class GpuChecks {
                         int nPre = 40, preStart = 60;
                         int[] prePos = new int[nPre], preSeq = new int[nPre];
                         for (int i = 0; i < nPre; i++) { prePos[i] = preStart + i; preSeq[i] = 3; }
-                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "prefill")
+                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128", "prefill")
                                 : List.of("decode", "prefill")) {
                             boolean prefill = kind.equals("prefill");
                             int[] pos = prefill ? prePos : decodePos, seq = prefill ? preSeq : decodeSeq;
@@ -287,8 +292,10 @@ public final class GpuChecks {
                             switch (kind) {
                                 case "decode" -> ops.attentionDecodeWarpPerHead(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads,
                                         nKv, headDim, chunk, scale);
-                                case "decode_hd128" -> ops.attentionDecode(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv,
-                                        headDim, chunk, scale);
+                                case "decode_hd128" -> ops.attentionDecode(DecodeAttentionKernel.BLOCK_PER_HEAD_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
+                                case "decode_split_hd128" -> ops.attentionDecode(DecodeAttentionKernel.SPLIT_KEYS_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 default -> {
                                     int nTiles = (nTok + 15) / 16;
                                     int[] ts = new int[nTiles], tl = new int[nTiles];
@@ -332,7 +339,10 @@ public final class GpuChecks {
                                 }
                             }
                             boolean pass = maxErr <= 1e-4 * Math.max(1, maxRef);
-                            allPass &= pass;
+                            // the headDim-128 kernels are used only after the load-time check accepts them, so
+                            // they are reported here without gating
+                            if (kind.endsWith("hd128")) hd128Pass &= pass;
+                            else allPass &= pass;
                             out.put(kind + "_hd" + headDim + (bf16 ? "_bf16" : "_f32") + (chunk > 0 ? "_chunk" + chunk : "_global"),
                                     Map.of("max_abs_error", maxErr, "pass", pass));
                         }
@@ -342,6 +352,7 @@ public final class GpuChecks {
         } finally {
             device.freeSince(mark);
         }
+        out.put("hd128_kernels_pass", hd128Pass);
         out.put("pass", allPass);
         return out;
     }
@@ -749,36 +760,21 @@ public final class GpuChecks {
                     "free_gib", gib(gpu.memoryPlan().freeBytes()), "fits", gpu.memoryPlan().fits()));
             long bytesPerStepBatch1 = activeBytesPerToken(scout, opts) + (long) context * kvPerToken;
             out.put("bytes_read_per_decode_step_batch1", bytesPerStepBatch1);
+            out.put("decode_attention_load_check", choiceReport(gpu.decodeAttentionChoice()));
+            DecodeAttentionKernel chosen = gpu.decodeAttention();
             Random rnd = new Random(3);
             for (int run = 0; run < 3; run++) {
                 int batch = run == 2 ? 64 : 1;
                 boolean graphs = run != 0;
                 gpu.useGraphs(graphs);
-                List<BlockTable> tables = new ArrayList<>();
-                for (int s = 0; s < batch; s++) {
-                    int[] g = new int[maxBlocks];
-                    for (int b = 0; b < maxBlocks; b++) g[b] = s * maxBlocks + b;
-                    tables.add(new BlockTable(g, g.clone()));
-                }
-                int[] tokens = new int[batch];
-                for (int s = 0; s < batch; s++) tokens[s] = rnd.nextInt(scout.vocabSize());
-                int warm = 3;
-                long start = 0;
-                for (int i = 0; i < warm + steps; i++) {
-                    if (i == warm) start = System.nanoTime();
-                    List<SequenceChunk> step = new ArrayList<>();
-                    for (int s = 0; s < batch; s++) {
-                        step.add(new SequenceChunk(new int[] {tokens[s]}, context + i, tables.get(s), 1));
-                    }
-                    tokens = gpu.forwardGreedy(step);
-                }
-                double seconds = (System.nanoTime() - start) / 1e9;
+                double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("context_positions", context);
                 r.put("steps", steps);
                 r.put("ms_per_step", seconds / steps * 1e3);
                 r.put("tokens_per_second", batch * steps / seconds);
                 r.put("cuda_graphs", graphs);
+                r.put("decode_attention", chosen.name());
                 if (batch == 1 && spec != null) {
                     double roofline = spec.bandwidthGbs() * 1e9 / bytesPerStepBatch1;
                     r.put("roofline_tokens_per_second_spec_bandwidth", roofline);
@@ -786,8 +782,89 @@ public final class GpuChecks {
                 }
                 out.put("batch_" + batch + (graphs ? "" : "_without_graphs"), r);
             }
+            // where a step's GPU time goes: eager steps with CUDA events between phases
+            for (int batch : new int[] {1, 64}) {
+                try (CudaPhaseTimer timer = new CudaPhaseTimer(device)) {
+                    gpu.profilePhases(timer);
+                    long launches0 = device.launchCount();
+                    int profiled = Math.max(3, steps / 4);
+                    double seconds;
+                    try {
+                        seconds = decodeSeconds(gpu, scout, batch, maxBlocks, profiled, rnd);
+                    } finally {
+                        gpu.profilePhases(null);
+                    }
+                    int rounds = timer.rounds();
+                    Map<String, Object> phases = new LinkedHashMap<>();
+                    double gpuMs = 0;
+                    for (Map.Entry<String, CudaPhaseTimer.Phase> e : timer.totals().entrySet()) {
+                        CudaPhaseTimer.Phase ph = e.getValue();
+                        gpuMs += ph.millis() / rounds;
+                        phases.put(e.getKey(), Map.of("ms_per_step", ph.millis() / rounds,
+                                "kernel_launches_per_step", (double) ph.launches() / rounds));
+                    }
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("decode_attention", chosen.name());
+                    r.put("profiled_steps", rounds);
+                    r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
+                    r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
+                    r.put("wall_ms_per_step_eager_with_events", seconds / profiled * 1e3);
+                    r.put("phases", phases);
+                    out.put("phases_batch_" + batch, r);
+                }
+            }
+            // every kernel that passed the load-time check, batch 1 and 64 with graphs
+            Map<String, Object> perKernel = new LinkedHashMap<>();
+            gpu.useGraphs(true);
+            for (Map.Entry<DecodeAttentionKernel, DecodeAttentionCheck.Candidate> e
+                    : gpu.decodeAttentionChoice().candidates().entrySet()) {
+                if (!e.getValue().pass()) continue;
+                gpu.useDecodeAttention(e.getKey());
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                perKernel.put(e.getKey().name(), r);
+            }
+            gpu.useDecodeAttention(chosen);
+            out.put("decode_attention_kernels_with_graphs", perKernel);
         }
         return out;
+    }
+
+    /** Seconds of {@code steps} greedy decode steps of {@code batch} sequences at context.. (after 3 warm-up steps). */
+    private double decodeSeconds(CudaForwardPass gpu, Llama4Config scout, int batch, int maxBlocks, int nSteps,
+                                 Random rnd) {
+        List<BlockTable> tables = new ArrayList<>();
+        for (int s = 0; s < batch; s++) {
+            int[] g = new int[maxBlocks];
+            for (int b = 0; b < maxBlocks; b++) g[b] = s * maxBlocks + b;
+            tables.add(new BlockTable(g, g.clone()));
+        }
+        int[] tokens = new int[batch];
+        for (int s = 0; s < batch; s++) tokens[s] = rnd.nextInt(scout.vocabSize());
+        int warm = 3;
+        long start = 0;
+        for (int i = 0; i < warm + nSteps; i++) {
+            if (i == warm) start = System.nanoTime();
+            List<SequenceChunk> step = new ArrayList<>();
+            for (int s = 0; s < batch; s++) {
+                step.add(new SequenceChunk(new int[] {tokens[s]}, context + i, tables.get(s), 1));
+            }
+            tokens = gpu.forwardGreedy(step);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    static Map<String, Object> choiceReport(DecodeAttentionCheck.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("chosen", r.chosen().name());
+        r.candidates().forEach((k, c) -> m.put(k.name(), Map.of("max_rel_error_vs_warp_per_head", c.maxAbsError(),
+                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch())));
+        m.put("tolerance", DecodeAttentionCheck.TOLERANCE);
+        return m;
     }
 
     /** Weight bytes one decode token reads at batch 1: attention, shared expert, one routed expert, router, lm_head. */
