@@ -245,7 +245,12 @@ public final class CudaOps {
      * most {@value #MAX_ATTENTION_SPLITS}. Fixed for a given batch, so a captured graph stays valid as positions grow.
      */
     public int attentionSplits(int tokenHeads) {
-        int target = 2 * device.info().multiprocessors();
+        return splitsFor(tokenHeads, device.info().multiprocessors());
+    }
+
+    static int splitsFor(int tokenHeads, int multiprocessors) {
+        if (tokenHeads <= 0) throw new IllegalArgumentException("tokenHeads must be positive, got " + tokenHeads);
+        int target = 2 * multiprocessors;
         return Math.max(1, Math.min(MAX_ATTENTION_SPLITS, (target + tokenHeads - 1) / tokenHeads));
     }
 

@@ -828,8 +828,32 @@ public final class GpuChecks {
                 }
                 perKernel.put(e.getKey().name(), r);
             }
-            gpu.useDecodeAttention(chosen);
             out.put("decode_attention_kernels_with_graphs", perKernel);
+            // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
+            gpu.useGraphs(false);
+            int[] g = new int[maxBlocks];
+            for (int b = 0; b < maxBlocks; b++) g[b] = b;
+            SequenceChunk probe = new SequenceChunk(new int[] {17}, context, new BlockTable(g, g.clone()), 1);
+            gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+            float[] reference = gpu.forward(List.of(probe)).getFirst();
+            Map<String, Object> agreement = new LinkedHashMap<>();
+            for (String kernelName : perKernel.keySet()) {
+                DecodeAttentionKernel k = DecodeAttentionKernel.valueOf(kernelName);
+                if (k == DecodeAttentionKernel.WARP_PER_HEAD) continue;
+                gpu.useDecodeAttention(k);
+                float[] logits = gpu.forward(List.of(probe)).getFirst();
+                double maxRef = 0, maxDiff = 0;
+                for (int i = 0; i < logits.length; i++) {
+                    maxRef = Math.max(maxRef, Math.abs(reference[i]));
+                    double diff = Math.abs((double) logits[i] - reference[i]);
+                    maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                }
+                agreement.put(kernelName, Map.of("max_abs_logit_diff", maxDiff, "max_abs_logit", maxRef,
+                        "same_argmax", argmax(logits) == argmax(reference)));
+            }
+            out.put("scout_logits_vs_warp_per_head", agreement);
+            gpu.useDecodeAttention(chosen);
+            gpu.useGraphs(true);
         }
         return out;
     }
