@@ -343,6 +343,9 @@ __device__ void linear_quant(const int8_t* __restrict__ xq, const float* __restr
         float acc[MT];
 #pragma unroll
         for (int t = 0; t < MT; t++) acc[t] = 0.f;
+        // unrolled so that several 16-byte weight loads of a lane are in flight at once (results are unchanged:
+        // each acc[t] still adds its terms in the same order); the 16-row kernel keeps one for register room
+#pragma unroll (MT <= 4 ? 4 : 1)
         for (int k = lane * Q::VEC; k < nIn; k += WARP * Q::VEC) {
             uint4 w = __ldg(reinterpret_cast<const uint4*>(wRow) + k / Q::VEC);
             float sw = __bfloat162float(sRow[k / group]);
@@ -381,6 +384,101 @@ HERD_LINEAR_QUANT(herd_linear_int8, QINT8, false, 4)
 HERD_LINEAR_QUANT(herd_linear_int4, QINT4, true, 4)
 HERD_LINEAR_QUANT(herd_linear_wide_int8, QINT8, false, 16)
 HERD_LINEAR_QUANT(herd_linear_wide_int4, QINT4, true, 16)
+
+// int4 linear, register-tiled: each warp computes R = 4 consecutive output rows for MT tokens at a time, so one
+// load of a token's 32 int8 activations (and its scale and sum) serves 4 weight rows instead of 1; the activation
+// traffic per weight byte, which bounds the one-warp-per-row kernel above, drops fourfold. Same arithmetic per
+// output as herd_linear_int4 (int dot products per 32 inputs, then fp32 accumulation in the same k order).
+// Grid (ceil(nOut / (8 * 4)), groups), block 256.
+__device__ __forceinline__ int dot_int4_regs(uint4 w, int4 a, int4 b) {
+    const int m = 0x0F0F0F0F;
+    int d = __dp4a((int)(w.x & m), a.x, 0);
+    d = __dp4a((int)((w.x >> 4) & m), a.y, d);
+    d = __dp4a((int)(w.y & m), a.z, d);
+    d = __dp4a((int)((w.y >> 4) & m), a.w, d);
+    d = __dp4a((int)(w.z & m), b.x, d);
+    d = __dp4a((int)((w.z >> 4) & m), b.y, d);
+    d = __dp4a((int)(w.w & m), b.z, d);
+    return __dp4a((int)((w.w >> 4) & m), b.w, d);
+}
+
+template <int MT>
+__device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __restrict__ xs,
+                                  const int* __restrict__ xsum, float* __restrict__ y,
+                                  const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase, int nOut, int nIn,
+                                  int group, int M, const int* offsets, int nGroupsTotal, long long wStride,
+                                  long long sStride, int accumulate) {
+    constexpr int R = 4;
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    if (mBegin >= mEnd) return;
+    int lane = threadIdx.x % WARP;
+    int row0 = (blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP) * R;
+    if (row0 >= nOut) return;
+    long long rowBytes = nIn / 2;
+    int sPerRow = nIn / group;
+    const uint8_t* w0 = wBase + g * wStride;
+    const bf16* s0 = sBase + g * sStride;
+    int xGroups = nIn / 32;
+    for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
+        int mt = min(MT, mEnd - m0);
+        float acc[MT][R];
+#pragma unroll
+        for (int t = 0; t < MT; t++)
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[t][r] = 0.f;
+        for (int k = lane * 32; k < nIn; k += WARP * 32) {
+            uint4 w[R];
+            float sw[R];
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int row = min(row0 + r, nOut - 1);  // rows past nOut compute a copy of the last row, never stored
+                w[r] = __ldg(reinterpret_cast<const uint4*>(w0 + row * rowBytes) + k / 32);
+                sw[r] = __bfloat162float(s0[(long long)row * sPerRow + k / group]);
+            }
+#pragma unroll
+            for (int t = 0; t < MT; t++) {
+                if (t < mt) {
+                    long long rr = m0 + t;
+                    const int4* xv = reinterpret_cast<const int4*>(xq + rr * nIn + k);
+                    int4 a = __ldg(xv), b = __ldg(xv + 1);
+                    int xg = (int)(rr * xGroups + k / 32);
+                    int corr = 8 * __ldg(xsum + xg);
+                    float xsc = __ldg(xs + xg);
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        int d = dot_int4_regs(w[r], a, b) - corr;
+                        acc[t][r] = fmaf(sw[r] * xsc, (float)d, acc[t][r]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+            if (t < mt) {
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    float sum = warp_sum(acc[t][r]);
+                    if (lane == 0 && row0 + r < nOut) {
+                        float* dst = y + (long long)(m0 + t) * nOut + row0 + r;
+                        *dst = accumulate ? *dst + sum : sum;
+                    }
+                }
+            }
+        }
+    }
+}
+#define HERD_LINEAR_INT4_TILED(NAME, MT)                                                                           \
+    extern "C" __global__ void NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
+                                    const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
+                                    int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
+        linear_int4_tiled<MT>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride, sStride, \
+                              accumulate);                                                                         \
+    }
+HERD_LINEAR_INT4_TILED(herd_linear_tiled_int4, 4)
+HERD_LINEAR_INT4_TILED(herd_linear_tiled_wide_int4, 16)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations

@@ -27,6 +27,8 @@ public final class CudaOps {
     private long splitScratch;
     private long splitEntries;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
+    private boolean tiledInt4;
+    private boolean tiledInt4Wide;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -73,9 +75,12 @@ public final class CudaOps {
 
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
                               boolean wide) {
-        String kernel = (wide ? "herd_linear_wide_" : "herd_linear_") + w.format().kernelSuffix;
+        boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
+        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
+                : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
-        int gridX = (w.nOut() + warps - 1) / warps;
+        int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
+        int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
         int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
         if (w.format().quantized()) {
@@ -89,6 +94,23 @@ public final class CudaOps {
                     .ptr(x).ptr(y).ptr(w.data()).i32(w.nOut()).i32(w.nIn()).i32(m).ptr(offsets).i32(nGroupsTotal)
                     .i64(w.groupStrideBytes()).i32(accumulate ? 1 : 0));
         }
+    }
+
+    /**
+     * Uses the register-tiled int4 kernels (4 output rows per warp) for up to 4 rows ({@code narrow}) and for more
+     * rows ({@code wide}) instead of the one-row-per-warp kernels; see {@link LinearKernelCheck}.
+     */
+    public void useTiledInt4(boolean narrow, boolean wide) {
+        tiledInt4 = narrow;
+        tiledInt4Wide = wide;
+    }
+
+    public boolean tiledInt4() {
+        return tiledInt4;
+    }
+
+    public boolean tiledInt4Wide() {
+        return tiledInt4Wide;
     }
 
     /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */

@@ -6,6 +6,7 @@ import io.herd.compute.cuda.CudaPhaseTimer;
 import io.herd.compute.cuda.DecodeAttentionCheck;
 import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
+import io.herd.compute.cuda.LinearKernelCheck;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
 import io.herd.compute.cuda.MemoryPlan;
@@ -90,6 +91,7 @@ public final class CudaForwardPass implements ForwardPass {
     private boolean graphsEnabled;
     private CudaPhaseTimer phaseTimer;
     private final DecodeAttentionCheck.Result decodeAttentionChoice;
+    private final LinearKernelCheck.Result linearChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -178,8 +180,15 @@ public final class CudaForwardPass implements ForwardPass {
             decodeAttentionChoice = DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
                     options.kvBf16());
             ops.useDecodeAttention(decodeAttentionChoice.chosen());
-            System.getLogger(CudaForwardPass.class.getName()).log(System.Logger.Level.INFO,
-                    decodeAttentionChoice.summary());
+            System.Logger log = System.getLogger(CudaForwardPass.class.getName());
+            log.log(System.Logger.Level.INFO, decodeAttentionChoice.summary());
+            if (options.matrixFormat() == WeightFormat.INT4) {
+                linearChoice = LinearKernelCheck.select(ops);
+                ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
+                log.log(System.Logger.Level.INFO, linearChoice.summary());
+            } else {
+                linearChoice = null;
+            }
             device.synchronize();
         } catch (RuntimeException | Error e) {
             device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
@@ -410,6 +419,20 @@ public final class CudaForwardPass implements ForwardPass {
     /** Which decode attention kernel the load-time check chose, and how every candidate did. */
     public DecodeAttentionCheck.Result decodeAttentionChoice() {
         return decodeAttentionChoice;
+    }
+
+    /** The int4 linear kernels the load-time check chose (empty unless the matrices are INT4). */
+    public java.util.Optional<LinearKernelCheck.Result> linearKernelChoice() {
+        return java.util.Optional.ofNullable(linearChoice);
+    }
+
+    /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
+    public void useTiledInt4(boolean narrow, boolean wide) {
+        device.makeCurrent();
+        device.synchronize();
+        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
+        decodeGraphs.clear();
+        ops.useTiledInt4(narrow, wide);
     }
 
     /** The decode attention kernel in use. */

@@ -11,6 +11,7 @@ import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
+import io.herd.compute.cuda.LinearKernelCheck;
 import io.herd.compute.cuda.WeightFormat;
 import io.herd.ffi.Cublas;
 import io.herd.ffi.CudaAvailability;
@@ -57,7 +58,10 @@ public final class GpuChecks {
     private final int context;
     private final int steps;
 
-    private GpuChecks(Path fixtures, int context, int steps) {
+    private final Path reportFile;
+
+    private GpuChecks(Path fixtures, int context, int steps, Path reportFile) {
+        this.reportFile = reportFile;
         this.fixtures = fixtures;
         this.context = context;
         this.steps = steps;
@@ -85,11 +89,10 @@ public final class GpuChecks {
         }
         if (out == null) throw new IllegalArgumentException("--out FILE is required");
         if (!scout) sections.remove("scout_decode");
-        GpuChecks checks = new GpuChecks(fixtures, context, steps);
-        int rc = checks.run(sections);
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         Files.createDirectories(out.toAbsolutePath().getParent());
-        json.writeValue(out.toFile(), checks.report);
+        GpuChecks checks = new GpuChecks(fixtures, context, steps, out);
+        int rc = checks.run(sections);
+        checks.writeReport();
         System.out.println("report written to " + out);
         System.exit(rc);
     }
@@ -146,6 +149,15 @@ public final class GpuChecks {
             e.printStackTrace();
         }
         System.out.printf("   %s took %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
+        writeReport();  // what is done so far survives a later crash or time limit
+    }
+
+    private void writeReport() {
+        try {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportFile.toFile(), report);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the report " + reportFile, e);
+        }
     }
 
     // ---- kernel conformance ---------------------------------------------------------------------------------------
@@ -159,10 +171,12 @@ public final class GpuChecks {
         int nGroups = 3, nOut = 72, nIn = 256;
         float[] w = new float[nGroups * nOut * nIn];
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.05f;
-        boolean allPass = true;
+        boolean allPass = true, tiledPass = true;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment wHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
             for (WeightFormat f : WeightFormat.values()) {
+              for (boolean tiled : f == WeightFormat.INT4 ? new boolean[] {false, true} : new boolean[] {false}) {
+                ops.useTiledInt4(tiled, tiled);
                 for (int group : f.quantized() ? new int[] {32, 128} : new int[] {0}) {
                     for (int rows : new int[] {1, 5, 20}) {
                         DeviceMatrix m = up.matrix(List.of(new HostTensor(wHost, false)), nGroups, nOut, nIn, false, f,
@@ -213,21 +227,27 @@ public final class GpuChecks {
                         for (int i = 0; i < w.length; i++) qErr = Math.max(qErr, Math.abs(w[i] - deq[i]));
                         double rel = Math.max(errGrouped, errDense) / scale;
                         boolean pass = rel < 1e-4;
-                        allPass &= pass;
+                        // the tiled int4 kernels are used only after the load-time check accepts them: not gating
+                        if (tiled) tiledPass &= pass;
+                        else allPass &= pass;
                         Map<String, Object> r = new LinkedHashMap<>();
                         r.put("max_rel_error_vs_host_reference", rel);
                         r.put("max_abs_quantization_error", qErr);
                         r.put("pass", pass);
-                        out.put("linear_" + f.kernelSuffix + (f.quantized() ? "_g" + group : "") + "_rows" + rows, r);
+                        out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + (f.quantized() ? "_g" + group : "")
+                                + "_rows" + rows, r);
                         device.free(xd);
                         device.free(yd);
                         device.free(offs);
                     }
                 }
+              }
             }
+            ops.useTiledInt4(false, false);
         } finally {
             device.freeSince(mark);
         }
+        out.put("tiled_int4_pass", tiledPass);
         Map<String, Object> attention = attentionChecks(device);
         out.put("attention", attention);
         out.put("pass", allPass && (boolean) attention.get("pass"));
@@ -699,6 +719,9 @@ public final class GpuChecks {
         Map<String, Object> out = new LinkedHashMap<>();
         CudaOps ops = new CudaOps(device);
         DeviceWeights up = new DeviceWeights(ops);
+        ops.reserveActivationScratch(64, 5120);  // before the mark: freeSince must not free the ops' scratch
+        LinearKernelCheck.Result tiledCheck = LinearKernelCheck.select(ops);
+        out.put("int4_tiled_kernel_check", tiledCheck.asMap());
         long mark = device.allocationMark();
         try {
             long bytes = 2L << 30;
@@ -714,16 +737,21 @@ public final class GpuChecks {
                 DeviceMatrix m = up.random(1, 16 * 8192, 5120, f, 128, 11);
                 long x = device.alloc(5120L * 4 * 64), y = device.alloc(16L * 8192 * 4 * 64);
                 ops.fillRandomF32(x, 5120L * 64, 5, 1f);
-                for (int rows : new int[] {1, 4, 16}) {
-                    ops.linear(m, x, y, rows, false);
-                    float t = device.time(() -> { for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false); });
-                    double gbs = (double) m.bytes() * 20 / (t / 1e3) / 1e9;
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("weight_gbs", gbs);
-                    r.put("us_per_call", t / 20 * 1e3);
-                    if (spec != null) r.put("fraction_of_spec_bandwidth", gbs / spec.bandwidthGbs());
-                    out.put("linear_" + f.kernelSuffix + "_131072x5120_rows" + rows, r);
+                // int4: the one-row-per-warp kernels, then the tiled ones (whatever the check decided)
+                for (boolean tiled : f == WeightFormat.INT4 ? new boolean[] {false, true} : new boolean[] {false}) {
+                    ops.useTiledInt4(tiled, tiled);
+                    for (int rows : new int[] {1, 4, 16, 64}) {
+                        ops.linear(m, x, y, rows, false);
+                        float t = device.time(() -> { for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false); });
+                        double gbs = (double) m.bytes() * 20 / (t / 1e3) / 1e9;
+                        Map<String, Object> r = new LinkedHashMap<>();
+                        r.put("weight_gbs", gbs);
+                        r.put("us_per_call", t / 20 * 1e3);
+                        if (spec != null) r.put("fraction_of_spec_bandwidth", gbs / spec.bandwidthGbs());
+                        out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + "_131072x5120_rows" + rows, r);
+                    }
                 }
+                ops.useTiledInt4(false, false);
                 device.freeSince(mark);
             }
         } finally {
@@ -761,8 +789,10 @@ public final class GpuChecks {
             long bytesPerStepBatch1 = activeBytesPerToken(scout, opts) + (long) context * kvPerToken;
             out.put("bytes_read_per_decode_step_batch1", bytesPerStepBatch1);
             out.put("decode_attention_load_check", choiceReport(gpu.decodeAttentionChoice()));
+            gpu.linearKernelChoice().ifPresent(c -> out.put("int4_linear_load_check", c.asMap()));
             DecodeAttentionKernel chosen = gpu.decodeAttention();
             Random rnd = new Random(3);
+            Map<Integer, Double> graphMs = new java.util.HashMap<>();
             for (int run = 0; run < 3; run++) {
                 int batch = run == 2 ? 64 : 1;
                 boolean graphs = run != 0;
@@ -775,6 +805,7 @@ public final class GpuChecks {
                 r.put("tokens_per_second", batch * steps / seconds);
                 r.put("cuda_graphs", graphs);
                 r.put("decode_attention", chosen.name());
+                if (graphs) graphMs.put(batch, seconds / steps * 1e3);
                 if (batch == 1 && spec != null) {
                     double roofline = spec.bandwidthGbs() * 1e9 / bytesPerStepBatch1;
                     r.put("roofline_tokens_per_second_spec_bandwidth", roofline);
@@ -809,6 +840,8 @@ public final class GpuChecks {
                     r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
                     r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
                     r.put("wall_ms_per_step_eager_with_events", seconds / profiled * 1e3);
+                    // what a graph-replayed step spends beyond the kernels' GPU time: launch gaps, host work, sync
+                    r.put("graph_ms_per_step_minus_gpu_phases", graphMs.get(batch) - gpuMs);
                     r.put("phases", phases);
                     out.put("phases_batch_" + batch, r);
                 }
