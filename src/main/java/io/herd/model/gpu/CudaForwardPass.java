@@ -71,6 +71,9 @@ public final class CudaForwardPass implements ForwardPass {
         }
     }
 
+    /** System property: "false" keeps to the verified kernels (no load-time checks of newer ones). */
+    public static final String KERNEL_CHECKS_PROPERTY = "herd.gpu.kernel-checks";
+
     private final CudaDevice device;
     private final CudaOps ops;
     private final Llama4Config config;
@@ -176,13 +179,15 @@ public final class CudaForwardPass implements ForwardPass {
             ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
                     options.maxLogitRows()), Math.max(maxIn(config), d));
             ops.reserveAttentionSplits(splitTokenHeads(config, options));
-            // New attention kernels are used only after they matched the reference kernel on this very device.
-            decodeAttentionChoice = DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
-                    options.kvBf16());
+            // New kernels are used only after they matched the verified kernels on this very device; with
+            // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
+            boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
+            decodeAttentionChoice = checks ? DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
+                    options.kvBf16()) : new DecodeAttentionCheck.Result(DecodeAttentionKernel.WARP_PER_HEAD, Map.of());
             ops.useDecodeAttention(decodeAttentionChoice.chosen());
             System.Logger log = System.getLogger(CudaForwardPass.class.getName());
             log.log(System.Logger.Level.INFO, decodeAttentionChoice.summary());
-            if (options.matrixFormat() == WeightFormat.INT4) {
+            if (checks && options.matrixFormat() == WeightFormat.INT4) {
                 linearChoice = LinearKernelCheck.select(ops);
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());

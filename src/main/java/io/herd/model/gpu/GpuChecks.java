@@ -60,8 +60,12 @@ public final class GpuChecks {
 
     private final Path reportFile;
 
-    private GpuChecks(Path fixtures, int context, int steps, Path reportFile) {
+    private final String keySuffix;
+    private int failedSections;
+
+    private GpuChecks(Path fixtures, int context, int steps, Path reportFile, String keySuffix) {
         this.reportFile = reportFile;
+        this.keySuffix = keySuffix;
         this.fixtures = fixtures;
         this.context = context;
         this.steps = steps;
@@ -69,6 +73,7 @@ public final class GpuChecks {
 
     public static void main(String[] args) throws Exception {
         Path out = null, fixtures = Path.of("../shared/fixtures");
+        String keySuffix = "";
         int context = 512, steps = 20;
         boolean scout = true;
         java.util.Set<String> sections = new java.util.HashSet<>(List.of("kernels", "fidelity", "gemm", "bandwidth",
@@ -81,6 +86,11 @@ public final class GpuChecks {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--skip-scout" -> scout = false;
                 case "--sections" -> sections = new java.util.HashSet<>(List.of(args[++i].split(",")));
+                case "--verified-kernels-only" -> {
+                    // fall-back run: no newer kernel is checked or launched; report keys say so
+                    System.setProperty(CudaForwardPass.KERNEL_CHECKS_PROPERTY, "false");
+                    keySuffix = "_verified_kernels_only";
+                }
                 case "--shape" -> {
                     if (!args[++i].equals("scout")) throw new IllegalArgumentException("only --shape scout is known");
                 }
@@ -90,7 +100,7 @@ public final class GpuChecks {
         if (out == null) throw new IllegalArgumentException("--out FILE is required");
         if (!scout) sections.remove("scout_decode");
         Files.createDirectories(out.toAbsolutePath().getParent());
-        GpuChecks checks = new GpuChecks(fixtures, context, steps, out);
+        GpuChecks checks = new GpuChecks(fixtures, context, steps, out, keySuffix);
         int rc = checks.run(sections);
         checks.writeReport();
         System.out.println("report written to " + out);
@@ -128,10 +138,11 @@ public final class GpuChecks {
             if (sections.contains("scout_decode")) section("scout_decode", () -> scoutDecode(device, spec));
         }
         report.put("finished", Instant.now().toString());
-        return 0;
+        return failedSections == 0 ? 0 : 3;  // a section that threw makes the exit code say so
     }
 
-    private void section(String name, Supplier<Object> body) {
+    private void section(String section, Supplier<Object> body) {
+        String name = section + keySuffix;
         long t0 = System.nanoTime();
         System.out.println("== " + name);
         try {
@@ -146,6 +157,7 @@ public final class GpuChecks {
             }
             err.put("at", trace);
             report.put(name, err);
+            failedSections++;
             e.printStackTrace();
         }
         System.out.printf("   %s took %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
@@ -862,11 +874,27 @@ public final class GpuChecks {
                 perKernel.put(e.getKey().name(), r);
             }
             out.put("decode_attention_kernels_with_graphs", perKernel);
+            gpu.useDecodeAttention(chosen);
+            // the same with the row-per-warp int4 kernels, where the load-time check chose the tiled ones
+            LinearKernelCheck.Result lin = gpu.linearKernelChoice().orElse(null);
+            if (lin != null && (lin.useNarrow() || lin.useWide())) {
+                gpu.useTiledInt4(false, false);
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                r.put("decode_attention", chosen.name());
+                out.put("row_per_warp_int4_with_graphs", r);
+                gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
+            }
             // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
             gpu.useGraphs(false);
             int[] g = new int[maxBlocks];
             for (int b = 0; b < maxBlocks; b++) g[b] = b;
-            SequenceChunk probe = new SequenceChunk(new int[] {17}, context, new BlockTable(g, g.clone()), 1);
+            // at the position after the benchmark steps, so the keys it attends to include the ones they wrote
+            SequenceChunk probe = new SequenceChunk(new int[] {17}, context + steps + 3, new BlockTable(g, g.clone()), 1);
             gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
             float[] reference = gpu.forward(List.of(probe)).getFirst();
             Map<String, Object> agreement = new LinkedHashMap<>();
@@ -883,6 +911,21 @@ public final class GpuChecks {
                 }
                 agreement.put(kernelName, Map.of("max_abs_logit_diff", maxDiff, "max_abs_logit", maxRef,
                         "same_argmax", argmax(logits) == argmax(reference)));
+            }
+            if (lin != null && (lin.useNarrow() || lin.useWide())) {
+                // tiled int4 kernels against the row-per-warp ones, both with the warp-per-head attention
+                gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+                float[] tiledLogits = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(false, false);
+                float[] rowLogits = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
+                double maxDiff = 0;
+                for (int i = 0; i < rowLogits.length; i++) {
+                    double diff = Math.abs((double) tiledLogits[i] - rowLogits[i]);
+                    maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                }
+                agreement.put("tiled_int4_vs_row_per_warp", Map.of("max_abs_logit_diff", maxDiff,
+                        "same_argmax", argmax(tiledLogits) == argmax(rowLogits)));
             }
             out.put("scout_logits_vs_warp_per_head", agreement);
             gpu.useDecodeAttention(chosen);
