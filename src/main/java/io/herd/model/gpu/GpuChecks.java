@@ -852,7 +852,8 @@ public final class GpuChecks {
                     r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
                     r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
                     r.put("wall_ms_per_step_eager_with_events", seconds / profiled * 1e3);
-                    // what a graph-replayed step spends beyond the kernels' GPU time: launch gaps, host work, sync
+                    // graph step minus the eager phase sum; negative when the eager phases include host launch
+                    // gaps (the GPU waiting for the next eager launch), which a graph replay does not have
                     r.put("graph_ms_per_step_minus_gpu_phases", graphMs.get(batch) - gpuMs);
                     r.put("phases", phases);
                     out.put("phases_batch_" + batch, r);
