@@ -16,16 +16,25 @@ log="$report_dir/gpu-checks.log"
   java="$jre/jre/bin/java"
   cp_="$here/herd-engine.jar:$(ls "$here"/jackson-*.jar | tr '\n' ':')"
   export HERD_COMMIT="$(cat "$here/COMMIT" 2>/dev/null || echo unknown)"
-  run() { # NAME SECONDS SECTIONS
-    echo "== GpuChecks $1 ($3)"
-    timeout "$2" "$java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m \
+  run() { # NAME SECONDS SECTIONS [EXTRA ARGS]
+    local name="$1" seconds="$2" sections="$3"; shift 3
+    echo "== GpuChecks $name ($sections) $*"
+    timeout "$seconds" "$java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m \
       -XX:+UseParallelGC -cp "$cp_" io.herd.model.gpu.GpuChecks --fixtures "$here/fixtures" \
-      --out "$report_dir/part-$1.json" --sections "$3" ${HERD_GPU_CHECK_ARGS:-}
-    echo "== GpuChecks $1 exit code $?"
+      --out "$report_dir/part-$name.json" --sections "$sections" "$@" ${HERD_GPU_CHECK_ARGS:-}
+    local rc=$?
+    echo "== GpuChecks $name exit code $rc"
+    return $rc
   }
-  run correctness 100 kernels,fidelity
-  run throughput 70 gemm,bandwidth
-  run scout 180 scout_decode
+  # 1. the gating fixture fidelity with the verified kernels only (nothing new launched, so nothing can spoil it)
+  run fidelity-verified 45 fidelity --verified-kernels-only
+  # 2. every kernel against host references (newer kernels reported, not gating), fidelity with checked kernels
+  run correctness 75 kernels,fidelity
+  # 3. GEMM and GEMV throughput (row-per-warp and tiled int4)
+  run throughput 60 gemm,bandwidth
+  # 4. Scout decode with the kernels the load-time checks chose; if that run fails (a newer kernel faulting the
+  #    context, say), once more with the verified kernels only so that the decode figures are never lost
+  run scout 120 scout_decode || run scout-verified 90 scout_decode --verified-kernels-only
   python3 - "$report_dir" <<'PY'
 import json, sys, os, glob
 d = sys.argv[1]

@@ -343,6 +343,9 @@ __device__ void linear_quant(const int8_t* __restrict__ xq, const float* __restr
         float acc[MT];
 #pragma unroll
         for (int t = 0; t < MT; t++) acc[t] = 0.f;
+        // unrolled so that several 16-byte weight loads of a lane are in flight at once (results are unchanged:
+        // each acc[t] still adds its terms in the same order); the 16-row kernel keeps one for register room
+#pragma unroll (MT <= 4 ? 4 : 1)
         for (int k = lane * Q::VEC; k < nIn; k += WARP * Q::VEC) {
             uint4 w = __ldg(reinterpret_cast<const uint4*>(wRow) + k / Q::VEC);
             float sw = __bfloat162float(sRow[k / group]);
@@ -381,6 +384,101 @@ HERD_LINEAR_QUANT(herd_linear_int8, QINT8, false, 4)
 HERD_LINEAR_QUANT(herd_linear_int4, QINT4, true, 4)
 HERD_LINEAR_QUANT(herd_linear_wide_int8, QINT8, false, 16)
 HERD_LINEAR_QUANT(herd_linear_wide_int4, QINT4, true, 16)
+
+// int4 linear, register-tiled: each warp computes R = 4 consecutive output rows for MT tokens at a time, so one
+// load of a token's 32 int8 activations (and its scale and sum) serves 4 weight rows instead of 1; the activation
+// traffic per weight byte, which bounds the one-warp-per-row kernel above, drops fourfold. Same arithmetic per
+// output as herd_linear_int4 (int dot products per 32 inputs, then fp32 accumulation in the same k order).
+// Grid (ceil(nOut / (8 * 4)), groups), block 256.
+__device__ __forceinline__ int dot_int4_regs(uint4 w, int4 a, int4 b) {
+    const int m = 0x0F0F0F0F;
+    int d = __dp4a((int)(w.x & m), a.x, 0);
+    d = __dp4a((int)((w.x >> 4) & m), a.y, d);
+    d = __dp4a((int)(w.y & m), a.z, d);
+    d = __dp4a((int)((w.y >> 4) & m), a.w, d);
+    d = __dp4a((int)(w.z & m), b.x, d);
+    d = __dp4a((int)((w.z >> 4) & m), b.y, d);
+    d = __dp4a((int)(w.w & m), b.z, d);
+    return __dp4a((int)((w.w >> 4) & m), b.w, d);
+}
+
+template <int MT>
+__device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __restrict__ xs,
+                                  const int* __restrict__ xsum, float* __restrict__ y,
+                                  const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase, int nOut, int nIn,
+                                  int group, int M, const int* offsets, int nGroupsTotal, long long wStride,
+                                  long long sStride, int accumulate) {
+    constexpr int R = 4;
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    if (mBegin >= mEnd) return;
+    int lane = threadIdx.x % WARP;
+    int row0 = (blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP) * R;
+    if (row0 >= nOut) return;
+    long long rowBytes = nIn / 2;
+    int sPerRow = nIn / group;
+    const uint8_t* w0 = wBase + g * wStride;
+    const bf16* s0 = sBase + g * sStride;
+    int xGroups = nIn / 32;
+    for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
+        int mt = min(MT, mEnd - m0);
+        float acc[MT][R];
+#pragma unroll
+        for (int t = 0; t < MT; t++)
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[t][r] = 0.f;
+        for (int k = lane * 32; k < nIn; k += WARP * 32) {
+            uint4 w[R];
+            float sw[R];
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int row = min(row0 + r, nOut - 1);  // rows past nOut compute a copy of the last row, never stored
+                w[r] = __ldg(reinterpret_cast<const uint4*>(w0 + row * rowBytes) + k / 32);
+                sw[r] = __bfloat162float(s0[(long long)row * sPerRow + k / group]);
+            }
+#pragma unroll
+            for (int t = 0; t < MT; t++) {
+                if (t < mt) {
+                    long long rr = m0 + t;
+                    const int4* xv = reinterpret_cast<const int4*>(xq + rr * nIn + k);
+                    int4 a = __ldg(xv), b = __ldg(xv + 1);
+                    int xg = (int)(rr * xGroups + k / 32);
+                    int corr = 8 * __ldg(xsum + xg);
+                    float xsc = __ldg(xs + xg);
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        int d = dot_int4_regs(w[r], a, b) - corr;
+                        acc[t][r] = fmaf(sw[r] * xsc, (float)d, acc[t][r]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+            if (t < mt) {
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    float sum = warp_sum(acc[t][r]);
+                    if (lane == 0 && row0 + r < nOut) {
+                        float* dst = y + (long long)(m0 + t) * nOut + row0 + r;
+                        *dst = accumulate ? *dst + sum : sum;
+                    }
+                }
+            }
+        }
+    }
+}
+#define HERD_LINEAR_INT4_TILED(NAME, MT)                                                                           \
+    extern "C" __global__ void NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
+                                    const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
+                                    int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
+        linear_int4_tiled<MT>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride, sStride, \
+                              accumulate);                                                                         \
+    }
+HERD_LINEAR_INT4_TILED(herd_linear_tiled_int4, 4)
+HERD_LINEAR_INT4_TILED(herd_linear_tiled_wide_int4, 16)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations
@@ -603,26 +701,19 @@ __device__ __forceinline__ void load4(const float* v, float* out) {
     out[0] = f.x; out[1] = f.y; out[2] = f.z; out[3] = f.w;
 }
 
+// The work of one block of 4 warps for query head h of token t over key tiles [tileBegin, tileEnd) (tiles of 32
+// keys counted from lo): returns, for output dim threadIdx.x, the block's softmax state merged over its warps:
+// *mOut the running max, *lOut the sum of exp(s - max), the return value the exp-weighted sum of values. A block
+// with no keys returns max -inf, sum 0 and 0. qs holds the scaled query.
 template <typename KV>
-__device__ void attention_decode_hd128(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
-                                       const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
-                                       int nHeads, int nKv, int chunkSize, float scale) {
+__device__ float hd128_partial(const float* qs, const KV* kc, const KV* vc, const int* table, int blockSize, int nKv,
+                               int kvh, int lo, int p, int tileBegin, int tileEnd, float* mOut, float* lOut) {
     constexpr int HD = 128;
-    __shared__ float qs[HD];
     __shared__ float wm[4], wl[4];
     __shared__ float wacc[4][HD];
-    int t = blockIdx.x / nHeads, h = blockIdx.x % nHeads;
     int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    int ld = (nHeads + 2 * nKv) * HD;
-    qs[threadIdx.x] = qkv[(long long)t * ld + (long long)h * HD + threadIdx.x] * scale;
-    __syncthreads();
-    int p = tokPos[t];
-    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
-    int kvh = h / (nHeads / nKv);
-    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
-    int nTiles = (p - lo) / WARP + 1;
     float m = -INFINITY, l = 0.f, acc[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int tile = warp; tile < nTiles; tile += 4) {
+    for (int tile = tileBegin + warp; tile < tileEnd; tile += 4) {
         int j0 = lo + tile * WARP, j = j0 + lane;
         float s = -INFINITY;
         if (j <= p) {
@@ -660,7 +751,29 @@ __device__ void attention_decode_hd128(const float* qkv, float* out, const KV* k
         num += f * wacc[w][threadIdx.x];
         den += f * wl[w];
     }
-    out[(long long)t * nHeads * HD + (long long)h * HD + threadIdx.x] = num / den;
+    *mOut = mAll;
+    *lOut = den;
+    return num;
+}
+
+template <typename KV>
+__device__ void attention_decode_hd128(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
+                                       const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                       int nHeads, int nKv, int chunkSize, float scale) {
+    constexpr int HD = 128;
+    __shared__ float qs[HD];
+    int t = blockIdx.x / nHeads, h = blockIdx.x % nHeads;
+    int ld = (nHeads + 2 * nKv) * HD;
+    qs[threadIdx.x] = qkv[(long long)t * ld + (long long)h * HD + threadIdx.x] * scale;
+    __syncthreads();
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    float m, l;
+    float num = hd128_partial<KV>(qs, kc, vc, table, blockSize, nKv, kvh, lo, p, 0, nTiles, &m, &l);
+    out[(long long)t * nHeads * HD + (long long)h * HD + threadIdx.x] = num / l;
 }
 #define HERD_ATTN_DECODE_HD128(NAME, KV)                                                                           \
     extern "C" __global__ void NAME(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,  \
@@ -671,6 +784,66 @@ __device__ void attention_decode_hd128(const float* qkv, float* out, const KV* k
     }
 HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_f32, float)
 HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_bf16, bf16)
+
+// Flash-decoding for headDim 128, pass 1: grid (T * nHeads, nSplits), block 128. Block (th, s) covers the s-th of
+// nSplits equal runs of key tiles of its token's key range (the range depends on the position, so the split count
+// is fixed per launch and a run may be empty) and writes its partial softmax state: partMax/partSum [th * nSplits +
+// s] and partAcc [(th * nSplits + s) * 128 + d]. Spreading one head's keys over many blocks fills the GPU when
+// T * nHeads blocks alone would leave most multiprocessors idle (batch 1: 40 blocks on 132).
+template <typename KV>
+__device__ void attention_split_hd128(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,
+                                      const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                      int nHeads, int nKv, int chunkSize, float scale, float* partMax, float* partSum,
+                                      float* partAcc) {
+    constexpr int HD = 128;
+    __shared__ float qs[HD];
+    int th = blockIdx.x, s = blockIdx.y, nSplits = gridDim.y;
+    int t = th / nHeads, h = th % nHeads;
+    int ld = (nHeads + 2 * nKv) * HD;
+    qs[threadIdx.x] = qkv[(long long)t * ld + (long long)h * HD + threadIdx.x] * scale;
+    __syncthreads();
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    int perSplit = (nTiles + nSplits - 1) / nSplits;
+    int begin = min(nTiles, s * perSplit), end = min(nTiles, begin + perSplit);
+    float m, l;
+    float num = hd128_partial<KV>(qs, kc, vc, table, blockSize, nKv, kvh, lo, p, begin, end, &m, &l);
+    long long idx = (long long)th * nSplits + s;
+    if (threadIdx.x == 0) { partMax[idx] = m; partSum[idx] = l; }
+    partAcc[idx * HD + threadIdx.x] = num;
+}
+#define HERD_ATTN_SPLIT_HD128(NAME, KV)                                                                            \
+    extern "C" __global__ void NAME(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,              \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int chunkSize, float scale, float* partMax,              \
+                                    float* partSum, float* partAcc) {                                              \
+        attention_split_hd128<KV>(qkv, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv,    \
+                                  chunkSize, scale, partMax, partSum, partAcc);                                    \
+    }
+HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_f32, float)
+HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_bf16, bf16)
+
+// Flash-decoding pass 2: out[th, d] = sum_s e^(m_s - M) acc_s[d] / sum_s e^(m_s - M) l_s over the nSplits partial
+// states of (token, head) th (empty runs have m_s = -inf and weigh nothing; run 0 is never empty). Grid T * nHeads,
+// block 128 (one thread per output dim).
+extern "C" __global__ void herd_attention_merge_hd128(const float* partMax, const float* partSum,
+                                                      const float* partAcc, float* out, int nSplits) {
+    constexpr int HD = 128;
+    long long th = blockIdx.x;
+    float mAll = -INFINITY;
+    for (int s = 0; s < nSplits; s++) mAll = fmaxf(mAll, partMax[th * nSplits + s]);
+    float num = 0.f, den = 0.f;
+    for (int s = 0; s < nSplits; s++) {
+        float ms = partMax[th * nSplits + s];
+        float f = ms == -INFINITY ? 0.f : expf(ms - mAll);
+        num += f * partAcc[(th * nSplits + s) * HD + threadIdx.x];
+        den += f * partSum[th * nSplits + s];
+    }
+    out[th * HD + threadIdx.x] = num / den;
+}
 
 // Prefill attention, tiled: one block per (tile of 16 consecutive query tokens of one sequence, query head). The
 // block stages 32 keys and values at a time in shared memory and every query of the tile reads them from there, so

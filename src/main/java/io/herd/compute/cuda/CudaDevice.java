@@ -31,6 +31,7 @@ public final class CudaDevice implements AutoCloseable {
     private final MemorySegment stream;
     private final MemorySegment cublasHandle;
     private final HerdKernels kernels;
+    private long launches;
     private final Map<Long, Allocation> allocations = new LinkedHashMap<>();
     private long allocationCounter;
     private final DeviceInfo info;
@@ -218,7 +219,13 @@ public final class CudaDevice implements AutoCloseable {
     /** Launches one of Herd's kernels on the stream. */
     public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Consumer<KernelArgs> args) {
         if (gridX <= 0 || gridY <= 0 || gridZ <= 0) return;  // nothing to do (an empty batch)
+        launches++;
         kernels.launch(kernel, gridX, gridY, gridZ, blockX, blockY, stream, args);
+    }
+
+    /** Kernel launches queued (or captured) through {@link #launch} since the device was opened. */
+    public long launchCount() {
+        return launches;
     }
 
     /** Milliseconds the stream spends on {@code work} (CUDA events around it; synchronises). */

@@ -16,12 +16,19 @@ public final class CudaOps {
      */
     static final int CUBLAS_MIN_ROWS_BF16 = 64;
     private static final int ELEMENTWISE_BLOCKS = 1024;
+    /** Most key splits per (token, head) of the flash-decoding kernel. */
+    public static final int MAX_ATTENTION_SPLITS = 16;
 
     private final CudaDevice device;
     private long bf16Scratch;
     private long bf16ScratchBytes;
     private long actQ, actScales, actSums;
     private long actRowsTimesIn;
+    private long splitScratch;
+    private long splitEntries;
+    private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
+    private boolean tiledInt4;
+    private boolean tiledInt4Wide;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -68,9 +75,12 @@ public final class CudaOps {
 
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
                               boolean wide) {
-        String kernel = (wide ? "herd_linear_wide_" : "herd_linear_") + w.format().kernelSuffix;
+        boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
+        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
+                : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
-        int gridX = (w.nOut() + warps - 1) / warps;
+        int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
+        int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
         int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
         if (w.format().quantized()) {
@@ -84,6 +94,23 @@ public final class CudaOps {
                     .ptr(x).ptr(y).ptr(w.data()).i32(w.nOut()).i32(w.nIn()).i32(m).ptr(offsets).i32(nGroupsTotal)
                     .i64(w.groupStrideBytes()).i32(accumulate ? 1 : 0));
         }
+    }
+
+    /**
+     * Uses the register-tiled int4 kernels (4 output rows per warp) for up to 4 rows ({@code narrow}) and for more
+     * rows ({@code wide}) instead of the one-row-per-warp kernels; see {@link LinearKernelCheck}.
+     */
+    public void useTiledInt4(boolean narrow, boolean wide) {
+        tiledInt4 = narrow;
+        tiledInt4Wide = wide;
+    }
+
+    public boolean tiledInt4() {
+        return tiledInt4;
+    }
+
+    public boolean tiledInt4Wide() {
+        return tiledInt4Wide;
     }
 
     /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */
@@ -186,20 +213,88 @@ public final class CudaOps {
     }
 
     /**
-     * Decode attention over the paged cache (chunkSize 0 = global causal): for headDim 128 a block of 4 warps per
-     * (token, head) splitting the keys, otherwise one warp per (token, head).
+     * Decode attention over the paged cache (chunkSize 0 = global causal) with the kernel chosen by
+     * {@link #useDecodeAttention} (the warp-per-head kernel until then, and always for other head sizes).
      */
     public void attentionDecode(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
                                 int nTok, int nHeads, int nKv, int headDim, int chunkSize, float scale) {
-        if (headDim == 128) {
-            device.launch(kvBf16 ? "herd_attention_decode_hd128_bf16" : "herd_attention_decode_hd128_f32",
-                    nTok * nHeads, 1, 1, 128, 1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos())
-                            .ptr(kv.tokSeq()).ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize())
-                            .i32(nHeads).i32(nKv).i32(chunkSize).f32(scale));
-        } else {
-            attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize,
-                    scale);
+        attentionDecode(decodeAttention.supports(headDim) ? decodeAttention : DecodeAttentionKernel.WARP_PER_HEAD,
+                qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize, scale);
+    }
+
+    /** Decode attention with a given kernel (which must support headDim). */
+    public void attentionDecode(DecodeAttentionKernel kernel, long qkv, long out, long kCache, long vCache,
+                                boolean kvBf16, KvAddressing kv, int nTok, int nHeads, int nKv, int headDim,
+                                int chunkSize, float scale) {
+        if (!kernel.supports(headDim)) throw new IllegalArgumentException(kernel + " does not serve headDim " + headDim);
+        switch (kernel) {
+            case WARP_PER_HEAD -> attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv,
+                    headDim, chunkSize, scale);
+            case BLOCK_PER_HEAD_HD128 -> device.launch(kvBf16 ? "herd_attention_decode_hd128_bf16"
+                            : "herd_attention_decode_hd128_f32", nTok * nHeads, 1, 1, 128, 1,
+                    a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                            .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                            .i32(chunkSize).f32(scale));
+            case SPLIT_KEYS_HD128 -> {
+                int heads = nTok * nHeads;
+                int splits = attentionSplits(heads);
+                if ((long) heads * splits > splitEntries) {
+                    throw new IllegalStateException("split attention scratch holds " + splitEntries + " partial states, "
+                            + heads + " heads x " + splits + " splits need more (reserveAttentionSplits)");
+                }
+                long pMax = splitScratch, pSum = splitScratch + 4L * splitEntries, pAcc = splitScratch + 8L * splitEntries;
+                device.launch(kvBf16 ? "herd_attention_split_hd128_bf16" : "herd_attention_split_hd128_f32", heads,
+                        splits, 1, 128, 1, a -> a.ptr(qkv).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                                .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                                .i32(chunkSize).f32(scale).ptr(pMax).ptr(pSum).ptr(pAcc));
+                device.launch("herd_attention_merge_hd128", heads, 1, 1, 128, 1,
+                        a -> a.ptr(pMax).ptr(pSum).ptr(pAcc).ptr(out).i32(splits));
+            }
         }
+    }
+
+    /** Chooses the kernel {@link #attentionDecode} uses for the head sizes it supports. */
+    public void useDecodeAttention(DecodeAttentionKernel kernel) {
+        decodeAttention = kernel;
+    }
+
+    public DecodeAttentionKernel decodeAttention() {
+        return decodeAttention;
+    }
+
+    /**
+     * Key splits per (token, head) of the flash-decoding kernel: enough blocks for two per multiprocessor, at
+     * most {@value #MAX_ATTENTION_SPLITS}. Fixed for a given batch, so a captured graph stays valid as positions grow.
+     */
+    public int attentionSplits(int tokenHeads) {
+        return splitsFor(tokenHeads, device.info().multiprocessors());
+    }
+
+    static int splitsFor(int tokenHeads, int multiprocessors) {
+        if (tokenHeads <= 0) throw new IllegalArgumentException("tokenHeads must be positive, got " + tokenHeads);
+        int target = 2 * multiprocessors;
+        return Math.max(1, Math.min(MAX_ATTENTION_SPLITS, (target + tokenHeads - 1) / tokenHeads));
+    }
+
+    /**
+     * Reserves the flash-decoding scratch for up to {@code maxTokenHeads} (token, head) pairs up front (no
+     * allocation inside a captured graph).
+     */
+    public void reserveAttentionSplits(long maxTokenHeads) {
+        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors());
+        if (entries <= splitEntries) return;
+        if (splitScratch != 0) {
+            device.synchronize();
+            device.free(splitScratch);
+        }
+        splitScratch = device.alloc(entries * (2 + 128) * 4);
+        splitEntries = entries;
+    }
+
+    /** Partial states the flash-decoding kernel needs at most for up to maxTokenHeads pairs on that many SMs. */
+    public static long splitEntriesFor(long maxTokenHeads, int multiprocessors) {
+        // heads * ceil(2 SMs / heads) < 2 SMs + heads
+        return maxTokenHeads + 2L * multiprocessors;
     }
 
     /** The general decode kernel (any even headDim up to 256): one warp per (token, head). */

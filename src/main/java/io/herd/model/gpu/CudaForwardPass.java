@@ -2,7 +2,11 @@ package io.herd.model.gpu;
 
 import io.herd.compute.cuda.CudaDevice;
 import io.herd.compute.cuda.CudaOps;
+import io.herd.compute.cuda.CudaPhaseTimer;
+import io.herd.compute.cuda.DecodeAttentionCheck;
+import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
+import io.herd.compute.cuda.LinearKernelCheck;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
 import io.herd.compute.cuda.MemoryPlan;
@@ -67,6 +71,9 @@ public final class CudaForwardPass implements ForwardPass {
         }
     }
 
+    /** System property: "false" keeps to the verified kernels (no load-time checks of newer ones). */
+    public static final String KERNEL_CHECKS_PROPERTY = "herd.gpu.kernel-checks";
+
     private final CudaDevice device;
     private final CudaOps ops;
     private final Llama4Config config;
@@ -85,6 +92,9 @@ public final class CudaForwardPass implements ForwardPass {
     private final long allocationMark;
     private boolean closed;
     private boolean graphsEnabled;
+    private CudaPhaseTimer phaseTimer;
+    private final DecodeAttentionCheck.Result decodeAttentionChoice;
+    private final LinearKernelCheck.Result linearChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -168,6 +178,22 @@ public final class CudaForwardPass implements ForwardPass {
             ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
             ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
                     options.maxLogitRows()), Math.max(maxIn(config), d));
+            ops.reserveAttentionSplits(splitTokenHeads(config, options));
+            // New kernels are used only after they matched the verified kernels on this very device; with
+            // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
+            boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
+            decodeAttentionChoice = checks ? DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
+                    options.kvBf16()) : new DecodeAttentionCheck.Result(DecodeAttentionKernel.WARP_PER_HEAD, Map.of());
+            ops.useDecodeAttention(decodeAttentionChoice.chosen());
+            System.Logger log = System.getLogger(CudaForwardPass.class.getName());
+            log.log(System.Logger.Level.INFO, decodeAttentionChoice.summary());
+            if (checks && options.matrixFormat() == WeightFormat.INT4) {
+                linearChoice = LinearKernelCheck.select(ops);
+                ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
+                log.log(System.Logger.Level.INFO, linearChoice.summary());
+            } else {
+                linearChoice = null;
+            }
             device.synchronize();
         } catch (RuntimeException | Error e) {
             device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
@@ -332,7 +358,14 @@ public final class CudaForwardPass implements ForwardPass {
                 + t * c.nExperts() + 2 * t * k * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
         long bf16Scratch = t * Math.max(maxIn(c), c.dModel()) * 2;
         long int8Scratch = Math.max(t * k, o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
-        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + (1L << 20);
+        // flash-decoding partial states; 1024 stands for 2 blocks per multiprocessor on any GPU up to 512 of them
+        long splitScratch = (splitTokenHeads(c, o) + 1024) * (2 + 128) * 4L;
+        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + splitScratch + (1L << 20);
+    }
+
+    /** (token, head) pairs the flash-decoding scratch serves: a pure decode step has one token per sequence. */
+    private static long splitTokenHeads(Llama4Config c, Options o) {
+        return (long) Math.max(o.maxSeqs(), DecodeAttentionCheck.checkSequences()) * c.nHeads();
     }
 
     private static int metaInts(Options o) {
@@ -386,6 +419,58 @@ public final class CudaForwardPass implements ForwardPass {
     /** Turns CUDA-graph replay of pure decode steps on or off (eager launches are the baseline to compare with). */
     public void useGraphs(boolean enabled) {
         graphsEnabled = enabled;
+    }
+
+    /** Which decode attention kernel the load-time check chose, and how every candidate did. */
+    public DecodeAttentionCheck.Result decodeAttentionChoice() {
+        return decodeAttentionChoice;
+    }
+
+    /** The int4 linear kernels the load-time check chose (empty unless the matrices are INT4). */
+    public java.util.Optional<LinearKernelCheck.Result> linearKernelChoice() {
+        return java.util.Optional.ofNullable(linearChoice);
+    }
+
+    /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
+    public void useTiledInt4(boolean narrow, boolean wide) {
+        device.makeCurrent();
+        device.synchronize();
+        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
+        decodeGraphs.clear();
+        ops.useTiledInt4(narrow, wide);
+    }
+
+    /** The decode attention kernel in use. */
+    public DecodeAttentionKernel decodeAttention() {
+        return ops.decodeAttention();
+    }
+
+    /**
+     * Uses {@code kernel} for decode attention from now on, overriding the load-time choice (benchmarks compare
+     * kernels this way); captured graphs are dropped since they hold the old kernel.
+     */
+    public void useDecodeAttention(DecodeAttentionKernel kernel) {
+        if (!kernel.supports(config.headDim())) {
+            throw new IllegalArgumentException(kernel + " does not serve headDim " + config.headDim());
+        }
+        device.makeCurrent();
+        device.synchronize();
+        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
+        decodeGraphs.clear();
+        ops.useDecodeAttention(kernel);
+    }
+
+    /**
+     * While {@code timer} is set (null ends it), steps run eagerly and the timer gets one round of named phases
+     * per step (embed, rmsnorm, qkv_linear, attention, experts_linear, lm_head_linear ...); linear phases include
+     * the int8 quantization of their input.
+     */
+    public void profilePhases(CudaPhaseTimer timer) {
+        phaseTimer = timer;
+    }
+
+    private void phase(String name) {
+        if (phaseTimer != null) phaseTimer.mark(name);
     }
 
     public MemoryPlan memoryPlan() {
@@ -503,7 +588,7 @@ public final class CudaForwardPass implements ForwardPass {
     private void runGraphOrLayers(StepLayout s) {
         // A batch size is run eagerly once before it is captured, so that cuBLAS and the driver have made their
         // lazy allocations outside the capture.
-        if (graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
+        if (phaseTimer == null && graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
             CudaDevice.Graph g = decodeGraphs.get(s.nSeq);
             if (g == null) {
                 int rows = Math.min(s.nRows, options.maxLogitRows());
@@ -520,8 +605,10 @@ public final class CudaForwardPass implements ForwardPass {
             int first = Math.min(s.nRows, options.maxLogitRows());
             if (first > 0) {
                 lmHeadRows(s, 0, first);
+                phase("argmax");
                 ops.argmax(buf.logits(), first, config.vocabSize(), buf.argmax());
             }
+            if (phaseTimer != null) phaseTimer.finish();
         }
         s.logitsDone = true;
     }
@@ -529,13 +616,16 @@ public final class CudaForwardPass implements ForwardPass {
     /** Final norm of logit rows [r0, r0+n) and lm_head into buf.logits. */
     private void lmHeadRows(StepLayout s, int r0, int n) {
         if (n <= 0) return;
+        phase("rmsnorm");
         ops.rmsnorm(buf.h(), finalNorm, buf.xn(), n, config.dModel(), config.rmsNormEps(), logitRows() + 4L * r0);
+        phase("lm_head_linear");
         ops.linear(lmHead, buf.xn(), buf.logits(), n, false);
     }
 
     private void runLayers(StepLayout s) {
         Llama4Config c = config;
         int nTok = s.nTok, d = c.dModel(), hd = c.headDim();
+        phase("embed");
         ops.embed(embedTable, embedFormat, ids(), buf.h(), nTok, d);
         CudaOps.KvAddressing global = new CudaOps.KvAddressing(tokPos(), tokSeq(), globalTables(),
                 options.maxBlocksPerSeq(), options.blockSize());
@@ -546,12 +636,16 @@ public final class CudaForwardPass implements ForwardPass {
         int nAssign = nTok * k;
         for (Layer l : layers) {
             CudaOps.KvAddressing kv = l.rope() ? chunked : global;
+            phase("rmsnorm");
             ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            phase("qkv_linear");
             ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false);
+            phase("attn_prep_rope_kv_write");
             ops.attnPrep(buf.qkv(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok, c.nHeads(), c.nKvHeads(), hd,
                     l.rope() ? omega : 0, l.rope() && c.useQkNorm(), c.rmsNormEps(),
                     !l.rope() && c.attnTemperatureTuning(), c.attnScale(), c.floorScale());
             int chunk = l.rope() ? c.attentionChunkSize() : 0;
+            phase("attention");
             if (s.pureDecode || hd > 128) {
                 ops.attentionDecode(buf.qkv(), buf.attn(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok,
                         c.nHeads(), c.nKvHeads(), hd, chunk, scale);
@@ -559,24 +653,38 @@ public final class CudaForwardPass implements ForwardPass {
                 ops.attentionPrefill(buf.qkv(), buf.attn(), l.kCache(), l.vCache(), options.kvBf16(), kv, tileStart(),
                         tileLen(), s.nTiles, c.nHeads(), c.nKvHeads(), hd, chunk, scale);
             }
+            phase("o_linear");
             ops.linear(l.o(), buf.attn(), buf.h(), nTok, true);
+            phase("rmsnorm");
             ops.rmsnorm(buf.h(), l.postNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
             if (l.moe()) {
+                phase("router_linear_topk");
                 ops.linear(l.router(), buf.xn(), buf.routerLogits(), nTok, false);
                 ops.routerTopkSigmoid(buf.routerLogits(), c.nExperts(), k, buf.expertIds(), buf.expertScores(), nTok);
+                phase("moe_route_permute");
                 ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
                 ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);
                 boolean wide = nAssign > 4 * c.nExperts();
+                phase("experts_linear");
                 ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
+                phase("silu_mul");
                 ops.siluMul(buf.hidden(), buf.act(), nAssign, c.dFf());
+                phase("experts_linear");
                 ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false);
+                phase("moe_unpermute_add");
                 ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
+                phase("shared_expert_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
+                phase("silu_mul");
                 ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFf());
+                phase("shared_expert_linear");
                 ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
             } else {
+                phase("dense_mlp_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
+                phase("silu_mul");
                 ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFfMlp());
+                phase("dense_mlp_linear");
                 ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
             }
         }

@@ -5,9 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.herd.compute.cuda.CudaDevice;
 import io.herd.compute.cuda.CudaOps;
+import io.herd.compute.cuda.CudaPhaseTimer;
+import io.herd.compute.cuda.DecodeAttentionCheck;
+import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
+import io.herd.compute.cuda.LinearKernelCheck;
 import io.herd.compute.cuda.WeightFormat;
 import io.herd.ffi.Cublas;
 import io.herd.ffi.CudaAvailability;
@@ -54,7 +58,14 @@ public final class GpuChecks {
     private final int context;
     private final int steps;
 
-    private GpuChecks(Path fixtures, int context, int steps) {
+    private final Path reportFile;
+
+    private final String keySuffix;
+    private int failedSections;
+
+    private GpuChecks(Path fixtures, int context, int steps, Path reportFile, String keySuffix) {
+        this.reportFile = reportFile;
+        this.keySuffix = keySuffix;
         this.fixtures = fixtures;
         this.context = context;
         this.steps = steps;
@@ -62,6 +73,7 @@ public final class GpuChecks {
 
     public static void main(String[] args) throws Exception {
         Path out = null, fixtures = Path.of("../shared/fixtures");
+        String keySuffix = "";
         int context = 512, steps = 20;
         boolean scout = true;
         java.util.Set<String> sections = new java.util.HashSet<>(List.of("kernels", "fidelity", "gemm", "bandwidth",
@@ -74,6 +86,11 @@ public final class GpuChecks {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--skip-scout" -> scout = false;
                 case "--sections" -> sections = new java.util.HashSet<>(List.of(args[++i].split(",")));
+                case "--verified-kernels-only" -> {
+                    // fall-back run: no newer kernel is checked or launched; report keys say so
+                    System.setProperty(CudaForwardPass.KERNEL_CHECKS_PROPERTY, "false");
+                    keySuffix = "_verified_kernels_only";
+                }
                 case "--shape" -> {
                     if (!args[++i].equals("scout")) throw new IllegalArgumentException("only --shape scout is known");
                 }
@@ -82,11 +99,10 @@ public final class GpuChecks {
         }
         if (out == null) throw new IllegalArgumentException("--out FILE is required");
         if (!scout) sections.remove("scout_decode");
-        GpuChecks checks = new GpuChecks(fixtures, context, steps);
-        int rc = checks.run(sections);
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         Files.createDirectories(out.toAbsolutePath().getParent());
-        json.writeValue(out.toFile(), checks.report);
+        GpuChecks checks = new GpuChecks(fixtures, context, steps, out, keySuffix);
+        int rc = checks.run(sections);
+        checks.writeReport();
         System.out.println("report written to " + out);
         System.exit(rc);
     }
@@ -122,10 +138,11 @@ public final class GpuChecks {
             if (sections.contains("scout_decode")) section("scout_decode", () -> scoutDecode(device, spec));
         }
         report.put("finished", Instant.now().toString());
-        return 0;
+        return failedSections == 0 ? 0 : 3;  // a section that threw makes the exit code say so
     }
 
-    private void section(String name, Supplier<Object> body) {
+    private void section(String section, Supplier<Object> body) {
+        String name = section + keySuffix;
         long t0 = System.nanoTime();
         System.out.println("== " + name);
         try {
@@ -140,9 +157,19 @@ public final class GpuChecks {
             }
             err.put("at", trace);
             report.put(name, err);
+            failedSections++;
             e.printStackTrace();
         }
         System.out.printf("   %s took %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
+        writeReport();  // what is done so far survives a later crash or time limit
+    }
+
+    private void writeReport() {
+        try {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportFile.toFile(), report);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the report " + reportFile, e);
+        }
     }
 
     // ---- kernel conformance ---------------------------------------------------------------------------------------
@@ -156,10 +183,12 @@ public final class GpuChecks {
         int nGroups = 3, nOut = 72, nIn = 256;
         float[] w = new float[nGroups * nOut * nIn];
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.05f;
-        boolean allPass = true;
+        boolean allPass = true, tiledPass = true;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment wHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
             for (WeightFormat f : WeightFormat.values()) {
+              for (boolean tiled : f == WeightFormat.INT4 ? new boolean[] {false, true} : new boolean[] {false}) {
+                ops.useTiledInt4(tiled, tiled);
                 for (int group : f.quantized() ? new int[] {32, 128} : new int[] {0}) {
                     for (int rows : new int[] {1, 5, 20}) {
                         DeviceMatrix m = up.matrix(List.of(new HostTensor(wHost, false)), nGroups, nOut, nIn, false, f,
@@ -210,21 +239,27 @@ public final class GpuChecks {
                         for (int i = 0; i < w.length; i++) qErr = Math.max(qErr, Math.abs(w[i] - deq[i]));
                         double rel = Math.max(errGrouped, errDense) / scale;
                         boolean pass = rel < 1e-4;
-                        allPass &= pass;
+                        // the tiled int4 kernels are used only after the load-time check accepts them: not gating
+                        if (tiled) tiledPass &= pass;
+                        else allPass &= pass;
                         Map<String, Object> r = new LinkedHashMap<>();
                         r.put("max_rel_error_vs_host_reference", rel);
                         r.put("max_abs_quantization_error", qErr);
                         r.put("pass", pass);
-                        out.put("linear_" + f.kernelSuffix + (f.quantized() ? "_g" + group : "") + "_rows" + rows, r);
+                        out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + (f.quantized() ? "_g" + group : "")
+                                + "_rows" + rows, r);
                         device.free(xd);
                         device.free(yd);
                         device.free(offs);
                     }
                 }
+              }
             }
+            ops.useTiledInt4(false, false);
         } finally {
             device.freeSince(mark);
         }
+        out.put("tiled_int4_pass", tiledPass);
         Map<String, Object> attention = attentionChecks(device);
         out.put("attention", attention);
         out.put("pass", allPass && (boolean) attention.get("pass"));
@@ -242,6 +277,8 @@ public final class GpuChecks {
         long mark = device.allocationMark();
         boolean allPass = true;
         int nHeads = 8, nKv = 2, blockSize = 16, nBlocks = 64, maxBlocks = 16;
+        ops.reserveAttentionSplits(4L * nHeads);
+        boolean hd128Pass = true;
         Random rnd = new Random(11);
         try (Arena arena = Arena.ofConfined()) {
             for (int headDim : new int[] {16, 128}) {
@@ -270,7 +307,7 @@ public final class GpuChecks {
                         int nPre = 40, preStart = 60;
                         int[] prePos = new int[nPre], preSeq = new int[nPre];
                         for (int i = 0; i < nPre; i++) { prePos[i] = preStart + i; preSeq[i] = 3; }
-                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "prefill")
+                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128", "prefill")
                                 : List.of("decode", "prefill")) {
                             boolean prefill = kind.equals("prefill");
                             int[] pos = prefill ? prePos : decodePos, seq = prefill ? preSeq : decodeSeq;
@@ -287,8 +324,10 @@ public final class GpuChecks {
                             switch (kind) {
                                 case "decode" -> ops.attentionDecodeWarpPerHead(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads,
                                         nKv, headDim, chunk, scale);
-                                case "decode_hd128" -> ops.attentionDecode(qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv,
-                                        headDim, chunk, scale);
+                                case "decode_hd128" -> ops.attentionDecode(DecodeAttentionKernel.BLOCK_PER_HEAD_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
+                                case "decode_split_hd128" -> ops.attentionDecode(DecodeAttentionKernel.SPLIT_KEYS_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 default -> {
                                     int nTiles = (nTok + 15) / 16;
                                     int[] ts = new int[nTiles], tl = new int[nTiles];
@@ -332,7 +371,10 @@ public final class GpuChecks {
                                 }
                             }
                             boolean pass = maxErr <= 1e-4 * Math.max(1, maxRef);
-                            allPass &= pass;
+                            // the headDim-128 kernels are used only after the load-time check accepts them, so
+                            // they are reported here without gating
+                            if (kind.endsWith("hd128")) hd128Pass &= pass;
+                            else allPass &= pass;
                             out.put(kind + "_hd" + headDim + (bf16 ? "_bf16" : "_f32") + (chunk > 0 ? "_chunk" + chunk : "_global"),
                                     Map.of("max_abs_error", maxErr, "pass", pass));
                         }
@@ -342,6 +384,7 @@ public final class GpuChecks {
         } finally {
             device.freeSince(mark);
         }
+        out.put("hd128_kernels_pass", hd128Pass);
         out.put("pass", allPass);
         return out;
     }
@@ -688,6 +731,9 @@ public final class GpuChecks {
         Map<String, Object> out = new LinkedHashMap<>();
         CudaOps ops = new CudaOps(device);
         DeviceWeights up = new DeviceWeights(ops);
+        ops.reserveActivationScratch(64, 5120);  // before the mark: freeSince must not free the ops' scratch
+        LinearKernelCheck.Result tiledCheck = LinearKernelCheck.select(ops);
+        out.put("int4_tiled_kernel_check", tiledCheck.asMap());
         long mark = device.allocationMark();
         try {
             long bytes = 2L << 30;
@@ -703,16 +749,21 @@ public final class GpuChecks {
                 DeviceMatrix m = up.random(1, 16 * 8192, 5120, f, 128, 11);
                 long x = device.alloc(5120L * 4 * 64), y = device.alloc(16L * 8192 * 4 * 64);
                 ops.fillRandomF32(x, 5120L * 64, 5, 1f);
-                for (int rows : new int[] {1, 4, 16}) {
-                    ops.linear(m, x, y, rows, false);
-                    float t = device.time(() -> { for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false); });
-                    double gbs = (double) m.bytes() * 20 / (t / 1e3) / 1e9;
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("weight_gbs", gbs);
-                    r.put("us_per_call", t / 20 * 1e3);
-                    if (spec != null) r.put("fraction_of_spec_bandwidth", gbs / spec.bandwidthGbs());
-                    out.put("linear_" + f.kernelSuffix + "_131072x5120_rows" + rows, r);
+                // int4: the one-row-per-warp kernels, then the tiled ones (whatever the check decided)
+                for (boolean tiled : f == WeightFormat.INT4 ? new boolean[] {false, true} : new boolean[] {false}) {
+                    ops.useTiledInt4(tiled, tiled);
+                    for (int rows : new int[] {1, 4, 16, 64}) {
+                        ops.linear(m, x, y, rows, false);
+                        float t = device.time(() -> { for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false); });
+                        double gbs = (double) m.bytes() * 20 / (t / 1e3) / 1e9;
+                        Map<String, Object> r = new LinkedHashMap<>();
+                        r.put("weight_gbs", gbs);
+                        r.put("us_per_call", t / 20 * 1e3);
+                        if (spec != null) r.put("fraction_of_spec_bandwidth", gbs / spec.bandwidthGbs());
+                        out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + "_131072x5120_rows" + rows, r);
+                    }
                 }
+                ops.useTiledInt4(false, false);
                 device.freeSince(mark);
             }
         } finally {
@@ -749,36 +800,24 @@ public final class GpuChecks {
                     "free_gib", gib(gpu.memoryPlan().freeBytes()), "fits", gpu.memoryPlan().fits()));
             long bytesPerStepBatch1 = activeBytesPerToken(scout, opts) + (long) context * kvPerToken;
             out.put("bytes_read_per_decode_step_batch1", bytesPerStepBatch1);
+            out.put("decode_attention_load_check", choiceReport(gpu.decodeAttentionChoice()));
+            gpu.linearKernelChoice().ifPresent(c -> out.put("int4_linear_load_check", c.asMap()));
+            DecodeAttentionKernel chosen = gpu.decodeAttention();
             Random rnd = new Random(3);
+            Map<Integer, Double> graphMs = new java.util.HashMap<>();
             for (int run = 0; run < 3; run++) {
                 int batch = run == 2 ? 64 : 1;
                 boolean graphs = run != 0;
                 gpu.useGraphs(graphs);
-                List<BlockTable> tables = new ArrayList<>();
-                for (int s = 0; s < batch; s++) {
-                    int[] g = new int[maxBlocks];
-                    for (int b = 0; b < maxBlocks; b++) g[b] = s * maxBlocks + b;
-                    tables.add(new BlockTable(g, g.clone()));
-                }
-                int[] tokens = new int[batch];
-                for (int s = 0; s < batch; s++) tokens[s] = rnd.nextInt(scout.vocabSize());
-                int warm = 3;
-                long start = 0;
-                for (int i = 0; i < warm + steps; i++) {
-                    if (i == warm) start = System.nanoTime();
-                    List<SequenceChunk> step = new ArrayList<>();
-                    for (int s = 0; s < batch; s++) {
-                        step.add(new SequenceChunk(new int[] {tokens[s]}, context + i, tables.get(s), 1));
-                    }
-                    tokens = gpu.forwardGreedy(step);
-                }
-                double seconds = (System.nanoTime() - start) / 1e9;
+                double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("context_positions", context);
                 r.put("steps", steps);
                 r.put("ms_per_step", seconds / steps * 1e3);
                 r.put("tokens_per_second", batch * steps / seconds);
                 r.put("cuda_graphs", graphs);
+                r.put("decode_attention", chosen.name());
+                if (graphs) graphMs.put(batch, seconds / steps * 1e3);
                 if (batch == 1 && spec != null) {
                     double roofline = spec.bandwidthGbs() * 1e9 / bytesPerStepBatch1;
                     r.put("roofline_tokens_per_second_spec_bandwidth", roofline);
@@ -786,8 +825,147 @@ public final class GpuChecks {
                 }
                 out.put("batch_" + batch + (graphs ? "" : "_without_graphs"), r);
             }
+            // where a step's GPU time goes: eager steps with CUDA events between phases
+            for (int batch : new int[] {1, 64}) {
+                try (CudaPhaseTimer timer = new CudaPhaseTimer(device)) {
+                    gpu.profilePhases(timer);
+                    long launches0 = device.launchCount();
+                    int profiled = Math.max(3, steps / 4);
+                    double seconds;
+                    try {
+                        seconds = decodeSeconds(gpu, scout, batch, maxBlocks, profiled, rnd);
+                    } finally {
+                        gpu.profilePhases(null);
+                    }
+                    int rounds = timer.rounds();
+                    Map<String, Object> phases = new LinkedHashMap<>();
+                    double gpuMs = 0;
+                    for (Map.Entry<String, CudaPhaseTimer.Phase> e : timer.totals().entrySet()) {
+                        CudaPhaseTimer.Phase ph = e.getValue();
+                        gpuMs += ph.millis() / rounds;
+                        phases.put(e.getKey(), Map.of("ms_per_step", ph.millis() / rounds,
+                                "kernel_launches_per_step", (double) ph.launches() / rounds));
+                    }
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("decode_attention", chosen.name());
+                    r.put("profiled_steps", rounds);
+                    r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
+                    r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
+                    r.put("wall_ms_per_step_eager_with_events", seconds / profiled * 1e3);
+                    // graph step minus the eager phase sum; negative when the eager phases include host launch
+                    // gaps (the GPU waiting for the next eager launch), which a graph replay does not have
+                    r.put("graph_ms_per_step_minus_gpu_phases", graphMs.get(batch) - gpuMs);
+                    r.put("phases", phases);
+                    out.put("phases_batch_" + batch, r);
+                }
+            }
+            // every kernel that passed the load-time check, batch 1 and 64 with graphs
+            Map<String, Object> perKernel = new LinkedHashMap<>();
+            gpu.useGraphs(true);
+            for (Map.Entry<DecodeAttentionKernel, DecodeAttentionCheck.Candidate> e
+                    : gpu.decodeAttentionChoice().candidates().entrySet()) {
+                if (!e.getValue().pass()) continue;
+                gpu.useDecodeAttention(e.getKey());
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                perKernel.put(e.getKey().name(), r);
+            }
+            out.put("decode_attention_kernels_with_graphs", perKernel);
+            gpu.useDecodeAttention(chosen);
+            // the same with the row-per-warp int4 kernels, where the load-time check chose the tiled ones
+            LinearKernelCheck.Result lin = gpu.linearKernelChoice().orElse(null);
+            if (lin != null && (lin.useNarrow() || lin.useWide())) {
+                gpu.useTiledInt4(false, false);
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                r.put("decode_attention", chosen.name());
+                out.put("row_per_warp_int4_with_graphs", r);
+                gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
+            }
+            // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
+            gpu.useGraphs(false);
+            int[] g = new int[maxBlocks];
+            for (int b = 0; b < maxBlocks; b++) g[b] = b;
+            // at the position after the benchmark steps, so the keys it attends to include the ones they wrote
+            SequenceChunk probe = new SequenceChunk(new int[] {17}, context + steps + 3, new BlockTable(g, g.clone()), 1);
+            gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+            float[] reference = gpu.forward(List.of(probe)).getFirst();
+            Map<String, Object> agreement = new LinkedHashMap<>();
+            for (String kernelName : perKernel.keySet()) {
+                DecodeAttentionKernel k = DecodeAttentionKernel.valueOf(kernelName);
+                if (k == DecodeAttentionKernel.WARP_PER_HEAD) continue;
+                gpu.useDecodeAttention(k);
+                float[] logits = gpu.forward(List.of(probe)).getFirst();
+                double maxRef = 0, maxDiff = 0;
+                for (int i = 0; i < logits.length; i++) {
+                    maxRef = Math.max(maxRef, Math.abs(reference[i]));
+                    double diff = Math.abs((double) logits[i] - reference[i]);
+                    maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                }
+                agreement.put(kernelName, Map.of("max_abs_logit_diff", maxDiff, "max_abs_logit", maxRef,
+                        "same_argmax", argmax(logits) == argmax(reference)));
+            }
+            if (lin != null && (lin.useNarrow() || lin.useWide())) {
+                // tiled int4 kernels against the row-per-warp ones, both with the warp-per-head attention
+                gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+                float[] tiledLogits = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(false, false);
+                float[] rowLogits = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
+                double maxDiff = 0;
+                for (int i = 0; i < rowLogits.length; i++) {
+                    double diff = Math.abs((double) tiledLogits[i] - rowLogits[i]);
+                    maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                }
+                agreement.put("tiled_int4_vs_row_per_warp", Map.of("max_abs_logit_diff", maxDiff,
+                        "same_argmax", argmax(tiledLogits) == argmax(rowLogits)));
+            }
+            out.put("scout_logits_vs_warp_per_head", agreement);
+            gpu.useDecodeAttention(chosen);
+            gpu.useGraphs(true);
         }
         return out;
+    }
+
+    /** Seconds of {@code steps} greedy decode steps of {@code batch} sequences at context.. (after 3 warm-up steps). */
+    private double decodeSeconds(CudaForwardPass gpu, Llama4Config scout, int batch, int maxBlocks, int nSteps,
+                                 Random rnd) {
+        List<BlockTable> tables = new ArrayList<>();
+        for (int s = 0; s < batch; s++) {
+            int[] g = new int[maxBlocks];
+            for (int b = 0; b < maxBlocks; b++) g[b] = s * maxBlocks + b;
+            tables.add(new BlockTable(g, g.clone()));
+        }
+        int[] tokens = new int[batch];
+        for (int s = 0; s < batch; s++) tokens[s] = rnd.nextInt(scout.vocabSize());
+        int warm = 3;
+        long start = 0;
+        for (int i = 0; i < warm + nSteps; i++) {
+            if (i == warm) start = System.nanoTime();
+            List<SequenceChunk> step = new ArrayList<>();
+            for (int s = 0; s < batch; s++) {
+                step.add(new SequenceChunk(new int[] {tokens[s]}, context + i, tables.get(s), 1));
+            }
+            tokens = gpu.forwardGreedy(step);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    static Map<String, Object> choiceReport(DecodeAttentionCheck.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("chosen", r.chosen().name());
+        r.candidates().forEach((k, c) -> m.put(k.name(), Map.of("max_rel_error_vs_warp_per_head", c.maxAbsError(),
+                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch())));
+        m.put("tolerance", DecodeAttentionCheck.TOLERANCE);
+        return m;
     }
 
     /** Weight bytes one decode token reads at batch 1: attention, shared expert, one routed expert, router, lm_head. */

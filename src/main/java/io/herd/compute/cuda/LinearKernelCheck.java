@@ -1,0 +1,137 @@
+package io.herd.compute.cuda;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Decides on the device at hand whether the register-tiled int4 linear kernels replace the one-row-per-warp ones:
+ * both run on the same random int4 weights (dense, and grouped with an empty group; 1000 output rows, so the last
+ * tile is partial) and activations for 1, 3, 5, 20 and 37 rows; a tiled kernel is used only if it matches within
+ * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
+ * tiled kernel costs speed, never results.
+ */
+public final class LinearKernelCheck {
+    /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
+    public static final double TOLERANCE = 1e-5;
+    private static final int N_IN = 5120;
+    private static final int GROUP = 128;
+    private static final int MAX_ROWS = 37;
+
+    /** What the check found: errors, timings (µs per call; NaN when not timed) and the decisions. */
+    public record Result(double narrowMaxError, double wideMaxError, double narrowMicrosReference,
+                         double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
+                         boolean useNarrow, boolean useWide) {
+        public Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("narrow_max_rel_error", narrowMaxError);
+            m.put("wide_max_rel_error", wideMaxError);
+            m.put("narrow_us_per_call_row_per_warp_16384x5120_rows1", narrowMicrosReference);
+            m.put("narrow_us_per_call_tiled_16384x5120_rows1", narrowMicrosTiled);
+            m.put("wide_us_per_call_row_per_warp_16384x5120_rows16", wideMicrosReference);
+            m.put("wide_us_per_call_tiled_16384x5120_rows16", wideMicrosTiled);
+            m.put("use_tiled_narrow", useNarrow);
+            m.put("use_tiled_wide", useWide);
+            m.put("tolerance", TOLERANCE);
+            return m;
+        }
+
+        public String summary() {
+            return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
+                            + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
+                    useWide, wideMaxError, wideMicrosTiled, wideMicrosReference);
+        }
+    }
+
+    private LinearKernelCheck() {}
+
+    /**
+     * Runs the check with {@code ops} (whose tiled settings it leaves as they were) and returns the decision without
+     * applying it. Frees everything it allocates; the activation scratch it needs is reserved before its mark.
+     */
+    public static Result select(CudaOps ops) {
+        CudaDevice device = ops.device();
+        boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide();
+        ops.reserveActivationScratch(MAX_ROWS, N_IN);
+        long mark = device.allocationMark();
+        try {
+            DeviceWeights up = new DeviceWeights(ops);
+            DeviceMatrix grouped = up.random(3, 1000, N_IN, WeightFormat.INT4, GROUP, 41);
+            DeviceMatrix dense = new DeviceMatrix(WeightFormat.INT4, 1, 1000, N_IN, GROUP, grouped.data(),
+                    grouped.scales());
+            long x = device.alloc((long) MAX_ROWS * N_IN * 4), y = device.alloc((long) MAX_ROWS * 1000 * 4);
+            ops.fillRandomF32(x, (long) MAX_ROWS * N_IN, 42, 1f);
+            long offsets = device.alloc(4 * 4);
+            double narrowErr = 0, wideErr = 0;
+            for (int rows : new int[] {1, 3, 5, 20, MAX_ROWS}) {
+                boolean wide = rows > 4;
+                // dense, then grouped: group 0 takes the first rows / 3, group 1 none, group 2 the rest
+                int[] offs = {0, rows / 3, rows / 3, rows};
+                device.uploadInts(offs, offsets);
+                for (boolean isGrouped : new boolean[] {false, true}) {
+                    float[] ref = run(ops, isGrouped ? grouped : dense, x, y, offsets, rows, wide, isGrouped, false);
+                    float[] got = run(ops, isGrouped ? grouped : dense, x, y, offsets, rows, wide, isGrouped, true);
+                    double err = relError(ref, got);
+                    if (wide) wideErr = Math.max(wideErr, err);
+                    else narrowErr = Math.max(narrowErr, err);
+                }
+            }
+            boolean narrowOk = narrowErr <= TOLERANCE, wideOk = wideErr <= TOLERANCE;
+            double nRef = Double.NaN, nTiled = Double.NaN, wRef = Double.NaN, wTiled = Double.NaN;
+            if (narrowOk || wideOk) {
+                DeviceMatrix big = up.random(1, 16384, N_IN, WeightFormat.INT4, GROUP, 43);
+                long yBig = device.alloc(16L * 16384 * 4);
+                // best of three alternating rounds: single rounds of ~1 ms were seen to flip the order on an H200
+                nRef = nTiled = wRef = wTiled = Double.POSITIVE_INFINITY;
+                for (int round = 0; round < 3; round++) {
+                    if (narrowOk) {
+                        nRef = Math.min(nRef, time(ops, big, x, yBig, 1, false));
+                        nTiled = Math.min(nTiled, time(ops, big, x, yBig, 1, true));
+                    }
+                    if (wideOk) {
+                        wRef = Math.min(wRef, time(ops, big, x, yBig, 16, false));
+                        wTiled = Math.min(wTiled, time(ops, big, x, yBig, 16, true));
+                    }
+                }
+                if (!narrowOk) nRef = nTiled = Double.NaN;
+                if (!wideOk) wRef = wTiled = Double.NaN;
+            }
+            return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, narrowOk && nTiled < nRef,
+                    wideOk && wTiled < wRef);
+        } finally {
+            device.synchronize();
+            ops.useTiledInt4(wasNarrow, wasWide);
+            device.freeSince(mark);
+        }
+    }
+
+    private static float[] run(CudaOps ops, DeviceMatrix m, long x, long y, long offsets, int rows, boolean wide,
+                               boolean grouped, boolean tiled) {
+        ops.useTiledInt4(tiled, tiled);
+        int n = rows * m.nOut();
+        ops.device().zero(y, n * 4L);
+        if (grouped) ops.linearGrouped(m, x, y, offsets, rows, wide, false);
+        else ops.linear(m, x, y, rows, false);
+        float[] out = new float[n];
+        ops.device().downloadFloats(y, out, 0, n);
+        return out;
+    }
+
+    private static double relError(float[] ref, float[] got) {
+        double maxRef = 0, err = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            double e = Math.abs((double) got[i] - ref[i]);
+            err = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(err, e);
+        }
+        return err / Math.max(1, maxRef);
+    }
+
+    private static double time(CudaOps ops, DeviceMatrix m, long x, long y, int rows, boolean tiled) {
+        ops.useTiledInt4(tiled, tiled);
+        ops.linear(m, x, y, rows, false);  // warm-up
+        float ms = ops.device().time(() -> {
+            for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false);
+        });
+        return ms * 1000.0 / 20;
+    }
+}
