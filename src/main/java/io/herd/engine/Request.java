@@ -1,0 +1,90 @@
+package io.herd.engine;
+
+import io.herd.engine.kv.BlockHash;
+import io.herd.engine.kv.IntList;
+import io.herd.model.sampling.SamplingParams;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A request as the scheduler tracks it (engine thread only). {@code numComputedTokens} chases {@code numTokens()}:
+ * that one rule covers chunked prefill, prefix-cache hits and recompute after preemption.
+ */
+public final class Request {
+    final String requestId;
+    final int[] promptTokens;
+    final SamplingParams sampling;
+    final int priority;
+    final long deadlineNanos;
+    final RequestSink sink;
+    /** Arrival order; ties between equal priorities go to the earlier one. */
+    final long arrivalSeq;
+    /** Step at which the request (re-)entered the waiting queue, for priority aging. */
+    long waitingSinceStep;
+
+    /** Prompt then generated tokens. */
+    final IntList tokens;
+    final List<BlockHash> blockHashes = new ArrayList<>();
+    private final BlockHash rootHash;
+    private final int blockSize;
+
+    RequestStatus status = RequestStatus.WAITING;
+    int numComputedTokens;
+    /** Prompt tokens served by the prefix cache at first scheduling; -1 before. */
+    int numCachedTokens = -1;
+    boolean everScheduled;
+    /** True once the runner has this request's state (so later steps send diffs). */
+    boolean knownToRunner;
+    boolean resumed;
+    int nPreemptions;
+
+    Request(EngineRequest r, RequestSink sink, long arrivalSeq, BlockHash rootHash, int blockSize) {
+        this.requestId = r.requestId();
+        this.promptTokens = r.promptTokens().clone();
+        this.sampling = r.sampling();
+        this.priority = r.priority();
+        this.deadlineNanos = r.deadlineNanos();
+        this.sink = sink;
+        this.arrivalSeq = arrivalSeq;
+        this.rootHash = rootHash;
+        this.blockSize = blockSize;
+        this.tokens = IntList.of(promptTokens);
+        extendHashes();
+    }
+
+    public String requestId() { return requestId; }
+
+    public int priority() { return priority; }
+
+    public RequestStatus status() { return status; }
+
+    public int numTokens() { return tokens.size(); }
+
+    public int numOutputTokens() { return tokens.size() - promptTokens.length; }
+
+    public int numComputedTokens() { return numComputedTokens; }
+
+    void appendOutputToken(int tokenId) {
+        tokens.add(tokenId);
+        extendHashes();
+    }
+
+    /** Chained hashes of every full block of the known tokens (vLLM computes them as tokens arrive). */
+    private void extendHashes() {
+        int nFull = tokens.size() / blockSize;
+        if (blockHashes.size() >= nFull) return;
+        int[] all = tokens.toArray();
+        BlockHash parent = blockHashes.isEmpty() ? rootHash : blockHashes.getLast();
+        for (int i = blockHashes.size(); i < nFull; i++) {
+            parent = BlockHash.chain(parent, all, i * blockSize, (i + 1) * blockSize);
+            blockHashes.add(parent);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Request[" + requestId + " " + status + " prio=" + priority + " computed=" + numComputedTokens
+                + "/" + numTokens() + "]";
+    }
+}

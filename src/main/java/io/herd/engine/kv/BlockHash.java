@@ -1,0 +1,52 @@
+package io.herd.engine.kv;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * Identity of a full block's KV content: a 128-bit SHA-256 prefix over the parent block's hash and this block's token
+ * ids. The chain starts at {@link #root}, which mixes in the model id and the tenant's cache salt, so two tenants
+ * with different salts never share a block and a cache is never reused across models. K/V at a position depends on
+ * every earlier token, hence the chain rather than a hash of the block's own tokens.
+ */
+public record BlockHash(long hi, long lo) {
+
+    /** The parent of block 0: model id and cache salt (null salt = shared namespace, distinct from ""). */
+    public static BlockHash root(String modelId, String cacheSalt) {
+        MessageDigest sha = sha256();
+        sha.update("herd-kv-root\0".getBytes(StandardCharsets.UTF_8));
+        sha.update(modelId.getBytes(StandardCharsets.UTF_8));
+        if (cacheSalt == null) {
+            sha.update((byte) 0);
+        } else {
+            sha.update((byte) 1);
+            sha.update(cacheSalt.getBytes(StandardCharsets.UTF_8));
+        }
+        return of(sha.digest());
+    }
+
+    /** Hash of the block holding {@code tokens[from, to)}, chained on {@code parent}. */
+    public static BlockHash chain(BlockHash parent, int[] tokens, int from, int to) {
+        ByteBuffer buf = ByteBuffer.allocate(16 + 4 * (to - from));
+        buf.putLong(parent.hi).putLong(parent.lo);
+        for (int i = from; i < to; i++) buf.putInt(tokens[i]);
+        MessageDigest sha = sha256();
+        sha.update(buf.array());
+        return of(sha.digest());
+    }
+
+    private static BlockHash of(byte[] digest) {
+        ByteBuffer b = ByteBuffer.wrap(digest);
+        return new BlockHash(b.getLong(), b.getLong());
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+}

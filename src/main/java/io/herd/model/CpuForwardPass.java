@@ -1,0 +1,491 @@
+package io.herd.model;
+
+import io.herd.compute.Matrix;
+import io.herd.weights.Bf16;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+
+/**
+ * The Llama 4 text forward pass on the CPU (SPEC §3–§9) over a paged KV cache it allocates itself.
+ *
+ * <p><b>KV layout.</b> One off-heap fp32 segment for K and one for V per layer, each
+ * {@code [nBlocks, blockSize, nKvHeads, headDim]} (headDim contiguous), where nBlocks is the block count of the
+ * layer's group: GLOBAL for NoPE layers, CHUNKED for RoPE layers. K/V of position p of a sequence live in block
+ * {@code table[p / blockSize]} of the group, slot {@code p % blockSize}. K is stored after RoPE and qk-norm (RoPE
+ * layers) or raw (NoPE layers; the temperature scale is applied to q only). In {@link Precision#BF16} mode the stored
+ * values are already bf16-rounded. All KV memory belongs to one shared arena owned by this object and freed by
+ * {@link #close()}.
+ *
+ * <p><b>Batching.</b> All tokens of a call go through each matrix as one matrix-matrix product; tokens routed to the
+ * same expert are gathered into one product, across sequences. Each chunk is first split at attention-chunk
+ * boundaries and the pieces are run in rounds (piece r of every sequence together), so the K/V of a new attention
+ * chunk is written only after every query of the previous chunk has read its keys; a chunked-group block can therefore
+ * be recycled for the next attention chunk, even within one call.
+ *
+ * <p><b>Threads.</b> A fixed pool of platform threads owned by this object computes attention in parallel over
+ * (sequence piece, query head). Matrix products parallelise inside {@link Matrix#matmul}.
+ *
+ * <p>Not thread-safe: one caller at a time (the model runner's thread).
+ */
+public final class CpuForwardPass implements ForwardPass {
+    private static final ValueLayout.OfFloat KV_FLOAT = ValueLayout.JAVA_FLOAT;
+
+    private final Llama4Config config;
+    private final Llama4Weights weights;
+    private final Precision precision;
+    private final KvCacheConfig kvConfig;
+    private final KvCacheSpec kvSpec;
+    private final int nThreads;
+    private final ExecutorService pool;
+    private final Arena arena;
+    /** Per layer: K and V segments of that layer's group. */
+    private final MemorySegment[] kCache, vCache;
+    private final float[] inverseFrequencies;
+    private final long blockFloats;
+
+    /** A forward pass using every available processor for attention. */
+    public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision) {
+        this(weights, kvConfig, precision, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * @param weights   the model (its config is {@code weights.config()})
+     * @param kvConfig  block size and block counts of the KV memory to allocate
+     * @param precision F32 (reference) or BF16 (SPEC §9 rounding points)
+     * @param nThreads  attention threads (1 = run on the caller's thread only)
+     */
+    public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
+        if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
+        this.config = weights.config();
+        this.weights = weights;
+        this.precision = precision;
+        this.kvConfig = kvConfig;
+        this.nThreads = nThreads;
+        this.blockFloats = (long) kvConfig.blockSize() * config.kvDim();
+        long globalBlockBytes = (long) config.nNopeLayers() * 2 * blockFloats * Float.BYTES;
+        long chunkedBlockBytes = (long) config.nRopeLayers() * 2 * blockFloats * Float.BYTES;
+        this.kvSpec = new KvCacheSpec(kvConfig.blockSize(), kvConfig.nGlobalBlocks(), kvConfig.nChunkedBlocks(),
+                globalBlockBytes, chunkedBlockBytes);
+        this.inverseFrequencies = RopeFrequencies.inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
+        this.arena = Arena.ofShared();
+        try {
+            kCache = new MemorySegment[config.nLayers()];
+            vCache = new MemorySegment[config.nLayers()];
+            for (int i = 0; i < config.nLayers(); i++) {
+                int nBlocks = config.isRopeLayer(i) ? kvConfig.nChunkedBlocks() : kvConfig.nGlobalBlocks();
+                long bytes = Math.max(1, nBlocks * blockFloats * Float.BYTES);
+                kCache[i] = arena.allocate(bytes, 64);
+                vCache[i] = arena.allocate(bytes, 64);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        }
+        this.pool = nThreads == 1 ? null : Executors.newFixedThreadPool(nThreads - 1, new AttentionThreads());
+    }
+
+    private static final class AttentionThreads implements ThreadFactory {
+        private final AtomicInteger next = new AtomicInteger();
+
+        @Override
+        public Thread newThread(Runnable r) {
+            Thread t = Thread.ofPlatform().name("herd-cpu-attention-" + next.getAndIncrement()).daemon(true).unstarted(r);
+            return t;
+        }
+    }
+
+    @Override public Llama4Config config() { return config; }
+
+    @Override public KvCacheSpec kvSpec() { return kvSpec; }
+
+    public Precision precision() { return precision; }
+
+    public KvCacheConfig kvCacheConfig() { return kvConfig; }
+
+    public Llama4Weights weights() { return weights; }
+
+    // ------------------------------------------------------------------------------------------------ batching
+
+    /** Part of one sequence chunk that lies within one attention chunk. */
+    private record Piece(int[] tokens, int startPos, BlockTable table, float[] logitsOut, int firstLogitToken,
+                         int logitsRowOffset) {
+        int length() { return tokens.length; }
+    }
+
+    @Override
+    public List<float[]> forward(List<SequenceChunk> chunks) {
+        int chunkSize = config.attentionChunkSize();
+        List<float[]> results = new ArrayList<>(chunks.size());
+        List<List<Piece>> piecesPerChunk = new ArrayList<>();
+        int nRounds = 0;
+        for (int c = 0; c < chunks.size(); c++) {
+            SequenceChunk chunk = chunks.get(c);
+            validate(chunk, c);
+            int n = chunk.tokens().length;
+            float[] out = new float[chunk.nLogits() * config.vocabSize()];
+            results.add(out);
+            int firstLogit = n - chunk.nLogits();
+            List<Piece> pieces = new ArrayList<>();
+            int offset = 0;
+            while (offset < n) {
+                int pos = chunk.startPos() + offset;
+                int end = Math.min(n, offset + (chunkSize - pos % chunkSize));
+                int[] toks = java.util.Arrays.copyOfRange(chunk.tokens(), offset, end);
+                // Logit rows of this piece: tokens at chunk index >= firstLogit.
+                int pieceFirst = Math.max(0, firstLogit - offset);
+                int rowOffset = Math.max(0, offset - firstLogit);
+                pieces.add(new Piece(toks, pos, chunk.blocks(), out, pieceFirst, rowOffset));
+                offset = end;
+            }
+            piecesPerChunk.add(pieces);
+            nRounds = Math.max(nRounds, pieces.size());
+        }
+        for (int r = 0; r < nRounds; r++) {
+            List<Piece> batch = new ArrayList<>();
+            for (List<Piece> pieces : piecesPerChunk) if (r < pieces.size()) batch.add(pieces.get(r));
+            runBatch(batch);
+        }
+        return results;
+    }
+
+    private void validate(SequenceChunk chunk, int index) {
+        if (chunk.startPos() < 0) throw new IllegalArgumentException("chunk " + index + ": negative startPos " + chunk.startPos());
+        for (int t : chunk.tokens())
+            if (t < 0 || t >= config.vocabSize())
+                throw new IllegalArgumentException("chunk " + index + ": token id " + t + " outside vocabulary of " + config.vocabSize());
+        if (chunk.blocks() == null) throw new IllegalArgumentException("chunk " + index + ": no block table");
+    }
+
+    /** Runs pieces (each within one attention chunk, of distinct sequences) through the whole model. */
+    private void runBatch(List<Piece> batch) {
+        int nTokens = 0;
+        for (Piece p : batch) nTokens += p.length();
+        if (nTokens == 0) return;
+        int d = config.dModel();
+        int[] tokens = new int[nTokens], positions = new int[nTokens];
+        int[] pieceStart = new int[batch.size() + 1];
+        for (int b = 0, t = 0; b < batch.size(); b++) {
+            Piece p = batch.get(b);
+            pieceStart[b] = t;
+            for (int i = 0; i < p.length(); i++, t++) {
+                tokens[t] = p.tokens()[i];
+                positions[t] = p.startPos() + i;
+            }
+            pieceStart[b + 1] = t;
+        }
+
+        float[] h = new float[nTokens * d];
+        Matrix embed = weights.embedTokens();
+        for (int t = 0; t < nTokens; t++)
+            for (int i = 0; i < d; i++) h[t * d + i] = round(embed.get(tokens[t], i));
+
+        for (int iLayer = 0; iLayer < config.nLayers(); iLayer++) {
+            Llama4Weights.Layer layer = weights.layers().get(iLayer);
+            float[] xn = rmsNorm(h, layer.inputNorm(), nTokens);
+            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart);
+            addInto(h, attn);
+            xn = rmsNorm(h, layer.postAttentionNorm(), nTokens);
+            float[] ffn = switch (layer.feedForward()) {
+                case Llama4Weights.Moe moe -> moe(moe, xn, nTokens);
+                case Llama4Weights.Mlp mlp -> swiGlu(mlp, xn, nTokens);
+            };
+            addInto(h, ffn);
+        }
+
+        // Final norm and lm_head only for the rows whose logits were asked for.
+        int nRows = 0;
+        for (Piece p : batch) nRows += Math.max(0, p.length() - p.firstLogitToken());
+        if (nRows == 0) return;
+        float[] rows = new float[nRows * d];
+        int r = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            Piece p = batch.get(b);
+            for (int i = p.firstLogitToken(); i < p.length(); i++, r++)
+                System.arraycopy(h, (pieceStart[b] + i) * d, rows, r * d, d);
+        }
+        float[] normed = rmsNorm(rows, weights.finalNorm(), nRows);
+        int vocab = config.vocabSize();
+        float[] logits = matmul(weights.lmHead(), normed, nRows);
+        r = 0;
+        for (Piece p : batch) {
+            int n = p.length() - p.firstLogitToken();
+            if (n <= 0) continue;
+            System.arraycopy(logits, r * vocab, p.logitsOut(), p.logitsRowOffset() * vocab, n * vocab);
+            r += n;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ attention
+
+    private float[] attention(int iLayer, Llama4Weights.Attention w, float[] xn, int nTokens, int[] positions,
+                              List<Piece> batch, int[] pieceStart) {
+        int headDim = config.headDim(), nHeads = config.nHeads(), nKvHeads = config.nKvHeads();
+        int qDim = config.qDim(), kvDim = config.kvDim();
+        float[] q = matmul(w.q(), xn, nTokens);
+        float[] k = matmul(w.k(), xn, nTokens);
+        float[] v = matmul(w.v(), xn, nTokens);
+        boolean rope = config.isRopeLayer(iLayer);
+        for (int t = 0; t < nTokens; t++) {
+            int p = positions[t];
+            if (rope) {
+                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, p);
+                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, p);
+                if (config.useQkNorm()) {
+                    for (int hh = 0; hh < nHeads; hh++) headNorm(q, t * qDim + hh * headDim);
+                    for (int hh = 0; hh < nKvHeads; hh++) headNorm(k, t * kvDim + hh * headDim);
+                }
+            } else if (config.attnTemperatureTuning()) {
+                float s = RopeFrequencies.temperatureScale(p, config.floorScale(), config.attnScale());
+                for (int i = t * qDim; i < (t + 1) * qDim; i++) q[i] = round(q[i] * s);
+            }
+        }
+
+        // Append K/V of every token to its sequence's blocks.
+        MemorySegment kSeg = kCache[iLayer], vSeg = vCache[iLayer];
+        int blockSize = kvConfig.blockSize();
+        for (int b = 0; b < batch.size(); b++) {
+            Piece piece = batch.get(b);
+            for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
+                long base = slotBase(piece.table(), rope, positions[t], iLayer) ;
+                MemorySegment.copy(k, t * kvDim, kSeg, KV_FLOAT, base * Float.BYTES, kvDim);
+                MemorySegment.copy(v, t * kvDim, vSeg, KV_FLOAT, base * Float.BYTES, kvDim);
+            }
+        }
+
+        float[] out = new float[nTokens * qDim];
+        int nTasks = batch.size() * nHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int chunk = config.attentionChunkSize();
+        parallelFor(nTasks, task -> {
+            int b = task / nHeads, head = task % nHeads, kvHead = head / config.groupSize();
+            Piece piece = batch.get(b);
+            int firstKeyPos = rope ? piece.startPos() / chunk * chunk : 0;
+            int lastPos = piece.startPos() + piece.length() - 1;
+            float[] scores = new float[lastPos - firstKeyPos + 1];
+            long[] keyBase = new long[scores.length];
+            for (int j = firstKeyPos; j <= lastPos; j++)
+                keyBase[j - firstKeyPos] = (slotBase(piece.table(), rope, j, iLayer) + (long) kvHead * headDim) * Float.BYTES;
+            for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
+                int p = positions[t];
+                int qOff = t * qDim + head * headDim;
+                int nKeys = p - firstKeyPos + 1;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < nKeys; j++) {
+                    long kb = keyBase[j];
+                    float dot = 0f;
+                    for (int i = 0; i < headDim; i++) dot += q[qOff + i] * kSeg.get(KV_FLOAT, kb + (long) i * Float.BYTES);
+                    float s = dot * scale;
+                    scores[j] = s;
+                    if (s > max) max = s;
+                }
+                float sum = 0f;
+                for (int j = 0; j < nKeys; j++) {
+                    float e = (float) Math.exp(scores[j] - max);
+                    scores[j] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                int oOff = t * qDim + head * headDim;
+                for (int j = 0; j < nKeys; j++) {
+                    float pj = scores[j] * inv;
+                    long vb = keyBase[j];
+                    for (int i = 0; i < headDim; i++) out[oOff + i] += pj * vSeg.get(KV_FLOAT, vb + (long) i * Float.BYTES);
+                }
+                if (precision == Precision.BF16) for (int i = 0; i < headDim; i++) out[oOff + i] = Bf16.round(out[oOff + i]);
+            }
+        });
+        return matmul(w.o(), out, nTokens);
+    }
+
+    /** Float index of the K/V row of position {@code pos} in the layer's cache segment. */
+    private long slotBase(BlockTable table, boolean rope, int pos, int iLayer) {
+        int[] ids = rope ? table.chunked() : table.global();
+        int logical = pos / kvConfig.blockSize();
+        int nBlocks = rope ? kvConfig.nChunkedBlocks() : kvConfig.nGlobalBlocks();
+        if (ids == null || logical >= ids.length)
+            throw new IllegalStateException("block table (" + (rope ? "chunked" : "global") + ") has no entry for position "
+                    + pos + " (logical block " + logical + ", table length " + (ids == null ? 0 : ids.length) + ")");
+        int block = ids[logical];
+        if (block < 0 || block >= nBlocks)
+            throw new IllegalStateException("layer " + iLayer + ": position " + pos + " maps to " + (rope ? "chunked" : "global")
+                    + " block " + block + " (valid 0.." + (nBlocks - 1) + ")");
+        return ((long) block * kvConfig.blockSize() + pos % kvConfig.blockSize()) * config.kvDim();
+    }
+
+    /** Interleaved (adjacent-pair) rotation of one head at position p, fp32, rounded in BF16 mode. */
+    private void applyRope(float[] x, int off, int p) {
+        for (int j = 0; j < inverseFrequencies.length; j++) {
+            float angle = (float) p * inverseFrequencies[j];
+            float cos = (float) Math.cos(angle), sin = (float) Math.sin(angle);
+            float x0 = x[off + 2 * j], x1 = x[off + 2 * j + 1];
+            x[off + 2 * j] = round(x0 * cos - x1 * sin);
+            x[off + 2 * j + 1] = round(x0 * sin + x1 * cos);
+        }
+    }
+
+    /** qk-norm: RMSNorm without gain over one head (SPEC §5.5). */
+    private void headNorm(float[] x, int off) {
+        int n = config.headDim();
+        double ss = 0;
+        for (int i = 0; i < n; i++) ss += (double) x[off + i] * x[off + i];
+        float r = (float) (1.0 / Math.sqrt((float) (ss / n) + config.rmsNormEps()));
+        for (int i = 0; i < n; i++) x[off + i] = round(x[off + i] * r);
+    }
+
+    // ------------------------------------------------------------------------------------------------ FFN
+
+    /** MoE block (SPEC §6.2): sigmoid-scored top-k experts applied to the scaled input, plus the shared expert. */
+    private float[] moe(Llama4Weights.Moe w, float[] xn, int nTokens) {
+        int d = config.dModel(), nExperts = config.nExperts(), topK = config.nExpertsPerTok(), f = config.dFf();
+        float[] routerLogits = matmul(w.router(), xn, nTokens);
+        // Per expert: the tokens routed to it and their scores, in token order.
+        int[][] expertTokens = new int[nExperts][nTokens];
+        float[][] expertScores = new float[nExperts][nTokens];
+        int[] expertCount = new int[nExperts];
+        boolean[] taken = new boolean[nExperts];
+        for (int t = 0; t < nTokens; t++) {
+            java.util.Arrays.fill(taken, false);
+            for (int k = 0; k < topK; k++) {
+                int best = -1;
+                float bestLogit = Float.NEGATIVE_INFINITY;
+                for (int e = 0; e < nExperts; e++) {
+                    float l = routerLogits[t * nExperts + e];
+                    // Strictly greater: on equal logits the lowest expert index wins (SPEC §6.2, documented choice).
+                    if (!taken[e] && (best < 0 || l > bestLogit)) { best = e; bestLogit = l; }
+                }
+                taken[best] = true;
+                float score = round((float) (1.0 / (1.0 + Math.exp(-(double) bestLogit))));
+                expertTokens[best][expertCount[best]] = t;
+                expertScores[best][expertCount[best]] = score;
+                expertCount[best]++;
+            }
+        }
+        float[] routed = new float[nTokens * d];
+        for (int e = 0; e < nExperts; e++) {
+            int n = expertCount[e];
+            if (n == 0) continue;
+            float[] xe = new float[n * d];
+            for (int r = 0; r < n; r++) {
+                int t = expertTokens[e][r];
+                float s = expertScores[e][r];
+                for (int i = 0; i < d; i++) xe[r * d + i] = round(xn[t * d + i] * s);
+            }
+            float[] gateUp = matmul(w.expertGateUp().get(e), xe, n);
+            float[] act = new float[n * f];
+            for (int r = 0; r < n; r++)
+                for (int i = 0; i < f; i++)
+                    act[r * f + i] = round(gateUp[r * 2 * f + f + i] * round(silu(gateUp[r * 2 * f + i])));
+            float[] ye = matmul(w.expertDown().get(e), act, n);
+            for (int r = 0; r < n; r++) {
+                int t = expertTokens[e][r];
+                for (int i = 0; i < d; i++) routed[t * d + i] += ye[r * d + i];
+            }
+        }
+        float[] out = swiGlu(w.sharedExpert(), xn, nTokens);
+        for (int i = 0; i < out.length; i++) out[i] = round(out[i] + round(routed[i]));
+        return out;
+    }
+
+    /** SwiGLU: down( silu(gate(x)) · up(x) ), SPEC §6.1. */
+    private float[] swiGlu(Llama4Weights.Mlp w, float[] xn, int nTokens) {
+        float[] g = matmul(w.gate(), xn, nTokens);
+        float[] u = matmul(w.up(), xn, nTokens);
+        for (int i = 0; i < g.length; i++) g[i] = round(round(silu(g[i])) * u[i]);
+        return matmul(w.down(), g, nTokens);
+    }
+
+    private static float silu(float z) {
+        return z / (1f + (float) Math.exp(-z));
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    /** y = x · Wᵀ for nTokens rows; rounded to bf16 in BF16 mode (one rounding after fp32 accumulation). */
+    private float[] matmul(Matrix w, float[] x, int nTokens) {
+        float[] y = new float[nTokens * w.nOut()];
+        w.matmul(x, y, nTokens);
+        if (precision == Precision.BF16) for (int i = 0; i < y.length; i++) y[i] = Bf16.round(y[i]);
+        return y;
+    }
+
+    /** RMSNorm with gain (SPEC §4): fp32 mean square; normalised value rounded before the gain in BF16 mode. */
+    private float[] rmsNorm(float[] x, float[] gain, int nTokens) {
+        int d = gain.length;
+        float[] y = new float[nTokens * d];
+        for (int t = 0; t < nTokens; t++) {
+            double ss = 0;
+            for (int i = 0; i < d; i++) ss += (double) x[t * d + i] * x[t * d + i];
+            float r = (float) (1.0 / Math.sqrt((float) (ss / d) + config.rmsNormEps()));
+            for (int i = 0; i < d; i++) y[t * d + i] = round(round(x[t * d + i] * r) * gain[i]);
+        }
+        return y;
+    }
+
+    /** Residual add, rounded in BF16 mode. */
+    private void addInto(float[] h, float[] delta) {
+        for (int i = 0; i < h.length; i++) h[i] = round(h[i] + delta[i]);
+    }
+
+    private float round(float f) {
+        return precision == Precision.BF16 ? Bf16.round(f) : f;
+    }
+
+    /** Runs body(0 … n-1) split into contiguous ranges over the pool and the calling thread. */
+    private void parallelFor(int n, IntConsumer body) {
+        if (pool == null || n == 1) {
+            for (int i = 0; i < n; i++) body.accept(i);
+            return;
+        }
+        int nParts = Math.min(n, nThreads);
+        List<Future<?>> futures = new ArrayList<>(nParts - 1);
+        for (int part = 1; part < nParts; part++) {
+            int from = (int) ((long) n * part / nParts), to = (int) ((long) n * (part + 1) / nParts);
+            futures.add(pool.submit(() -> { for (int i = from; i < to; i++) body.accept(i); }));
+        }
+        int firstEnd = n / nParts;
+        for (int i = 0; i < firstEnd; i++) body.accept(i);
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted during attention", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                if (e.getCause() instanceof Error err) throw err;
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+    }
+
+    @Override
+    public void copyBlock(KvGroup group, int fromBlock, int toBlock) {
+        int nBlocks = group == KvGroup.CHUNKED ? kvConfig.nChunkedBlocks() : kvConfig.nGlobalBlocks();
+        if (fromBlock < 0 || fromBlock >= nBlocks || toBlock < 0 || toBlock >= nBlocks)
+            throw new IllegalArgumentException("copyBlock " + group + " " + fromBlock + " -> " + toBlock + " (valid 0.." + (nBlocks - 1) + ")");
+        long bytes = blockFloats * Float.BYTES;
+        for (int i = 0; i < config.nLayers(); i++) {
+            if (config.isRopeLayer(i) != (group == KvGroup.CHUNKED)) continue;
+            MemorySegment.copy(kCache[i], fromBlock * bytes, kCache[i], toBlock * bytes, bytes);
+            MemorySegment.copy(vCache[i], fromBlock * bytes, vCache[i], toBlock * bytes, bytes);
+        }
+    }
+
+    /** Stops the attention threads and frees the KV memory. */
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdownNow();
+        arena.close();
+    }
+}

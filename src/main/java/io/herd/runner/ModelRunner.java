@@ -1,0 +1,121 @@
+package io.herd.runner;
+
+import io.herd.engine.ModelExecutor;
+import io.herd.engine.RunnerOutput;
+import io.herd.engine.SchedulerOutput;
+import io.herd.engine.kv.IntList;
+import io.herd.engine.kv.KvCacheLayout;
+import io.herd.model.ForwardPass;
+import io.herd.model.sampling.SamplingParams;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns each {@link SchedulerOutput} into {@link ForwardPass.SequenceChunk}s, runs the forward pass and samples.
+ * Keeps a persistent batch (tokens, block tables, sampler per request) that the scheduler's diffs update, so a
+ * decode step ships only new block ids. The KV memory itself lives in the {@link ForwardPass}. Engine thread only.
+ */
+public final class ModelRunner implements ModelExecutor {
+
+    private static final class SequenceState {
+        final IntList tokens;
+        final IntList global = new IntList(16);
+        final IntList chunked = new IntList(16);
+        final TokenSampler sampler;
+
+        SequenceState(int[] tokens, TokenSampler sampler) {
+            this.tokens = IntList.of(tokens);
+            this.sampler = sampler;
+        }
+    }
+
+    private final ForwardPass forwardPass;
+    private final TokenSampler.Factory samplers;
+    private final KvCacheLayout layout;
+    private final int vocabSize;
+    private final Map<String, SequenceState> batch = new HashMap<>();
+
+    public ModelRunner(ForwardPass forwardPass, TokenSampler.Factory samplers) {
+        this.forwardPass = forwardPass;
+        this.samplers = samplers;
+        ForwardPass.KvCacheSpec spec = forwardPass.kvSpec();
+        this.layout = new KvCacheLayout(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks(),
+                KvCacheSizing.attentionChunk(forwardPass.config()), spec.bytesPerGlobalBlock(), spec.bytesPerChunkedBlock());
+        this.vocabSize = forwardPass.config().vocabSize();
+    }
+
+    @Override
+    public KvCacheLayout kvLayout() { return layout; }
+
+    @Override
+    public int maxPositions() { return forwardPass.config().maxPositionEmbeddings(); }
+
+    @Override
+    public Optional<String> unsupported(SamplingParams sampling) { return samplers.unsupported(sampling); }
+
+    /** Requests whose state the runner holds (for tests: finished ones must disappear). */
+    public int batchSize() { return batch.size(); }
+
+    @Override
+    public RunnerOutput execute(SchedulerOutput out) {
+        for (String id : out.finishedRequestIds()) batch.remove(id);
+        List<String> ids = new ArrayList<>();
+        List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
+        for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
+            SequenceState s = new SequenceState(n.tokenIds(), samplers.create(n.sampling(), n.tokenIds()));
+            s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
+            s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
+            if (batch.putIfAbsent(n.requestId(), s) != null) {
+                throw new IllegalStateException("new request " + n.requestId() + " already in the batch");
+            }
+            ids.add(n.requestId());
+            chunks.add(chunk(s, n.numComputedTokens(), n.numScheduledTokens()));
+        }
+        for (SchedulerOutput.CachedRequest c : out.scheduledCachedRequests()) {
+            SequenceState s = batch.get(c.requestId());
+            if (s == null) throw new IllegalStateException("cached request " + c.requestId() + " not in the batch");
+            if (c.resumedFromPreemption()) {
+                s.global.clear();
+                s.chunked.clear();
+            }
+            s.global.addAll(c.newGlobalBlockIds(), 0, c.newGlobalBlockIds().length);
+            s.chunked.addAll(c.newChunkedBlockIds(), 0, c.newChunkedBlockIds().length);
+            for (int i = 0; i < Math.min(c.nReleasedChunkedBlocks(), s.chunked.size()); i++) s.chunked.set(i, -1);
+            ids.add(c.requestId());
+            chunks.add(chunk(s, c.numComputedTokens(), c.numScheduledTokens()));
+        }
+        if (chunks.isEmpty()) return new RunnerOutput(Map.of());
+
+        List<float[]> logits = forwardPass.forward(chunks);
+        if (logits.size() != chunks.size()) {
+            throw new IllegalStateException("forward returned " + logits.size() + " results for " + chunks.size() + " chunks");
+        }
+        Map<String, RunnerOutput.SampledToken> sampled = new HashMap<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            if (chunks.get(i).nLogits() == 0) continue;
+            float[] l = logits.get(i);
+            if (l.length != vocabSize) {
+                throw new IllegalStateException("logits of " + ids.get(i) + " have " + l.length + " values, vocab " + vocabSize);
+            }
+            SequenceState s = batch.get(ids.get(i));
+            RunnerOutput.SampledToken t = s.sampler.sample(l, 0, vocabSize);
+            s.tokens.add(t.tokenId());
+            sampled.put(ids.get(i), t);
+        }
+        return new RunnerOutput(sampled);
+    }
+
+    /** Positions {@code [start, start + n)}; logits only when the chunk reaches the last known token. */
+    private ForwardPass.SequenceChunk chunk(SequenceState s, int start, int n) {
+        if (start + n > s.tokens.size()) {
+            throw new IllegalStateException("scheduled " + n + " tokens from " + start + " but sequence has " + s.tokens.size());
+        }
+        int nLogits = start + n == s.tokens.size() ? 1 : 0;
+        return new ForwardPass.SequenceChunk(s.tokens.toArray(start, start + n), start,
+                new ForwardPass.BlockTable(s.global.toArray(), s.chunked.toArray()), nLogits);
+    }
+}
