@@ -109,8 +109,8 @@ class FrontendTest {
         RequestSink sink = sink("a");
         sink.onStarted(3, 1);
         for (char c : "ok".toCharArray()) {
-            sink.onToken(CharCodec.id(c), null);
             int expected = output.of("a").size() + 1;
+            sink.onToken(CharCodec.id(c), null);
             await().until(() -> output.of("a").size() == expected);
         }
         sink.onToken(CharCodec.EOS, null);
