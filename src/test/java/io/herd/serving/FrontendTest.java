@@ -108,6 +108,7 @@ class FrontendTest {
         var outcome = start("a", prompt("a", null, null));
         RequestSink sink = sink("a");
         sink.onStarted(3, 1);
+        await().until(() -> output.of("a").size() == 1);
         for (char c : "ok".toCharArray()) {
             int expected = output.of("a").size() + 1;
             sink.onToken(CharCodec.id(c), null);
