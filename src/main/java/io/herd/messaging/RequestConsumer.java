@@ -12,6 +12,7 @@ import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Default;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
@@ -40,6 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * was acknowledged by the broker.
  */
 @ApplicationScoped
+@Default
 @Identifier(RequestConsumer.REBALANCE_LISTENER)
 public class RequestConsumer implements KafkaConsumerRebalanceListener {
 
