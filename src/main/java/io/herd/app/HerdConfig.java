@@ -26,6 +26,14 @@ public interface HerdConfig {
 
     Shutdown shutdown();
 
+    Dedupe dedupe();
+
+    interface Dedupe {
+        /** How long a finished request id is remembered, so a re-delivered duplicate is not generated again. */
+        @WithDefault("PT1H")
+        Duration retention();
+    }
+
     interface Model {
         /** Checkpoint folder; empty → the demo model in {dataDir}/demo-model, generated on first start. */
         Optional<Path> dir();
@@ -68,6 +76,26 @@ public interface HerdConfig {
         Optional<String> externalBootstrapServers();
 
         Embedded embedded();
+
+        Topics topics();
+
+        /** Topic names (kafka-topics/topics.json holds the same defaults). */
+        interface Topics {
+            @WithDefault("herd.requests")
+            String requests();
+
+            @WithDefault("herd.responses")
+            String responses();
+
+            @WithDefault("herd.control")
+            String control();
+
+            @WithDefault("herd.requests.dlq")
+            String dlq();
+
+            @WithDefault("herd.attempts")
+            String attempts();
+        }
 
         interface Embedded {
             /** Client port of the embedded broker (the default bootstrap is localhost:this). */

@@ -2,6 +2,7 @@ package io.herd.app;
 
 import io.herd.engine.EngineStats;
 import io.herd.engine.InferenceEngine;
+import io.herd.model.DemoModel;
 import io.herd.serving.PromptCodec;
 import io.herd.serving.TokenizerPromptCodec;
 import io.herd.tokenizer.Tokenizer;
@@ -53,11 +54,8 @@ public class ModelHost {
     }
 
     private static Path ensureDemoModel(Path dir) {
-        if (!Files.exists(dir.resolve("config.json"))) {
-            LOG.infof("no herd.model.dir set: writing the demo model into %s", dir.toAbsolutePath());
-            DemoModelSeam.write(dir);
-        }
-        return dir;
+        LOG.infof("no herd.model.dir set: using the demo model in %s (written on first start)", dir.toAbsolutePath());
+        return DemoModel.ensure(dir);
     }
 
     public InferenceEngine engine() {

@@ -1,9 +1,23 @@
 package io.herd.cli;
 
 import java.util.Arrays;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /** Entry point of the {@code ./herd} commands that run outside the service (one case per command). */
 public final class HerdCli {
+
+    /** Held so the level settings are not garbage-collected with their loggers. */
+    private static final Logger KAFKA_LOGS;
+
+    static {
+        // The packaged app's logging backend expects to be the JDK log manager; set it before anything logs.
+        if (System.getProperty("java.util.logging.manager") == null) {
+            System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
+        }
+        KAFKA_LOGS = Logger.getLogger("org.apache.kafka");
+        KAFKA_LOGS.setLevel(Level.WARNING);
+    }
 
     private HerdCli() {}
 
