@@ -55,6 +55,7 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     @Inject ResponsePublisher publisher;
     @Inject RequestTracing tracing;
     @Inject StreamMetrics metrics;
+    @Inject ReplyTopics replyTopics;
 
     /** Requests in flight here, by id → requests partition (to abandon them when the partition is revoked). */
     private final Map<String, Integer> inFlight = new ConcurrentHashMap<>();
@@ -78,6 +79,16 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
         } catch (RequestRejectedException e) {
             return reject(message, key, e);
         }
+        String replyTo = prepared.request().replyTo();
+        if (replyTo == null) return admit(message, meta, prepared, receivedNanos, receivedEpochNanos);
+        return replyTopics.exists(replyTo).thenCompose(exists -> exists
+                ? admit(message, meta, prepared, receivedNanos, receivedEpochNanos)
+                : reject(message, key, new RequestRejectedException("unknown_reply_topic",
+                        "reply_to topic '" + replyTo + "' does not exist")));
+    }
+
+    private CompletionStage<Void> admit(Message<String> message, IncomingKafkaRecordMetadata<?, ?> meta,
+                                        PreparedRequest prepared, long receivedNanos, long receivedEpochNanos) {
         String id = prepared.id();
         int partition = meta.getPartition();
         return switch (ledger.decide(partition, id)) {
@@ -136,7 +147,10 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
 
     /** Unservable: an error event to whoever can be addressed, then the record to the dead-letter topic. */
     private CompletionStage<Void> reject(Message<String> message, String key, RequestRejectedException e) {
-        RequestCodec.Recovered who = codec.recover(key, message.getPayload());
+        RequestCodec.Recovered recovered = codec.recover(key, message.getPayload());
+        // An error for a missing reply topic goes to the default response topic.
+        RequestCodec.Recovered who = "unknown_reply_topic".equals(e.code())
+                ? new RequestCodec.Recovered(recovered.id(), null) : recovered;
         CompletionStage<Void> errorSent = CompletableFuture.completedFuture(null);
         if (who.id() != null) {
             StreamTarget target = new StreamTarget(who.id(), 1, who.replyTo(), Map.of());
