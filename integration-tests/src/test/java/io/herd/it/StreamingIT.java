@@ -1,0 +1,215 @@
+package io.herd.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.app.EngineAssembly;
+import io.herd.engine.EngineRequest;
+import io.herd.engine.RequestSink;
+import io.herd.model.Precision;
+import io.herd.model.WeightQuantization;
+import io.herd.model.sampling.SamplingParams;
+import io.herd.model.sampling.TokenLogprobs;
+import io.herd.serving.PromptCodec;
+import io.herd.serving.TokenizerPromptCodec;
+import io.herd.tokenizer.Tokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The packaged service on the demo model: streaming, concurrency under a small admission queue, cancel, tracing. */
+class StreamingIT {
+
+    static TestKafka.Topics topics;
+    static HerdService service;
+    static TopicClient client;
+
+    @BeforeAll
+    static void start() {
+        topics = TestKafka.topics("streaming-" + UUID.randomUUID().toString().substring(0, 8), 3);
+        // A small admission queue so the 50-request test runs with consumption paused and resumed.
+        service = HerdService.start("streaming", topics, HerdService.env("HERD_MAX_IN_FLIGHT", "8"));
+        client = new TopicClient(List.of(topics.responses()));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (client != null) client.close();
+        if (service != null) {
+            assertThat(service.stop()).as("exit code after SIGTERM").isIn(0, 143);
+        }
+    }
+
+    static String request(String id, String prompt, int maxTokens) {
+        ObjectNode r = TopicClient.JSON.createObjectNode();
+        r.put("id", id).put("prompt", prompt).put("max_tokens", maxTokens).put("temperature", 0).put("seed", 7);
+        return r.toString();
+    }
+
+    static String newId() { return UUID.randomUUID().toString(); }
+
+    List<JsonNode> awaitResult(String id, Duration timeout) {
+        await().atMost(timeout).until(() -> Streams.finished(client.events(topics.responses(), id)));
+        return Streams.result(client.events(topics.responses(), id));
+    }
+
+    @Test
+    void theStreamedTokensAreWhatTheEngineGeneratesDirectly() throws Exception {
+        String prompt = "The herd walked slowly across the";
+        int maxTokens = 24;
+        String id = newId();
+        client.send(topics.requests(), id, request(id, prompt, maxTokens));
+        List<JsonNode> stream = awaitResult(id, Duration.ofSeconds(120));
+        Streams.assertWellFormed(id, stream);
+
+        Reference ref = Reference.generate(prompt, maxTokens);
+        assertThat(Streams.tokenIds(stream)).isEqualTo(ref.tokenIds());
+        assertThat(Streams.text(stream)).isEqualTo(ref.text());
+        JsonNode done = stream.getLast();
+        assertThat(done.path("usage").path("prompt_tokens").asInt()).isEqualTo(ref.promptTokens());
+        assertThat(done.path("finish_reason").asText()).isEqualTo(ref.tokenIds().size() == maxTokens ? "length" : "stop");
+    }
+
+    @Test
+    void fiftyConcurrentRequestsAllCompleteInOrder() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            String id = newId();
+            ids.add(id);
+            client.send(topics.requests(), id, request(id, "Request number " + i + " says", 12));
+        }
+        await().atMost(Duration.ofSeconds(240)).until(() -> ids.stream()
+                .allMatch(id -> Streams.finished(client.events(topics.responses(), id))));
+        for (String id : ids) {
+            List<JsonNode> events = client.events(topics.responses(), id);
+            assertThat(events).as("no re-run without a crash").allMatch(e -> e.path("attempt").asInt() == 1);
+            Streams.assertWellFormed(id, events);
+        }
+    }
+
+    @Test
+    void cancelStopsALongGeneration() throws Exception {
+        String id = newId();
+        int maxTokens = 3000;
+        client.send(topics.requests(), id, request(id, "Tell a very long story", maxTokens));
+        await().atMost(Duration.ofSeconds(120)).until(() -> client.events(topics.responses(), id).stream()
+                .anyMatch(e -> e.path("type").asText().equals("delta")));
+        client.send(topics.control(), id, "{\"type\":\"cancel\",\"id\":\"" + id + "\"}");
+        List<JsonNode> stream = awaitResult(id, Duration.ofSeconds(60));
+        Streams.assertWellFormed(id, stream);
+        JsonNode done = stream.getLast();
+        assertThat(done.path("finish_reason").asText()).isEqualTo("cancelled");
+        assertThat(done.path("usage").path("completion_tokens").asInt()).isLessThan(maxTokens);
+    }
+
+    @Test
+    void theTraceContextOfTheRequestContinuesIntoTheResponses() throws Exception {
+        String id = newId();
+        String traceId = UUID.randomUUID().toString().replace("-", "");
+        String parentSpan = "00f067aa0ba902b7";
+        client.send(topics.requests(), id, request(id, "Trace me", 4),
+                Map.of("traceparent", "00-" + traceId + "-" + parentSpan + "-01"));
+        awaitResult(id, Duration.ofSeconds(60));
+        Pattern w3c = Pattern.compile("00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]");
+        for (TopicClient.Received r : client.records(topics.responses(), id)) {
+            String traceparent = r.headers().get("traceparent");
+            assertThat(traceparent).as("traceparent on %s", r.value()).isNotNull();
+            Matcher m = w3c.matcher(traceparent);
+            assertThat(m.matches()).as(traceparent).isTrue();
+            assertThat(m.group(1)).isEqualTo(traceId);
+            assertThat(m.group(2)).as("the service's own span, child of the caller's").isNotEqualTo(parentSpan);
+        }
+    }
+
+    @Test
+    void aRepeatedIdIsNotGeneratedTwice() throws Exception {
+        String id = newId();
+        client.send(topics.requests(), id, request(id, "Only once", 4));
+        awaitResult(id, Duration.ofSeconds(60));
+        double before = metric("herd_duplicate_requests_total");
+        client.send(topics.requests(), id, request(id, "Only once", 4));
+        await().atMost(Duration.ofSeconds(30)).until(() -> metric("herd_duplicate_requests_total") > before);
+        assertThat(client.events(topics.responses(), id).stream().filter(e -> e.path("type").asText().equals("started")))
+                .hasSize(1);
+    }
+
+    @Test
+    void metricsUseVllmMeanings() throws Exception {
+        String id = newId();
+        client.send(topics.requests(), id, request(id, "Count me", 4));
+        awaitResult(id, Duration.ofSeconds(60));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(metric("herd_time_to_first_token_seconds_count")).isGreaterThan(0);
+            assertThat(metric("herd_e2e_request_latency_seconds_count")).isGreaterThan(0);
+            assertThat(metric("herd_generation_tokens_total")).isGreaterThanOrEqualTo(4);
+            assertThat(metric("herd_records_in_total")).isGreaterThan(0);
+            assertThat(metric("herd_records_out_total")).isGreaterThan(0);
+        });
+        String body = service.http("/q/metrics").body();
+        assertThat(body).contains("herd_inter_token_latency_seconds_bucket", "herd_num_requests_running",
+                "herd_num_requests_waiting", "herd_kv_cache_usage_perc", "herd_prefix_cache_queries_total",
+                "herd_prefix_cache_hits_total", "herd_dlq_records_total");
+        assertThat(service.httpStatus("/q/health/live")).isEqualTo(200);
+    }
+
+    static double metric(String name) throws Exception {
+        return metric(service, name);
+    }
+
+    static double metric(HerdService service, String name) throws Exception {
+        String body = service.http("/q/metrics").body();
+        double sum = 0;
+        boolean found = false;
+        for (String line : body.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        return found ? sum : 0;
+    }
+
+    /** The same request run on the engine in this JVM, without Kafka or the service. */
+    record Reference(List<Integer> tokenIds, String text, int promptTokens) {
+
+        static Reference generate(String prompt, int maxTokens) throws Exception {
+            var settings = new EngineAssembly.Settings(64L << 20, 8192, 4, 2048, 16, Precision.F32, WeightQuantization.NONE);
+            try (EngineAssembly assembly = EngineAssembly.open(HerdService.demoModel(), "reference", settings)) {
+                PromptCodec codec = new TokenizerPromptCodec(Tokenizer.load(HerdService.demoModel()), assembly.config().eosTokenIds());
+                int[] promptIds = codec.encodePrompt(prompt);
+                SamplingParams greedy = new SamplingParams(0f, 1f, 0, 0f, 7, 1f, 0f, 0f, codec.stopTokenIds(), maxTokens, false, 0);
+                List<Integer> ids = new ArrayList<>();
+                CompletableFuture<Void> finished = new CompletableFuture<>();
+                assembly.engine().submit(new EngineRequest("reference", promptIds, greedy, 0, Long.MAX_VALUE, null), new RequestSink() {
+                    @Override public void onStarted(int promptTokens, int cachedTokens) { }
+
+                    @Override public void onToken(int tokenId, TokenLogprobs logprobs) { ids.add(tokenId); }
+
+                    @Override public void onFinished(FinishReason reason) { finished.complete(null); }
+
+                    @Override public void onError(String code, String message) {
+                        finished.completeExceptionally(new IllegalStateException(code + ": " + message));
+                    }
+                });
+                finished.get(120, TimeUnit.SECONDS);
+                PromptCodec.IncrementalDecoder decoder = codec.newDecoder();
+                StringBuilder text = new StringBuilder();
+                for (int id : ids) text.append(decoder.append(id));
+                text.append(decoder.finish());
+                return new Reference(List.copyOf(ids), text.toString(), promptIds.length);
+            }
+        }
+    }
+}
