@@ -39,4 +39,6 @@ done
 
 echo "herd demo: ready; sending: $PROMPT" >&2
 echo >&2
-"$HERD" send --max-tokens "${HERD_DEMO_MAX_TOKENS:-64}" --temperature 0 "$PROMPT"
+# Without KAFKA_BOOTSTRAP_SERVERS the service runs its embedded broker on HERD_EMBEDDED_KAFKA_PORT (default 9092).
+BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:-localhost:${HERD_EMBEDDED_KAFKA_PORT:-9092}}"
+"$HERD" send --bootstrap "$BOOTSTRAP" --max-tokens "${HERD_DEMO_MAX_TOKENS:-64}" --temperature 0 "$PROMPT"
