@@ -10,7 +10,6 @@ import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
 import io.herd.model.Precision;
 import io.herd.model.WeightQuantization;
-import io.herd.runner.GreedyTokenSampler;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.weights.SafetensorsCheckpoint;
@@ -52,10 +51,8 @@ public final class EngineAssembly implements AutoCloseable {
             int maxModelLength = Math.min(s.maxModelLength(), config.maxPositionEmbeddings());
             KvCacheConfig kv = KvCacheConfig.ofBytes(s.kvCacheBytes());
             ForwardPass.KvCacheSpec spec = KvCacheSizing.plan(config, Float.BYTES, kv, maxModelLength);
-            CpuForwardPass forwardPass = new CpuForwardPass(weights,
-                    new io.herd.model.KvCacheConfig(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks()),
-                    s.precision());
-            ModelRunner runner = new ModelRunner(forwardPass, GreedyTokenSampler.FACTORY);
+            CpuForwardPass forwardPass = new CpuForwardPass(weights, KvCacheSizing.blocks(spec), s.precision());
+            ModelRunner runner = new ModelRunner(forwardPass);
             EngineConfig engineConfig = EngineConfig.defaults(kv, maxModelLength, modelId)
                     .withMaxNumSeqs(s.maxNumSeqs()).withMaxNumBatchedTokens(s.maxNumBatchedTokens())
                     .withQueueCapacity(s.queueCapacity());

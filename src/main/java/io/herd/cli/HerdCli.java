@@ -28,6 +28,7 @@ public final class HerdCli {
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         int status = switch (args[0]) {
+            case "bench" -> ServingBenchCommand.run(rest);
             case "send" -> SendCommand.run(rest);
             default -> {
                 System.err.println("herd: unknown command '" + args[0] + "'");

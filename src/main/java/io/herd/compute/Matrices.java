@@ -1,23 +1,36 @@
 package io.herd.compute;
 
-import io.herd.compute.reference.ReferenceMatrix;
+import io.herd.compute.cpu.CpuMatrix;
+import io.herd.compute.cpu.CpuThreadPool;
+import io.herd.compute.cpu.Q8Matrix;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Creates {@link Matrix} views over weight memory. The one place where storage layouts are chosen; callers (the
- * model loader, the benchmark) never name an implementation class.
+ * model loader, the benchmark) never name an implementation class. Matrices run on the Vector API kernels of
+ * {@code compute.cpu} with {@link CpuThreadPool#shared()}; the scalar oracle is {@code compute.reference}.
  */
 public final class Matrices {
     private Matrices() {}
 
     /** An HF Linear weight {@code [nOut, nIn]}, nIn contiguous. */
     public static Matrix rowMajor(MemorySegment data, DType dtype, int nOut, int nIn) {
-        return ReferenceMatrix.rowMajor(data, dtype, nOut, nIn);
+        return CpuMatrix.rowMajor(data, dtype, nOut, nIn, CpuThreadPool.shared());
     }
 
     /** An input-major weight {@code [nIn, nOut]}, nOut contiguous (HF fused expert slices: y = x · W). */
     public static Matrix inputMajor(MemorySegment data, DType dtype, int nIn, int nOut) {
-        return ReferenceMatrix.inputMajor(data, dtype, nIn, nOut);
+        return CpuMatrix.inputMajor(data, dtype, nIn, nOut, CpuThreadPool.shared());
+    }
+
+    /**
+     * An int8 copy of {@code source} with one fp32 scale per {@code groupSize} inputs of each output row
+     * (groupSize 0: one scale per row), stored [nOut, nIn] in {@code arena}; the caller owns the arena and must keep
+     * it open while the matrix is used. See {@link Q8Weights} for the format.
+     */
+    public static Matrix quantizeQ8(Matrix source, int groupSize, Arena arena) {
+        return Q8Matrix.quantize(source, groupSize, arena, CpuThreadPool.shared());
     }
 }

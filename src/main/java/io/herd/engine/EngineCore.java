@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The serving core: one platform thread ("herd-engine") owns the {@link Scheduler}, its requests and the block
@@ -39,7 +38,8 @@ public final class EngineCore implements InferenceEngine {
     /** Accepted but not yet scheduled (or finished before): bounded by queueCapacity. */
     private final AtomicInteger queued = new AtomicInteger();
     private final Set<String> liveIds = ConcurrentHashMap.newKeySet();
-    private final AtomicLong arrivals = new AtomicLong();
+    /** Arrival order, assigned on the engine thread. */
+    private long arrivals;
     private final Scheduler scheduler;
     private final Thread thread;
     private volatile boolean closed;
@@ -79,6 +79,9 @@ public final class EngineCore implements InferenceEngine {
         if (closed) throw new IllegalStateException("engine closed");
         Throwable f = failure;
         if (f != null) throw new IllegalStateException("engine stopped after a failure: " + f, f);
+        if (liveIds.contains(request.requestId())) {
+            throw new IllegalArgumentException("request id already live: " + request.requestId());
+        }
         int n;
         do {
             n = queued.get();
@@ -194,7 +197,7 @@ public final class EngineCore implements InferenceEngine {
             return;
         }
         BlockHash root = BlockHash.root(config.modelId(), er.cacheSalt());
-        scheduler.addRequest(new Request(er, sink, arrivals.getAndIncrement(), root, config.kvCache().blockSize()));
+        scheduler.addRequest(new Request(er, sink, arrivals++, root, config.kvCache().blockSize()));
     }
 
     private String validate(EngineRequest er) {

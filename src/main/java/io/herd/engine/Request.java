@@ -20,6 +20,8 @@ public final class Request {
     final RequestSink sink;
     /** Arrival order; ties between equal priorities go to the earlier one. */
     final long arrivalSeq;
+    /** Effective (aged) priority when last admitted to running; what priority preemption compares against. */
+    long admittedPriority;
     /** Step at which the request (re-)entered the waiting queue, for priority aging. */
     long waitingSinceStep;
 
@@ -31,13 +33,9 @@ public final class Request {
 
     RequestStatus status = RequestStatus.WAITING;
     int numComputedTokens;
-    /** Prompt tokens served by the prefix cache at first scheduling; -1 before. */
-    int numCachedTokens = -1;
     boolean everScheduled;
     /** True once the runner has this request's state (so later steps send diffs). */
     boolean knownToRunner;
-    boolean resumed;
-    int nPreemptions;
 
     Request(EngineRequest r, RequestSink sink, long arrivalSeq, BlockHash rootHash, int blockSize) {
         this.requestId = r.requestId();
@@ -74,10 +72,9 @@ public final class Request {
     private void extendHashes() {
         int nFull = tokens.size() / blockSize;
         if (blockHashes.size() >= nFull) return;
-        int[] all = tokens.toArray();
         BlockHash parent = blockHashes.isEmpty() ? rootHash : blockHashes.getLast();
         for (int i = blockHashes.size(); i < nFull; i++) {
-            parent = BlockHash.chain(parent, all, i * blockSize, (i + 1) * blockSize);
+            parent = BlockHash.chain(parent, tokens, i * blockSize, (i + 1) * blockSize);
             blockHashes.add(parent);
         }
     }

@@ -9,10 +9,12 @@ import io.herd.engine.kv.PrefixHit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Continuous batching without separate prefill and decode phases (vLLM v1): every step, each running request gets
@@ -131,7 +133,7 @@ public final class Scheduler {
         // Decoding requests first (one token each), then prompt chunks: a long prompt never stalls running streams.
         List<Request> order = new ArrayList<>(running);
         order.sort(Comparator.comparing((Request r) -> r.numTokens() - r.numComputedTokens > 1).thenComparing(BY_PRIORITY));
-        Map<Request, Boolean> done = new IdentityHashMap<>();
+        Set<Request> done = new HashSet<>(); // Request has identity equality
         boolean preempted = false;
         for (Request r : order) {
             if (budget == 0) break;
@@ -140,13 +142,13 @@ public final class Scheduler {
             Optional<NewBlocks> blocks;
             while ((blocks = kv.allocateSlots(r.requestId, r.numComputedTokens, nNew, PrefixHit.NONE)).isEmpty()) {
                 // Scheduled requests keep their blocks; the victim is the lowest-ranked of the rest (maybe r).
-                Request victim = running.stream().filter(x -> !done.containsKey(x)).max(BY_PRIORITY).orElseThrow();
+                Request victim = running.stream().filter(x -> !done.contains(x)).max(BY_PRIORITY).orElseThrow();
                 preempt(victim);
                 preempted = true;
                 if (victim == r) break;
             }
             if (blocks.isEmpty()) continue;
-            done.put(r, Boolean.TRUE);
+            done.add(r);
             NewBlocks nb = blocks.get();
             KvBlocks t = kv.table(r.requestId);
             cachedReqs.add(new SchedulerOutput.CachedRequest(r.requestId, false, nb.global(), nb.chunked(),
@@ -163,6 +165,7 @@ public final class Scheduler {
             int nNew = numNewTokens(r, nComputed, budget);
             Optional<NewBlocks> blocks = kv.allocateSlots(r.requestId, nComputed, nNew, hit);
             if (blocks.isEmpty()) break; // head of line waits: skipping it would starve long prompts
+            r.admittedPriority = effectivePriority(r);
             waiting.remove(r);
             running.add(r);
             r.status = RequestStatus.RUNNING;
@@ -170,7 +173,6 @@ public final class Scheduler {
             KvBlocks t = kv.table(r.requestId);
             if (!r.everScheduled) {
                 r.everScheduled = true;
-                r.numCachedTokens = nComputed;
                 prefixCacheQueries += r.promptTokens.length;
                 prefixCacheHits += nComputed;
                 promptTokens += r.promptTokens.length;
@@ -196,7 +198,7 @@ public final class Scheduler {
 
     /** Applies the runner's sampled tokens: advances computed counts, emits tokens, stops, caches full blocks. */
     public void updateFromOutput(SchedulerOutput out, RunnerOutput result) {
-        Map<Request, Integer> scheduled = new IdentityHashMap<>();
+        Map<Request, Integer> scheduled = new LinkedHashMap<>(); // scheduled order: events stay deterministic
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) scheduled.put(live(n.requestId()), n.numScheduledTokens());
         for (SchedulerOutput.CachedRequest c : out.scheduledCachedRequests()) scheduled.put(live(c.requestId()), c.numScheduledTokens());
         for (Map.Entry<Request, Integer> e : scheduled.entrySet()) {
@@ -252,7 +254,7 @@ public final class Scheduler {
     }
 
     /**
-     * A waiting request of strictly better priority that cannot start (no sequence slot or no blocks) preempts the
+     * A waiting request of strictly better (effective) priority than a running one's priority at admission, that cannot start (no sequence slot or no blocks) preempts the
      * lowest-priority running requests, one at a time, until it can.
      */
     private void preemptForPriority() {
@@ -261,7 +263,8 @@ public final class Scheduler {
         PrefixHit hit = kv.findCachedPrefix(head.blockHashes, head.numTokens());
         while (!running.isEmpty()) {
             Request worst = running.stream().max(BY_PRIORITY).orElseThrow();
-            if (head.priority >= worst.priority) return;
+            // Compare as admitted: an aged request must not be pushed out again by the ones it aged past.
+            if (effectivePriority(head) >= worst.admittedPriority) return;
             boolean blocked = running.size() >= config.maxNumSeqs()
                     || !kv.canAllocate(head.requestId, hit.nTokens(),
                             numNewTokens(head, hit.nTokens(), config.maxNumBatchedTokens()), hit);
@@ -295,7 +298,6 @@ public final class Scheduler {
         running.remove(r);
         r.status = RequestStatus.PREEMPTED;
         r.numComputedTokens = 0;
-        r.nPreemptions++;
         r.waitingSinceStep = step;
         waiting.add(r);
         preemptions++;

@@ -1,7 +1,7 @@
 package io.herd.model;
 
 import io.herd.compute.Matrix;
-import io.herd.weights.Bf16;
+import io.herd.compute.cpu.Bf16;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -190,10 +190,21 @@ public final class CpuForwardPass implements ForwardPass {
         for (int t = 0; t < nTokens; t++)
             for (int i = 0; i < d; i++) h[t * d + i] = round(embed.get(tokens[t], i));
 
+        // cos/sin of every (token, frequency) once per batch: shared by all heads and all RoPE layers.
+        int half = inverseFrequencies.length;
+        float[] cos = new float[nTokens * half], sin = new float[nTokens * half];
+        for (int t = 0; t < nTokens; t++)
+            for (int j = 0; j < half; j++) {
+                float angle = (float) positions[t] * inverseFrequencies[j];   // one fp32 multiply, as the references
+                cos[t * half + j] = (float) Math.cos(angle);
+                sin[t * half + j] = (float) Math.sin(angle);
+            }
+        Rotation rotation = new Rotation(cos, sin);
+
         for (int iLayer = 0; iLayer < config.nLayers(); iLayer++) {
             Llama4Weights.Layer layer = weights.layers().get(iLayer);
             float[] xn = rmsNorm(h, layer.inputNorm(), nTokens);
-            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart);
+            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart, rotation);
             addInto(h, attn);
             xn = rmsNorm(h, layer.postAttentionNorm(), nTokens);
             float[] ffn = switch (layer.feedForward()) {
@@ -228,81 +239,127 @@ public final class CpuForwardPass implements ForwardPass {
 
     // ------------------------------------------------------------------------------------------------ attention
 
+    /** Per-token RoPE cos/sin tables, {@code [nTokens, headDim/2]}. */
+    private record Rotation(float[] cos, float[] sin) {}
+
+    /** Queries per attention task: the keys gathered for a task are shared by this many tokens. */
+    private static final int QUERY_TILE = 32;
+
+    /** One attention task: a tile of one piece's queries, one kv head, some of its query heads. */
+    private record AttentionTask(int piece, int firstToken, int endToken, int kvHead, int firstHead, int endHead) {}
+
+    /** Scratch arrays of one thread, grown on demand and kept (the pool's threads live as long as this object). */
+    private static final class Scratch {
+        float[] keysT = new float[0], values = new float[0], scores = new float[0];
+
+        void ensure(int nKeys, int headDim) {
+            if (keysT.length < nKeys * headDim) {
+                keysT = new float[nKeys * headDim];
+                values = new float[nKeys * headDim];
+            }
+            if (scores.length < nKeys) scores = new float[nKeys];
+        }
+    }
+
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
     private float[] attention(int iLayer, Llama4Weights.Attention w, float[] xn, int nTokens, int[] positions,
-                              List<Piece> batch, int[] pieceStart) {
+                              List<Piece> batch, int[] pieceStart, Rotation rotation) {
         int headDim = config.headDim(), nHeads = config.nHeads(), nKvHeads = config.nKvHeads();
         int qDim = config.qDim(), kvDim = config.kvDim();
         float[] q = matmul(w.q(), xn, nTokens);
         float[] k = matmul(w.k(), xn, nTokens);
         float[] v = matmul(w.v(), xn, nTokens);
         boolean rope = config.isRopeLayer(iLayer);
-        for (int t = 0; t < nTokens; t++) {
-            int p = positions[t];
+        forTokens(nTokens, t -> {
             if (rope) {
-                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, p);
-                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, p);
+                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, rotation, t);
+                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, rotation, t);
                 if (config.useQkNorm()) {
                     for (int hh = 0; hh < nHeads; hh++) headNorm(q, t * qDim + hh * headDim);
                     for (int hh = 0; hh < nKvHeads; hh++) headNorm(k, t * kvDim + hh * headDim);
                 }
             } else if (config.attnTemperatureTuning()) {
-                float s = RopeFrequencies.temperatureScale(p, config.floorScale(), config.attnScale());
+                float s = RopeFrequencies.temperatureScale(positions[t], config.floorScale(), config.attnScale());
                 for (int i = t * qDim; i < (t + 1) * qDim; i++) q[i] = round(q[i] * s);
             }
-        }
+        });
 
         // Append K/V of every token to its sequence's blocks.
         MemorySegment kSeg = kCache[iLayer], vSeg = vCache[iLayer];
-        int blockSize = kvConfig.blockSize();
         for (int b = 0; b < batch.size(); b++) {
             Piece piece = batch.get(b);
             for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
-                long base = slotBase(piece.table(), rope, positions[t], iLayer) ;
+                long base = slotBase(piece.table(), rope, positions[t], iLayer);
                 MemorySegment.copy(k, t * kvDim, kSeg, KV_FLOAT, base * Float.BYTES, kvDim);
                 MemorySegment.copy(v, t * kvDim, vSeg, KV_FLOAT, base * Float.BYTES, kvDim);
             }
         }
 
+        // Tasks: (piece, query tile, kv head), each reading that kv head's keys once for its whole query group. When
+        // that gives fewer tasks than threads (decoding few sequences), query heads are split over tasks instead.
+        int groupSize = config.groupSize();
+        int nGroupTasks = 0;
+        for (Piece p : batch) nGroupTasks += Math.ceilDiv(p.length(), QUERY_TILE) * nKvHeads;
+        int headsPerTask = nGroupTasks >= nThreads ? groupSize : 1;
+        List<AttentionTask> tasks = new ArrayList<>();
+        for (int b = 0; b < batch.size(); b++)
+            for (int t0 = pieceStart[b]; t0 < pieceStart[b + 1]; t0 += QUERY_TILE)
+                for (int g = 0; g < nKvHeads; g++)
+                    for (int h0 = g * groupSize; h0 < (g + 1) * groupSize; h0 += headsPerTask)
+                        tasks.add(new AttentionTask(b, t0, Math.min(pieceStart[b + 1], t0 + QUERY_TILE), g, h0,
+                                Math.min((g + 1) * groupSize, h0 + headsPerTask)));
+
         float[] out = new float[nTokens * qDim];
-        int nTasks = batch.size() * nHeads;
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int chunk = config.attentionChunkSize();
-        parallelFor(nTasks, task -> {
-            int b = task / nHeads, head = task % nHeads, kvHead = head / config.groupSize();
-            Piece piece = batch.get(b);
+        parallelFor(tasks.size(), i -> {
+            AttentionTask task = tasks.get(i);
+            Piece piece = batch.get(task.piece());
             int firstKeyPos = rope ? piece.startPos() / chunk * chunk : 0;
-            int lastPos = piece.startPos() + piece.length() - 1;
-            float[] scores = new float[lastPos - firstKeyPos + 1];
-            long[] keyBase = new long[scores.length];
-            for (int j = firstKeyPos; j <= lastPos; j++)
-                keyBase[j - firstKeyPos] = (slotBase(piece.table(), rope, j, iLayer) + (long) kvHead * headDim) * Float.BYTES;
-            for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
-                int p = positions[t];
-                int qOff = t * qDim + head * headDim;
-                int nKeys = p - firstKeyPos + 1;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < nKeys; j++) {
-                    long kb = keyBase[j];
-                    float dot = 0f;
-                    for (int i = 0; i < headDim; i++) dot += q[qOff + i] * kSeg.get(KV_FLOAT, kb + (long) i * Float.BYTES);
-                    float s = dot * scale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+            int lastKeyPos = positions[task.endToken() - 1];
+            int nKeys = lastKeyPos - firstKeyPos + 1;
+            Scratch sc = scratch.get();
+            sc.ensure(nKeys, headDim);
+            float[] keysT = sc.keysT, values = sc.values, scores = sc.scores;
+            // Gather this kv head's keys transposed ([headDim, nKeys]) and values ([nKeys, headDim]) so that the
+            // inner loops below run over contiguous arrays.
+            float[] row = new float[headDim];
+            for (int j = 0; j < nKeys; j++) {
+                long byteOffset = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
+                MemorySegment.copy(kSeg, KV_FLOAT, byteOffset, row, 0, headDim);
+                for (int c = 0; c < headDim; c++) keysT[c * nKeys + j] = row[c];
+                MemorySegment.copy(vSeg, KV_FLOAT, byteOffset, values, j * headDim, headDim);
+            }
+            for (int t = task.firstToken(); t < task.endToken(); t++) {
+                int n = positions[t] - firstKeyPos + 1;   // causal: keys up to the query's own position
+                for (int head = task.firstHead(); head < task.endHead(); head++) {
+                    int qOff = t * qDim + head * headDim;
+                    java.util.Arrays.fill(scores, 0, n, 0f);
+                    for (int c = 0; c < headDim; c++) {
+                        float qc = q[qOff + c];
+                        int kOff = c * nKeys;
+                        for (int j = 0; j < n; j++) scores[j] += qc * keysT[kOff + j];
+                    }
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        scores[j] *= scale;
+                        if (scores[j] > max) max = scores[j];
+                    }
+                    float sum = 0f;
+                    for (int j = 0; j < n; j++) {
+                        float e = (float) Math.exp(scores[j] - max);
+                        scores[j] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    for (int j = 0; j < n; j++) {
+                        float pj = scores[j] * inv;
+                        int vOff = j * headDim;
+                        for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                    }
+                    if (precision == Precision.BF16) Bf16.round(out, qOff, headDim);
                 }
-                float sum = 0f;
-                for (int j = 0; j < nKeys; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                int oOff = t * qDim + head * headDim;
-                for (int j = 0; j < nKeys; j++) {
-                    float pj = scores[j] * inv;
-                    long vb = keyBase[j];
-                    for (int i = 0; i < headDim; i++) out[oOff + i] += pj * vSeg.get(KV_FLOAT, vb + (long) i * Float.BYTES);
-                }
-                if (precision == Precision.BF16) for (int i = 0; i < headDim; i++) out[oOff + i] = Bf16.round(out[oOff + i]);
             }
         });
         return matmul(w.o(), out, nTokens);
@@ -323,11 +380,11 @@ public final class CpuForwardPass implements ForwardPass {
         return ((long) block * kvConfig.blockSize() + pos % kvConfig.blockSize()) * config.kvDim();
     }
 
-    /** Interleaved (adjacent-pair) rotation of one head at position p, fp32, rounded in BF16 mode. */
-    private void applyRope(float[] x, int off, int p) {
-        for (int j = 0; j < inverseFrequencies.length; j++) {
-            float angle = (float) p * inverseFrequencies[j];
-            float cos = (float) Math.cos(angle), sin = (float) Math.sin(angle);
+    /** Interleaved (adjacent-pair) rotation of one head of token t, fp32, rounded in BF16 mode. */
+    private void applyRope(float[] x, int off, Rotation rotation, int t) {
+        int half = inverseFrequencies.length;
+        for (int j = 0; j < half; j++) {
+            float cos = rotation.cos()[t * half + j], sin = rotation.sin()[t * half + j];
             float x0 = x[off + 2 * j], x1 = x[off + 2 * j + 1];
             x[off + 2 * j] = round(x0 * cos - x1 * sin);
             x[off + 2 * j + 1] = round(x0 * sin + x1 * cos);
@@ -383,9 +440,10 @@ public final class CpuForwardPass implements ForwardPass {
             }
             float[] gateUp = matmul(w.expertGateUp().get(e), xe, n);
             float[] act = new float[n * f];
-            for (int r = 0; r < n; r++)
+            forTokens(n, r -> {
                 for (int i = 0; i < f; i++)
                     act[r * f + i] = round(gateUp[r * 2 * f + f + i] * round(silu(gateUp[r * 2 * f + i])));
+            });
             float[] ye = matmul(w.expertDown().get(e), act, n);
             for (int r = 0; r < n; r++) {
                 int t = expertTokens[e][r];
@@ -393,7 +451,9 @@ public final class CpuForwardPass implements ForwardPass {
             }
         }
         float[] out = swiGlu(w.sharedExpert(), xn, nTokens);
-        for (int i = 0; i < out.length; i++) out[i] = round(out[i] + round(routed[i]));
+        if (precision == Precision.BF16) Bf16.round(routed, 0, routed.length);
+        for (int i = 0; i < out.length; i++) out[i] += routed[i];
+        if (precision == Precision.BF16) Bf16.round(out, 0, out.length);
         return out;
     }
 
@@ -401,7 +461,10 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] swiGlu(Llama4Weights.Mlp w, float[] xn, int nTokens) {
         float[] g = matmul(w.gate(), xn, nTokens);
         float[] u = matmul(w.up(), xn, nTokens);
-        for (int i = 0; i < g.length; i++) g[i] = round(round(silu(g[i])) * u[i]);
+        int width = w.gate().nOut();
+        forTokens(nTokens, t -> {
+            for (int i = t * width; i < (t + 1) * width; i++) g[i] = round(round(silu(g[i])) * u[i]);
+        });
         return matmul(w.down(), g, nTokens);
     }
 
@@ -415,7 +478,7 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] matmul(Matrix w, float[] x, int nTokens) {
         float[] y = new float[nTokens * w.nOut()];
         w.matmul(x, y, nTokens);
-        if (precision == Precision.BF16) for (int i = 0; i < y.length; i++) y[i] = Bf16.round(y[i]);
+        if (precision == Precision.BF16) Bf16.round(y, 0, y.length);
         return y;
     }
 
@@ -423,50 +486,73 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] rmsNorm(float[] x, float[] gain, int nTokens) {
         int d = gain.length;
         float[] y = new float[nTokens * d];
-        for (int t = 0; t < nTokens; t++) {
+        forTokens(nTokens, t -> {
             double ss = 0;
             for (int i = 0; i < d; i++) ss += (double) x[t * d + i] * x[t * d + i];
             float r = (float) (1.0 / Math.sqrt((float) (ss / d) + config.rmsNormEps()));
             for (int i = 0; i < d; i++) y[t * d + i] = round(round(x[t * d + i] * r) * gain[i]);
-        }
+        });
         return y;
     }
 
     /** Residual add, rounded in BF16 mode. */
     private void addInto(float[] h, float[] delta) {
-        for (int i = 0; i < h.length; i++) h[i] = round(h[i] + delta[i]);
+        for (int i = 0; i < h.length; i++) h[i] += delta[i];
+        if (precision == Precision.BF16) Bf16.round(h, 0, h.length);
     }
 
     private float round(float f) {
         return precision == Precision.BF16 ? Bf16.round(f) : f;
     }
 
-    /** Runs body(0 … n-1) split into contiguous ranges over the pool and the calling thread. */
+    /**
+     * Runs body(0 … n-1) on the pool and the calling thread; tasks are claimed one at a time, so uneven tasks (causal
+     * attention tiles) balance out.
+     */
     private void parallelFor(int n, IntConsumer body) {
         if (pool == null || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        int nParts = Math.min(n, nThreads);
-        List<Future<?>> futures = new ArrayList<>(nParts - 1);
-        for (int part = 1; part < nParts; part++) {
-            int from = (int) ((long) n * part / nParts), to = (int) ((long) n * (part + 1) / nParts);
-            futures.add(pool.submit(() -> { for (int i = from; i < to; i++) body.accept(i); }));
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
+        };
+        int nHelpers = Math.min(n, nThreads) - 1;
+        List<Future<?>> futures = new ArrayList<>(nHelpers);
+        for (int i = 0; i < nHelpers; i++) futures.add(pool.submit(worker));
+        RuntimeException failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException e) {
+            failure = e;
+            next.set(n);   // stop the helpers claiming more
         }
-        int firstEnd = n / nParts;
-        for (int i = 0; i < firstEnd; i++) body.accept(i);
         for (Future<?> f : futures) {
             try {
                 f.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted during attention", e);
+                throw new IllegalStateException("interrupted during a parallel loop", e);
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) throw re;
-                if (e.getCause() instanceof Error err) throw err;
-                throw new IllegalStateException(e.getCause());
+                if (failure == null) failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             }
         }
+        if (failure != null) throw failure;
+    }
+
+    /** Tokens per element-wise task (norms, activations): enough work to be worth a hand-off. */
+    private static final int TOKENS_PER_TASK = 4;
+
+    /** Runs body(t) for every token, in parallel when there are several. */
+    private void forTokens(int nTokens, IntConsumer body) {
+        if (nTokens <= TOKENS_PER_TASK) {
+            for (int t = 0; t < nTokens; t++) body.accept(t);
+            return;
+        }
+        parallelFor(Math.ceilDiv(nTokens, TOKENS_PER_TASK), task -> {
+            for (int t = task * TOKENS_PER_TASK, end = Math.min(nTokens, t + TOKENS_PER_TASK); t < end; t++) body.accept(t);
+        });
     }
 
     @Override

@@ -15,14 +15,6 @@ import io.herd.model.Llama4Config;
 public final class KvCacheSizing {
     private KvCacheSizing() {}
 
-    public static int nRopeLayers(Llama4Config c) {
-        int n = 0;
-        for (boolean rope : c.ropeLayers()) if (rope) n++;
-        return n;
-    }
-
-    public static int nNopeLayers(Llama4Config c) { return c.nLayers() - nRopeLayers(c); }
-
     /** K and V of one position in one layer. */
     public static long bytesPerPositionPerLayer(Llama4Config c, int bytesPerElement) {
         return 2L * c.nKvHeads() * c.headDim() * bytesPerElement;
@@ -30,12 +22,12 @@ public final class KvCacheSizing {
 
     /** GLOBAL group bytes per position (all NoPE layers). */
     public static long globalBytesPerToken(Llama4Config c, int bytesPerElement) {
-        return nNopeLayers(c) * bytesPerPositionPerLayer(c, bytesPerElement);
+        return c.nNopeLayers() * bytesPerPositionPerLayer(c, bytesPerElement);
     }
 
     /** CHUNKED group bytes per position held (all RoPE layers). */
     public static long chunkedBytesPerToken(Llama4Config c, int bytesPerElement) {
-        return nRopeLayers(c) * bytesPerPositionPerLayer(c, bytesPerElement);
+        return c.nRopeLayers() * bytesPerPositionPerLayer(c, bytesPerElement);
     }
 
     /** A cache that keeps every position in every layer. */
@@ -58,8 +50,14 @@ public final class KvCacheSizing {
 
     /**
      * Splits {@code kv.bytes()} between the groups and returns the block counts to build the forward pass's KV
-     * memory with. Unless configured, the CHUNKED share is what one sequence of {@code maxModelLength} tokens
-     * needs relative to its GLOBAL share, so both groups fill up together at that length.
+     * memory with ({@code bytesPerElement}: what the forward pass stores, 4 for the CPU pass's fp32 cache).
+     *
+     * <p>The two groups are separate memories, so the split is a bet on the workload. Unless
+     * {@link KvCacheConfig#chunkedFraction()} fixes it, the CHUNKED share is what one sequence of
+     * {@code maxModelLength} tokens (or of the longest length the pool can hold, if shorter) needs next to its
+     * GLOBAL share, so both groups fill up together at that length; never less than one whole chunk. Short-context
+     * workloads (everything under one chunk) are better served by {@code chunkedFraction = r / (g + r)} (0.75 for
+     * Scout), which holds as many tokens as a uniform cache.
      */
     public static ForwardPass.KvCacheSpec plan(Llama4Config c, int bytesPerElement, KvCacheConfig kv, int maxModelLength) {
         int b = kv.blockSize();
@@ -70,14 +68,31 @@ public final class KvCacheSizing {
             return new ForwardPass.KvCacheSpec(b, checkedBlocks(kv.bytes() / g, "GLOBAL"), 0, g, 0);
         }
         double fraction = kv.chunkedFraction();
-        if (fraction == 0) {
-            double chunkedTokens = Math.min(maxModelLength, attentionChunk(c));
-            fraction = r * chunkedTokens / (r * chunkedTokens + (double) g * maxModelLength);
+        long chunkedBytes;
+        if (fraction > 0) {
+            chunkedBytes = (long) (kv.bytes() * fraction);
+        } else {
+            int chunk = attentionChunk(c);
+            double length = maxModelLength;
+            if (length > chunk) {
+                // A length the pool cannot hold even once is no basis for the split: use the longest that fits.
+                double fits = (kv.bytes() - (double) chunk * r / b) / ((double) g / b);
+                length = Math.max(chunk, Math.min(length, fits));
+            }
+            double chunkedTokens = Math.min(length, chunk);
+            fraction = r * chunkedTokens / (r * chunkedTokens + g * length);
+            // Whole blocks for one full chunk, so rounding never caps sequences just below a chunk.
+            long oneChunk = (long) Math.ceilDiv(Math.min(chunk, maxModelLength), b) * r;
+            chunkedBytes = Math.min(kv.bytes() - g, Math.max((long) (kv.bytes() * fraction), oneChunk));
         }
-        long chunkedBytes = (long) (kv.bytes() * fraction);
         int nChunked = checkedBlocks(chunkedBytes / r, "CHUNKED");
         int nGlobal = checkedBlocks((kv.bytes() - chunkedBytes) / g, "GLOBAL");
         return new ForwardPass.KvCacheSpec(b, nGlobal, nChunked, g, r);
+    }
+
+    /** The block counts of a plan, as the CPU forward pass takes them. */
+    public static io.herd.model.KvCacheConfig blocks(ForwardPass.KvCacheSpec spec) {
+        return new io.herd.model.KvCacheConfig(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks());
     }
 
     private static int checkedBlocks(long n, String group) {

@@ -6,6 +6,7 @@ import io.herd.engine.SchedulerOutput;
 import io.herd.engine.kv.IntList;
 import io.herd.engine.kv.KvCacheLayout;
 import io.herd.model.ForwardPass;
+import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
 
 import java.util.ArrayList;
@@ -16,8 +17,9 @@ import java.util.Optional;
 
 /**
  * Turns each {@link SchedulerOutput} into {@link ForwardPass.SequenceChunk}s, runs the forward pass and samples.
- * Keeps a persistent batch (tokens, block tables, sampler per request) that the scheduler's diffs update, so a
- * decode step ships only new block ids. The KV memory itself lives in the {@link ForwardPass}. Engine thread only.
+ * Keeps a persistent batch (tokens, block tables, a {@link Sampler} per request) that the scheduler's diffs update,
+ * so a decode step ships only new block ids. A preempted request keeps its sampler (seeded RNG, penalty counts), so
+ * its tokens do not depend on preemption. The KV memory itself lives in the {@link ForwardPass}. Engine thread only.
  */
 public final class ModelRunner implements ModelExecutor {
 
@@ -25,23 +27,21 @@ public final class ModelRunner implements ModelExecutor {
         final IntList tokens;
         final IntList global = new IntList(16);
         final IntList chunked = new IntList(16);
-        final TokenSampler sampler;
+        final Sampler sampler;
 
-        SequenceState(int[] tokens, TokenSampler sampler) {
+        SequenceState(int[] tokens, Sampler sampler) {
             this.tokens = IntList.of(tokens);
             this.sampler = sampler;
         }
     }
 
     private final ForwardPass forwardPass;
-    private final TokenSampler.Factory samplers;
     private final KvCacheLayout layout;
     private final int vocabSize;
     private final Map<String, SequenceState> batch = new HashMap<>();
 
-    public ModelRunner(ForwardPass forwardPass, TokenSampler.Factory samplers) {
+    public ModelRunner(ForwardPass forwardPass) {
         this.forwardPass = forwardPass;
-        this.samplers = samplers;
         ForwardPass.KvCacheSpec spec = forwardPass.kvSpec();
         this.layout = new KvCacheLayout(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks(),
                 KvCacheSizing.attentionChunk(forwardPass.config()), spec.bytesPerGlobalBlock(), spec.bytesPerChunkedBlock());
@@ -55,7 +55,14 @@ public final class ModelRunner implements ModelExecutor {
     public int maxPositions() { return forwardPass.config().maxPositionEmbeddings(); }
 
     @Override
-    public Optional<String> unsupported(SamplingParams sampling) { return samplers.unsupported(sampling); }
+    public Optional<String> unsupported(SamplingParams sampling) {
+        try {
+            new Sampler(sampling, vocabSize, new int[0]); // the sampler's own range checks are the definition
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
 
     /** Requests whose state the runner holds (for tests: finished ones must disappear). */
     public int batchSize() { return batch.size(); }
@@ -66,7 +73,7 @@ public final class ModelRunner implements ModelExecutor {
         List<String> ids = new ArrayList<>();
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
-            SequenceState s = new SequenceState(n.tokenIds(), samplers.create(n.sampling(), n.tokenIds()));
+            SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()));
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {
@@ -102,9 +109,9 @@ public final class ModelRunner implements ModelExecutor {
                 throw new IllegalStateException("logits of " + ids.get(i) + " have " + l.length + " values, vocab " + vocabSize);
             }
             SequenceState s = batch.get(ids.get(i));
-            RunnerOutput.SampledToken t = s.sampler.sample(l, 0, vocabSize);
+            Sampler.Sample t = s.sampler.sample(l, 0);
             s.tokens.add(t.tokenId());
-            sampled.put(ids.get(i), t);
+            sampled.put(ids.get(i), new RunnerOutput.SampledToken(t.tokenId(), t.logprobs()));
         }
         return new RunnerOutput(sampled);
     }

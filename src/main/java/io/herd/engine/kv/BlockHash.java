@@ -37,6 +37,12 @@ public record BlockHash(long hi, long lo) {
         return of(sha.digest());
     }
 
+    /** Same as {@link #chain(BlockHash, int[], int, int)} over a growing token list, without copying it. */
+    public static BlockHash chain(BlockHash parent, IntList tokens, int from, int to) {
+        if (to > tokens.size()) throw new IndexOutOfBoundsException(to + " of " + tokens.size());
+        return chain(parent, tokens.raw(), from, to);
+    }
+
     private static BlockHash of(byte[] digest) {
         ByteBuffer b = ByteBuffer.wrap(digest);
         return new BlockHash(b.getLong(), b.getLong());

@@ -1,0 +1,80 @@
+package io.herd.compute;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Herd's load-time int8 format: {@code values} int8 [nOut, nIn], nIn contiguous; {@code scales} fp32
+ * [nOut, nGroups], one scale per run of {@code groupSize} inputs of a row (the last run of a row may be shorter).
+ * Weight (o, i) is {@code values[o, i] · scales[o, i / groupSize]}. Symmetric: scale = absmax / 127, values in
+ * [-127, 127], rounded half away from zero. The segments live in an arena owned by whoever quantized.
+ */
+public record Q8Weights(MemorySegment values, MemorySegment scales, int nOut, int nIn, int groupSize) {
+    public static final ValueLayout.OfFloat SCALE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public Q8Weights {
+        if (nOut <= 0 || nIn <= 0 || groupSize <= 0 || groupSize > nIn)
+            throw new IllegalArgumentException("Q8 shape " + nOut + "×" + nIn + " group " + groupSize);
+        if (values.byteSize() < (long) nOut * nIn)
+            throw new IllegalArgumentException("Q8 values: " + values.byteSize() + " bytes < " + (long) nOut * nIn);
+        if (scales.byteSize() < (long) nOut * groupsPerRow(nIn, groupSize) * 4)
+            throw new IllegalArgumentException("Q8 scales: " + scales.byteSize() + " bytes too small");
+    }
+
+    /** Allocates zeroed storage in {@code arena}; groupSize 0 means one scale per row. */
+    public static Q8Weights allocate(Arena arena, int nOut, int nIn, int groupSize) {
+        int g = groupSize == 0 ? nIn : Math.min(groupSize, nIn);
+        MemorySegment values = arena.allocate((long) nOut * nIn, 64);
+        MemorySegment scales = arena.allocate((long) nOut * groupsPerRow(nIn, g) * 4, 64);
+        return new Q8Weights(values, scales, nOut, nIn, g);
+    }
+
+    public static int groupsPerRow(int nIn, int groupSize) {
+        return (nIn + groupSize - 1) / groupSize;
+    }
+
+    public int nGroups() {
+        return groupsPerRow(nIn, groupSize);
+    }
+
+    public float scale(int out, int group) {
+        return scales.getAtIndex(SCALE, (long) out * nGroups() + group);
+    }
+
+    public byte value(int out, int in) {
+        return values.get(ValueLayout.JAVA_BYTE, (long) out * nIn + in);
+    }
+
+    public float get(int out, int in) {
+        return value(out, in) * scale(out, in / groupSize);
+    }
+
+    public long byteSize() {
+        return (long) nOut * nIn + (long) nOut * nGroups() * 4;
+    }
+
+    /**
+     * Quantizes one row (fp32, nIn values from src[srcOff]) into row {@code out}: the written definition of the
+     * format, shared by every quantizer so they agree bit for bit.
+     */
+    public void quantizeRow(int out, float[] src, int srcOff) {
+        int nGroups = nGroups();
+        for (int g = 0; g < nGroups; g++) {
+            int from = g * groupSize, to = Math.min(nIn, from + groupSize);
+            float absMax = 0f;
+            for (int i = from; i < to; i++) absMax = Math.max(absMax, Math.abs(src[srcOff + i]));
+            if (!Float.isFinite(absMax))
+                throw new IllegalArgumentException("row " + out + " has a non-finite weight; cannot quantize to Q8");
+            float scale = absMax / 127f;
+            float inverse = absMax == 0f ? 0f : 127f / absMax;
+            scales.setAtIndex(SCALE, (long) out * nGroups + g, scale);
+            long base = (long) out * nIn;
+            for (int i = from; i < to; i++) {
+                int q = Math.clamp(Math.round(src[srcOff + i] * inverse), -127, 127);
+                values.set(ValueLayout.JAVA_BYTE, base + i, (byte) q);
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.herd.compute.cpu;
+
+import io.herd.compute.DType;
+import io.herd.compute.Matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static io.herd.compute.cpu.Simd.LE;
+
+/**
+ * Vector API matrix over F32, BF16 or F16 weights in a segment (memory-mapped or off-heap), in either the HF Linear
+ * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights.
+ */
+public final class CpuMatrix implements Matrix {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    private final MemorySegment data;
+    private final DType dtype;
+    private final int nOut, nIn;
+    private final boolean inputMajor;
+    private final CpuThreadPool pool;
+    private final StoredRows rows;
+
+    private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool) {
+        if (dtype == DType.Q8) throw new IllegalArgumentException("Q8 weights are made by Matrices.quantizeQ8");
+        if (nOut <= 0 || nIn <= 0) throw new IllegalArgumentException("matrix shape " + nOut + "×" + nIn);
+        long need = (long) nOut * nIn * dtype.bytes;
+        if (data.byteSize() < need)
+            throw new IllegalArgumentException(dtype + " " + (inputMajor ? "[" + nIn + ", " + nOut + "]" : "[" + nOut
+                    + ", " + nIn + "]") + " needs " + need + " bytes, segment has " + data.byteSize());
+        this.data = data;
+        this.dtype = dtype;
+        this.nOut = nOut;
+        this.nIn = nIn;
+        this.inputMajor = inputMajor;
+        this.pool = pool;
+        long rowLength = inputMajor ? nOut : nIn;
+        this.rows = (row, col0, n, dst, dstOff) ->
+                WeightDecoder.decode(dtype, data, row * rowLength + col0, dst, dstOff, n);
+    }
+
+    /** An HF Linear weight {@code [nOut, nIn]}, nIn contiguous. */
+    public static CpuMatrix rowMajor(MemorySegment data, DType dtype, int nOut, int nIn, CpuThreadPool pool) {
+        return new CpuMatrix(data, dtype, nOut, nIn, false, pool);
+    }
+
+    /** An input-major weight {@code [nIn, nOut]}, nOut contiguous. */
+    public static CpuMatrix inputMajor(MemorySegment data, DType dtype, int nIn, int nOut, CpuThreadPool pool) {
+        return new CpuMatrix(data, dtype, nOut, nIn, true, pool);
+    }
+
+    @Override public int nOut() { return nOut; }
+    @Override public int nIn() { return nIn; }
+    @Override public DType dtype() { return dtype; }
+    @Override public long bytesRead() { return (long) nOut * nIn * dtype.bytes; }
+
+    public boolean inputMajor() { return inputMajor; }
+
+    @Override
+    public void matmul(float[] x, float[] y, int nTokens) {
+        if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
+        else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
+    }
+
+    @Override
+    public float get(int out, int in) {
+        long index = inputMajor ? (long) in * nOut + out : (long) out * nIn + in;
+        return switch (dtype) {
+            case F32 -> data.getAtIndex(F32, index);
+            case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xffff) << 16);
+            case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
+            case Q8 -> throw new AssertionError();
+        };
+    }
+
+    /** Writes outputs {@code [o0, o0+nRows)} as fp32 rows of nIn values into dst (for quantization). */
+    void decodeOutputs(int o0, int nRows, float[] dst) {
+        if (!inputMajor) {
+            for (int r = 0; r < nRows; r++) rows.decode(o0 + r, 0, nIn, dst, r * nIn);
+            return;
+        }
+        float[] column = new float[nRows];
+        for (int i = 0; i < nIn; i++) {
+            rows.decode(i, o0, nRows, column, 0);
+            for (int r = 0; r < nRows; r++) dst[r * nIn + i] = column[r];
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package io.herd.compute.cpu;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
+
+/**
+ * A fixed set of platform threads that run the tasks of one parallel loop at a time. Vector API loops must run on
+ * platform threads (a virtual thread would pin its carrier), and a private pool keeps kernels off the common
+ * ForkJoin pool that the rest of the JVM shares. The calling thread takes part in its own loop; a loop started while
+ * the pool is busy, or from inside one of its tasks, runs on the caller alone, so nesting cannot deadlock.
+ *
+ * <p>Owner: {@link #shared()} lives for the JVM (daemon threads); pools made with {@link #CpuThreadPool(int)} are
+ * closed by whoever made them.
+ */
+public final class CpuThreadPool implements AutoCloseable {
+    private static final int SPINS_BEFORE_PARK = 2_000;
+
+    private final Thread[] workers;
+    private final ReentrantLock dispatch = new ReentrantLock();
+    private volatile Loop current;
+    private volatile long generation;
+    private volatile boolean closed;
+
+    /** @param nThreads threads that run a loop, the caller included (so nThreads - 1 workers are started) */
+    public CpuThreadPool(int nThreads) {
+        if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
+        workers = new Thread[nThreads - 1];
+        for (int w = 0; w < workers.length; w++) {
+            workers[w] = Thread.ofPlatform().daemon().name("herd-compute-" + (w + 1)).unstarted(this::workLoop);
+            workers[w].start();
+        }
+    }
+
+    private static final class Holder {
+        static final CpuThreadPool SHARED = new CpuThreadPool(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** One pool per JVM sized to the available processors; used by the matrices {@code Matrices} creates. */
+    public static CpuThreadPool shared() {
+        return Holder.SHARED;
+    }
+
+    /** Threads a loop can use, the caller included. */
+    public int parallelism() {
+        return workers.length + 1;
+    }
+
+    /**
+     * Runs {@code task.accept(i)} for every {@code i < nTasks}, spread over the pool, and returns when all are done.
+     * The first exception thrown by a task is rethrown here after the loop has finished.
+     */
+    public void parallelFor(int nTasks, IntConsumer task) {
+        if (nTasks <= 0) return;
+        if (nTasks == 1 || workers.length == 0 || closed || isWorker() || !dispatch.tryLock()) {
+            for (int i = 0; i < nTasks; i++) task.accept(i);
+            return;
+        }
+        try {
+            Loop loop = new Loop(task, nTasks, workers.length, Thread.currentThread());
+            current = loop;
+            generation++;
+            for (Thread w : workers) LockSupport.unpark(w);
+            loop.runTasks();
+            loop.awaitWorkers();
+            current = null;
+            loop.rethrow();
+        } finally {
+            dispatch.unlock();
+        }
+    }
+
+    private boolean isWorker() {
+        Thread t = Thread.currentThread();
+        for (Thread w : workers) if (w == t) return true;
+        return false;
+    }
+
+    private void workLoop() {
+        long seen = 0;
+        while (true) {
+            int spins = 0;
+            while (generation == seen && !closed) {
+                if (++spins < SPINS_BEFORE_PARK) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+            if (closed) return;
+            seen = generation;
+            Loop loop = current;
+            loop.runTasks();
+            loop.workerDone();
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) LockSupport.unpark(w);
+    }
+
+    /** The state of one parallel loop: a shared task counter and a count of workers still inside it. */
+    private static final class Loop {
+        private final IntConsumer task;
+        private final int nTasks;
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger workersLeft;
+        private final Thread caller;
+        private volatile Throwable failure;
+
+        Loop(IntConsumer task, int nTasks, int nWorkers, Thread caller) {
+            this.task = task;
+            this.nTasks = nTasks;
+            this.workersLeft = new AtomicInteger(nWorkers);
+            this.caller = caller;
+        }
+
+        void runTasks() {
+            int i;
+            while (failure == null && (i = next.getAndIncrement()) < nTasks) {
+                try {
+                    task.accept(i);
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                }
+            }
+        }
+
+        void workerDone() {
+            if (workersLeft.decrementAndGet() == 0) LockSupport.unpark(caller);
+        }
+
+        void awaitWorkers() {
+            int spins = 0;
+            while (workersLeft.get() != 0) {
+                if (++spins < SPINS_BEFORE_PARK) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+        }
+
+        void rethrow() {
+            Throwable t = failure;
+            if (t == null) return;
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error e) throw e;
+            throw new IllegalStateException(t);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.herd.compute.cpu;
+
+import io.herd.compute.DType;
+import io.herd.compute.Matrix;
+import io.herd.compute.Q8Weights;
+
+import java.lang.foreign.Arena;
+
+/** Vector API matmul over {@link Q8Weights}: int8 rows widened and scaled to fp32 per panel. */
+public final class Q8Matrix implements Matrix {
+    private final Q8Weights weights;
+    private final CpuThreadPool pool;
+    private final StoredRows rows;
+
+    public Q8Matrix(Q8Weights weights, CpuThreadPool pool) {
+        this.weights = weights;
+        this.pool = pool;
+        int nIn = weights.nIn(), groupSize = weights.groupSize(), nGroups = weights.nGroups();
+        this.rows = (row, col0, n, dst, dstOff) -> {
+            long rowBase = (long) row * nIn;
+            long scaleBase = (long) row * nGroups;
+            int col = col0, end = col0 + n;
+            while (col < end) {
+                int g = col / groupSize;
+                int runEnd = Math.min(end, (g + 1) * groupSize);
+                float scale = weights.scales().getAtIndex(Q8Weights.SCALE, scaleBase + g);
+                WeightDecoder.q8(weights.values(), rowBase + col, scale, dst, dstOff + col - col0, runEnd - col);
+                col = runEnd;
+            }
+        };
+    }
+
+    /**
+     * Quantizes any matrix (the per-group absmax rule of {@link Q8Weights}) into storage allocated in {@code arena},
+     * in parallel over output rows. groupSize 0 means one scale per row.
+     */
+    public static Q8Matrix quantize(Matrix source, int groupSize, Arena arena, CpuThreadPool pool) {
+        if (groupSize < 0) throw new IllegalArgumentException("groupSize " + groupSize);
+        int nOut = source.nOut(), nIn = source.nIn();
+        Q8Weights q = Q8Weights.allocate(arena, nOut, nIn, groupSize);
+        int rowsPerTask = 16;
+        int nTasks = (nOut + rowsPerTask - 1) / rowsPerTask;
+        pool.parallelFor(nTasks, task -> {
+            int o0 = task * rowsPerTask, nRows = Math.min(rowsPerTask, nOut - o0);
+            float[] buf = new float[nRows * nIn];
+            if (source instanceof CpuMatrix cpu) {
+                cpu.decodeOutputs(o0, nRows, buf);
+            } else {
+                for (int r = 0; r < nRows; r++) for (int i = 0; i < nIn; i++) buf[r * nIn + i] = source.get(o0 + r, i);
+            }
+            for (int r = 0; r < nRows; r++) q.quantizeRow(o0 + r, buf, r * nIn);
+        });
+        return new Q8Matrix(q, pool);
+    }
+
+    public Q8Weights weights() { return weights; }
+
+    @Override public int nOut() { return weights.nOut(); }
+    @Override public int nIn() { return weights.nIn(); }
+    @Override public DType dtype() { return DType.Q8; }
+    @Override public long bytesRead() { return weights.byteSize(); }
+    @Override public float get(int out, int in) { return weights.get(out, in); }
+
+    @Override
+    public void matmul(float[] x, float[] y, int nTokens) {
+        PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
+    }
+}

@@ -1,0 +1,96 @@
+package io.herd.compute.cpu;
+
+import io.herd.compute.DType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+import static io.herd.compute.cpu.Simd.B;
+import static io.herd.compute.cpu.Simd.F;
+import static io.herd.compute.cpu.Simd.I;
+import static io.herd.compute.cpu.Simd.LANES;
+import static io.herd.compute.cpu.Simd.LE;
+import static io.herd.compute.cpu.Simd.S;
+
+/**
+ * Widens {@code n} consecutive stored weights to fp32 in a float[] panel. Kernels decode a cache-sized panel once
+ * and reuse it for every token of the batch, so each format needs only this one loop, not its own matmul.
+ */
+final class WeightDecoder {
+    private WeightDecoder() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    /** Decodes elements {@code [index, index+n)} of a plain F32/BF16/F16 segment into dst[dstOff..]. */
+    static void decode(DType dtype, MemorySegment src, long index, float[] dst, int dstOff, int n) {
+        switch (dtype) {
+            case F32 -> f32(src, index * 4, dst, dstOff, n);
+            case BF16 -> bf16(src, index * 2, dst, dstOff, n);
+            case F16 -> f16(src, index * 2, dst, dstOff, n);
+            case Q8 -> throw new IllegalArgumentException("Q8 needs its scales: use q8()");
+        }
+    }
+
+    static void f32(MemorySegment src, long byteOff, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES)
+            FloatVector.fromMemorySegment(F, src, byteOff + 4L * i, LE).intoArray(dst, dstOff + i);
+        for (; i < n; i++) dst[dstOff + i] = src.get(F32, byteOff + 4L * i);
+    }
+
+    /** bf16 is the top half of an fp32: widen each 16-bit lane to 32 bits and shift it up. */
+    static void bf16(MemorySegment src, long byteOff, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            IntVector wide = (IntVector) ShortVector.fromMemorySegment(S, src, byteOff + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((src.get(I16, byteOff + 2L * i) & 0xffff) << 16);
+    }
+
+    /**
+     * IEEE half to float without a table: move exponent and mantissa into place (13 bits up), then multiply by
+     * 2^112 to re-bias the exponent (exact, and right for subnormals too); Inf/NaN get the fp32 all-ones exponent.
+     */
+    static void f16(MemorySegment src, long byteOff, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, byteOff + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+            IntVector scaled = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+            VectorMask<Integer> infOrNan = h.and(0x7c00).eq(0x7c00);
+            IntVector bits = scaled.blend(magnitude.or(0x7f800000), infOrNan)
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+            bits.reinterpretAsFloats().intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(src.get(I16, byteOff + 2L * i));
+    }
+
+    /** Q8 values times one scale: elements {@code [0, n)} from byteOff, all in the same scale group. */
+    static void q8(MemorySegment values, long byteOff, float scale, float[] dst, int dstOff, int n) {
+        int i = 0;
+        if (B != null) {
+            FloatVector s = FloatVector.broadcast(F, scale);
+            for (int bound = F.loopBound(n); i < bound; i += LANES) {
+                FloatVector v = (FloatVector) ByteVector.fromMemorySegment(B, values, byteOff + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                v.mul(s).intoArray(dst, dstOff + i);
+            }
+        }
+        for (; i < n; i++) dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, byteOff + i) * scale;
+    }
+
+    static void zero(float[] dst, int from, int to) {
+        if (to > from) Arrays.fill(dst, from, to, 0f);
+    }
+}
