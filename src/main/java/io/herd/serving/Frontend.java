@@ -97,7 +97,14 @@ public final class Frontend implements AutoCloseable {
     /** Starts a request holding an admission slot; {@code completion} hears how it ended. */
     public void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
                       Completion completion) {
-        Stream stream = new Stream(request, target, receivedNanos, receivedEpochNanos, completion);
+        start(request, target, receivedNanos, receivedEpochNanos, output, completion);
+    }
+
+    /** As {@link #start(PreparedRequest, StreamTarget, long, long, Completion)}, with this stream's events sent to
+     *  {@code streamOutput} (e.g. an HTTP response) instead of the default output. */
+    public void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
+                      StreamOutput streamOutput, Completion completion) {
+        Stream stream = new Stream(request, target, receivedNanos, receivedEpochNanos, streamOutput, completion);
         Stream previous = active.putIfAbsent(request.id(), stream);
         if (previous != null) {
             gate.release();
@@ -344,7 +351,7 @@ public final class Frontend implements AutoCloseable {
         int seq = s.seq++;
         CompletionStage<Void> acked;
         try {
-            acked = output.publish(s.target, seq, event);
+            acked = s.output.publish(s.target, seq, event);
         } catch (RuntimeException e) {
             inbox.add(new Signal.Acked(s, terminal, e));
             return;
@@ -369,6 +376,7 @@ public final class Frontend implements AutoCloseable {
         final StreamTarget target;
         final long receivedNanos;
         final long receivedEpochNanos;
+        final StreamOutput output;
         final Completion completion;
         final PromptCodec.IncrementalDecoder decoder;
         final StopMatcher stop;
@@ -381,8 +389,9 @@ public final class Frontend implements AutoCloseable {
         Throwable publishFailure;
 
         Stream(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
-               Completion completion) {
+               StreamOutput output, Completion completion) {
             this.request = request;
+            this.output = output;
             this.target = target;
             this.receivedNanos = receivedNanos;
             this.receivedEpochNanos = receivedEpochNanos;

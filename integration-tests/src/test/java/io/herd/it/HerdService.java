@@ -108,6 +108,17 @@ final class HerdService implements AutoCloseable {
         }
     }
 
+    HttpResponse<String> post(String path, String json) throws IOException {
+        try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
+            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + path))
+                    .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
     /** SIGKILL: no shutdown hook, nothing committed that was not already. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -164,6 +164,41 @@ class StreamingIT {
         assertThat(service.httpStatus("/q/health/live")).isEqualTo(200);
     }
 
+    @Test
+    void openAiCompletionsAnswerWhatTheKafkaPathStreams() throws Exception {
+        String prompt = "Over HTTP the herd";
+        String id = newId();
+        client.send(topics.requests(), id, request(id, prompt, 10));
+        String viaKafka = Streams.text(awaitResult(id, Duration.ofSeconds(60)));
+
+        JsonNode completion = TopicClient.JSON.readTree(service.post("/v1/completions",
+                "{\"prompt\":\"" + prompt + "\",\"max_tokens\":10,\"temperature\":0,\"seed\":7}").body());
+        assertThat(completion.path("object").asText()).isEqualTo("text_completion");
+        assertThat(completion.path("choices").get(0).path("text").asText()).isEqualTo(viaKafka);
+        assertThat(completion.path("usage").path("completion_tokens").asInt()).isPositive();
+
+        String sse = service.post("/v1/completions",
+                "{\"prompt\":\"" + prompt + "\",\"max_tokens\":10,\"temperature\":0,\"seed\":7,\"stream\":true}").body();
+        StringBuilder streamed = new StringBuilder();
+        String last = null;
+        for (String line : sse.split("\n")) {
+            if (!line.startsWith("data: ")) continue;
+            last = line.substring(6);
+            if (last.equals("[DONE]")) break;
+            streamed.append(TopicClient.JSON.readTree(last).path("choices").get(0).path("text").asText());
+        }
+        assertThat(last).isEqualTo("[DONE]");
+        assertThat(streamed.toString()).isEqualTo(viaKafka);
+
+        JsonNode chat = TopicClient.JSON.readTree(service.post("/v1/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":6,\"temperature\":0}").body());
+        assertThat(chat.path("choices").get(0).path("message").path("role").asText()).isEqualTo("assistant");
+        assertThat(chat.path("usage").path("completion_tokens").asInt()).isPositive();
+        JsonNode models = TopicClient.JSON.readTree(service.http("/v1/models").body());
+        assertThat(models.path("data").get(0).path("id").asText()).isEqualTo("it-demo-model");
+        assertThat(service.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":0}").statusCode()).isEqualTo(400);
+    }
+
     static double metric(String name) throws Exception {
         return metric(service, name);
     }
