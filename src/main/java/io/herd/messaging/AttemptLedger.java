@@ -70,7 +70,10 @@ public class AttemptLedger {
     @ConfigProperty(name = "herd.dedupe.retention", defaultValue = "PT1H")
     Duration retention;
 
+    private static final int PRUNE_EVERY = 4096;
+
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger finishedSincePrune = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<String, Boolean> runningHere = new ConcurrentHashMap<>();
     private KafkaConsumer<String, String> reader;
 
@@ -94,7 +97,13 @@ public class AttemptLedger {
     /** Persists "finished" after the terminal event was acknowledged. */
     public CompletionStage<Void> markFinished(int partition, String requestId, int attempt) {
         runningHere.remove(requestId);
-        entries.put(requestId, new Entry(partition, attempt, true, System.currentTimeMillis()));
+        long now = System.currentTimeMillis();
+        entries.put(requestId, new Entry(partition, attempt, true, now));
+        // Forget finished ids past the retention now and then, so the map stays bounded under sustained load.
+        if (finishedSincePrune.incrementAndGet() >= PRUNE_EVERY) {
+            finishedSincePrune.set(0);
+            entries.values().removeIf(e -> e.finished() && now - e.atEpochMs() >= retention.toMillis());
+        }
         return write(partition, requestId, attempt, "finished");
     }
 
