@@ -84,6 +84,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private static void format(KafkaConfig config, Path logDir) {
+        // Formatted before: keep its cluster id, topics and committed offsets (a new random id would not match).
+        if (Files.exists(logDir.resolve("meta.properties"))) return;
         Formatter formatter = new Formatter()
                 .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                 .setNodeId(config.nodeId())
@@ -92,7 +94,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .setControllerListenerName("CONTROLLER")
                 .setMetadataLogDirectory(logDir.toAbsolutePath().toString())
                 .setDirectories(List.of(logDir.toAbsolutePath().toString()))
-                .setIgnoreFormatted(true); // a restart keeps the cluster id, topics and committed offsets
+                .setIgnoreFormatted(false);
         try {
             formatter.run();
         } catch (Exception e) {
