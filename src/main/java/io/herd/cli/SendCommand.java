@@ -54,9 +54,13 @@ public final class SendCommand {
               --json                print every event as a JSON line instead of the text
             """;
 
+    /** Held so the level setting is not garbage-collected with its logger. */
+    private static java.util.logging.Logger kafkaLogs;
+
     private SendCommand() {}
 
     public static int run(String[] args) throws IOException {
+        quietKafkaLogs();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode request = mapper.createObjectNode();
         String prompt = null;
@@ -142,6 +146,15 @@ public final class SendCommand {
             System.err.println("herd send: " + e.getMessage());
             return 1;
         }
+    }
+
+    private static void quietKafkaLogs() {
+        // The packaged app's logging backend expects to be the JDK log manager; set it before anything logs.
+        if (System.getProperty("java.util.logging.manager") == null) {
+            System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
+        }
+        kafkaLogs = java.util.logging.Logger.getLogger("org.apache.kafka");
+        kafkaLogs.setLevel(java.util.logging.Level.WARNING);
     }
 
     /** Prints the stream of {@code id} until its done or error event; 0 on done, 1 on error or timeout. */

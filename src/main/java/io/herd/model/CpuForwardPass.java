@@ -165,6 +165,9 @@ public final class CpuForwardPass implements ForwardPass {
             if (t < 0 || t >= config.vocabSize())
                 throw new IllegalArgumentException("chunk " + index + ": token id " + t + " outside vocabulary of " + config.vocabSize());
         if (chunk.blocks() == null) throw new IllegalArgumentException("chunk " + index + ": no block table");
+        if ((long) chunk.nLogits() * config.vocabSize() > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("chunk " + index + ": " + chunk.nLogits() + " rows of " + config.vocabSize()
+                    + " logits do not fit one array; ask for fewer");
     }
 
     /** Runs pieces (each within one attention chunk, of distinct sequences) through the whole model. */
@@ -214,28 +217,24 @@ public final class CpuForwardPass implements ForwardPass {
             addInto(h, ffn);
         }
 
-        // Final norm and lm_head only for the rows whose logits were asked for.
-        int nRows = 0;
-        for (Piece p : batch) nRows += Math.max(0, p.length() - p.firstLogitToken());
-        if (nRows == 0) return;
-        float[] rows = new float[nRows * d];
-        int r = 0;
+        // Final norm and lm_head only for the rows whose logits were asked for, LOGIT_ROWS rows at a time so the
+        // temporary [rows, vocab] block stays bounded.
+        int vocab = config.vocabSize();
         for (int b = 0; b < batch.size(); b++) {
             Piece p = batch.get(b);
-            for (int i = p.firstLogitToken(); i < p.length(); i++, r++)
-                System.arraycopy(h, (pieceStart[b] + i) * d, rows, r * d, d);
-        }
-        float[] normed = rmsNorm(rows, weights.finalNorm(), nRows);
-        int vocab = config.vocabSize();
-        float[] logits = matmul(weights.lmHead(), normed, nRows);
-        r = 0;
-        for (Piece p : batch) {
-            int n = p.length() - p.firstLogitToken();
-            if (n <= 0) continue;
-            System.arraycopy(logits, r * vocab, p.logitsOut(), p.logitsRowOffset() * vocab, n * vocab);
-            r += n;
+            for (int i0 = p.firstLogitToken(); i0 < p.length(); i0 += LOGIT_ROWS) {
+                int nRows = Math.min(LOGIT_ROWS, p.length() - i0);
+                float[] rows = new float[nRows * d];
+                System.arraycopy(h, (pieceStart[b] + i0) * d, rows, 0, nRows * d);
+                float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), nRows), nRows);
+                int outRow = p.logitsRowOffset() + (i0 - p.firstLogitToken());
+                System.arraycopy(logits, 0, p.logitsOut(), outRow * vocab, nRows * vocab);
+            }
         }
     }
+
+    /** Rows of logits computed per lm_head product. */
+    private static final int LOGIT_ROWS = 64;
 
     // ------------------------------------------------------------------------------------------------ attention
 

@@ -103,6 +103,7 @@ final class HuggingFaceTokenizerFile {
                 specials.put(content, id);
             }
         }
+        tokenBytes = completeLlama4Specials(tokenBytes, nBase, specials);
         ByteStringMap vocabulary;
         try {
             vocabulary = new ByteStringMap(base);
@@ -129,6 +130,28 @@ final class HuggingFaceTokenizerFile {
         }
         BytePairEncoder bpe = new BytePairEncoder(byteIds, vocabulary, table, ignoreMerges);
         return new Tokenizer(tokenBytes, nBase, specials, bpe, pattern, source);
+    }
+
+    /**
+     * Hugging Face's Llama 4 converter registers only the first 1,134 special tokens by name (SPEC §10.5). When the
+     * file's added tokens are exactly a prefix of Llama 4's list placed right after the base vocabulary, the rest
+     * follow by the same rule, so every id the model can emit has its text.
+     */
+    private static byte[][] completeLlama4Specials(byte[][] tokenBytes, int nBase, Map<String, Integer> specials) {
+        List<String> llama4 = Llama4SpecialTokens.all();
+        if (specials.isEmpty() || tokenBytes.length != nBase + specials.size() || specials.size() >= llama4.size()) {
+            return tokenBytes;
+        }
+        for (Map.Entry<String, Integer> e : specials.entrySet()) {
+            int index = e.getValue() - nBase;
+            if (index < 0 || !llama4.get(index).equals(e.getKey())) return tokenBytes;
+        }
+        byte[][] completed = java.util.Arrays.copyOf(tokenBytes, nBase + llama4.size());
+        for (int i = specials.size(); i < llama4.size(); i++) {
+            completed[nBase + i] = llama4.get(i).getBytes(StandardCharsets.UTF_8);
+            specials.put(llama4.get(i), nBase + i);
+        }
+        return completed;
     }
 
     private static Map<String, Integer> readVocab(JsonParser p, Path file) throws IOException {

@@ -37,6 +37,9 @@ public final class StreamingDetokenizer {
         return take(complete);
     }
 
+    /** Whether bytes of an unfinished character are held back (text the next token or {@link #flush()} releases). */
+    public boolean hasPendingBytes() { return nPending > 0; }
+
     /** Returns the held-back bytes (an incomplete character becomes U+FFFD) and empties the buffer. */
     public String flush() { return take(nPending); }
 

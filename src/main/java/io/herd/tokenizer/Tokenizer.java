@@ -5,8 +5,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -168,8 +170,8 @@ public final class Tokenizer {
     }
 
     /** The pre-tokens of a text (regex matches), for tests and diagnostics. */
-    java.util.List<String> preTokenize(String text) {
-        java.util.List<String> pieces = new java.util.ArrayList<>();
+    List<String> preTokenize(String text) {
+        List<String> pieces = new ArrayList<>();
         Matcher m = preTokenizer.matcher(text);
         while (m.find()) if (m.end() > m.start()) pieces.add(m.group());
         return pieces;
@@ -183,7 +185,9 @@ public final class Tokenizer {
     }
 
     private static int offsetByCodePoints(String text, int from, int codePoints) {
-        if (text.length() - from <= codePoints) return text.length();
+        if (text.length() - from <= codePoints || text.codePointCount(from, text.length()) <= codePoints) {
+            return text.length();
+        }
         return text.offsetByCodePoints(from, codePoints);
     }
 

@@ -82,6 +82,23 @@ class CpuForwardPassTest {
     }
 
     @Test
+    void longPromptWithAllLogitsMatchesTokenByToken() {
+        // 150 tokens: 38 attention chunks of 4 and more logit rows than one lm_head block.
+        int[] prompt = new java.util.SplittableRandom(3).ints(150, 0, CONFIG.vocabSize()).toArray();
+        int v = CONFIG.vocabSize();
+        try (CpuForwardPass fp = new CpuForwardPass(weights, KvCacheConfig.forSingleSequence(CONFIG, 160, BS), Precision.F32, 2)) {
+            float[] all = new SingleSequence(fp).append(prompt, prompt.length);
+            SingleSequence stepwise = new SingleSequence(fp);
+            double worst = 0;
+            for (int p = 0; p < prompt.length; p++) {
+                float[] row = stepwise.decode(prompt[p]);
+                for (int j = 0; j < v; j++) worst = Math.max(worst, Math.abs(row[j] - all[p * v + j]));
+            }
+            assertThat(worst).isLessThan(1e-4);
+        }
+    }
+
+    @Test
     void noLogitsRequestedGivesEmptyArray() {
         try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 4, 4), Precision.F32, 1)) {
             List<float[]> out = fp.forward(List.of(chunk(new int[] {1, 2}, 0, new int[] {0}, new int[] {0}, 0)));

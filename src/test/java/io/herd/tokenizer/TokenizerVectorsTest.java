@@ -151,5 +151,8 @@ class TokenizerVectorsTest {
         int[] ids = tokenizer.encode(text);
         assertThat(tokenizer.decode(ids)).isEqualTo(text);
         assertThat(ids.length).isLessThan(text.length() / 4);
+        // More than one 400,000-character window, counted in code points (each emoji is two chars).
+        String emoji = "🦙".repeat(200_001);
+        assertThat(tokenizer.decode(tokenizer.encode(emoji))).isEqualTo(emoji);
     }
 }

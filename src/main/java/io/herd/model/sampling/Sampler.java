@@ -1,5 +1,6 @@
 package io.herd.model.sampling;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -17,22 +18,21 @@ import java.util.SplittableRandom;
  *       whose cumulative probability <em>before</em> it exceeds p, so the smallest prefix reaching p is kept, at least
  *       one token), min-p (drop tokens with probability below {@code minP · p_max}); renormalise and draw.</li>
  * </ol>
- * The draw walks the kept tokens from most to least likely with one uniform number from a {@link SplittableRandom}
- * seeded with {@link SamplingParams#seed()}: same seed and logits, same tokens. Only the kept prefix is ever sorted
- * (a bounded heap grows until the filters' cut falls inside it), so a 202,048-token vocabulary is never fully sorted
- * in the common case.
+ * The draw walks the kept tokens in id order with one uniform number from a {@link SplittableRandom} seeded with
+ * {@link SamplingParams#seed()}: same seed and logits, same tokens (the order of the walk does not change the
+ * distribution). The vocabulary is not sorted: top-k is a bounded heap (a primitive sort only when k is a large share
+ * of the vocabulary), min-p a threshold, and top-p a histogram of the weights in which only the bucket holding the
+ * cut is sorted, so one step costs O(vocab).
  *
  * <p>Log-probabilities, when requested, come from the unmodified model distribution: {@code log_softmax(logits)}
  * before penalties, temperature or filters.
  */
 public final class Sampler {
-    /** First size of the sorted prefix tried by top-p / min-p without top-k; doubled until the cut lies inside. */
-    private static final int FIRST_PREFIX = 64;
-
     private final SamplingParams params;
     private final int vocabSize;
     private final SplittableRandom random;
-    private final TokenCounts promptTokens;
+    /** Distinct prompt and output tokens, for the repetition penalty; null when it is off. */
+    private final TokenCounts seenTokens;
     private final TokenCounts generated = new TokenCounts();
     private final float[] work;
     private final boolean penalized;
@@ -53,10 +53,10 @@ public final class Sampler {
         this.penalized = params.repetitionPenalty() != 1f || params.presencePenalty() != 0f
                 || params.frequencyPenalty() != 0f;
         if (params.repetitionPenalty() != 1f) {
-            this.promptTokens = new TokenCounts();
-            for (int id : promptTokens) this.promptTokens.add(id);
+            this.seenTokens = new TokenCounts();
+            for (int id : promptTokens) this.seenTokens.add(id);
         } else {
-            this.promptTokens = null;
+            this.seenTokens = null;
         }
         this.work = penalized || !params.isGreedy() ? new float[vocabSize] : null;
     }
@@ -101,7 +101,7 @@ public final class Sampler {
     /** Records a token as generated without sampling it (e.g. a forced or speculative token). */
     public void accept(int tokenId) {
         generated.add(tokenId);
-        if (promptTokens != null) promptTokens.add(tokenId);
+        if (seenTokens != null) seenTokens.add(tokenId);
         nGenerated++;
     }
 
@@ -109,9 +109,8 @@ public final class Sampler {
 
     private void applyPenalties(float[] l) {
         float repetition = params.repetitionPenalty();
-        if (promptTokens != null) {
-            // promptTokens also receives every generated token: the penalty covers prompt and output.
-            promptTokens.forEach((id, count) -> {
+        if (seenTokens != null) {
+            seenTokens.forEach((id, count) -> {
                 if (id >= 0 && id < vocabSize) l[id] = l[id] > 0 ? l[id] / repetition : l[id] * repetition;
             });
         }
@@ -138,7 +137,7 @@ public final class Sampler {
         return best;
     }
 
-    /** Temperature, filters and the draw, over {@code l[0, vocabSize)} (overwritten with scaled logits). */
+    /** Temperature, filters and the draw, over {@code l[0, vocabSize)} (overwritten). */
     private int draw(float[] l) {
         float inverseTemperature = 1f / params.temperature();
         float max = Float.NEGATIVE_INFINITY;
@@ -153,45 +152,106 @@ public final class Sampler {
         boolean nucleus = params.topP() < 1f;
         boolean minP = params.minP() > 0f;
         double u = random.nextDouble();
-        if (topK == 0 && !nucleus && !minP) return drawUnfiltered(l, max, u);
+        if (topK > 0) return drawTopK(l, max, topK, nucleus, minP, u);
 
-        int[] order;
-        double[] weights; // exp(l - max) of the sorted prefix
-        if (topK > 0) {
-            order = TopSelection.top(l, 0, vocabSize, topK);
-            weights = weights(l, order, max);
-        } else {
-            double total = 0;
-            for (int i = 0; i < vocabSize; i++) total += Math.exp(l[i] - max);
-            int prefix = Math.min(FIRST_PREFIX, vocabSize);
-            while (true) {
-                order = TopSelection.top(l, 0, vocabSize, prefix);
-                weights = weights(l, order, max);
-                double mass = 0;
-                for (double w : weights) mass += w;
-                boolean cutInside = prefix == vocabSize
-                        || (nucleus && mass / total > params.topP())
-                        || (minP && weights[prefix - 1] < params.minP());
-                if (cutInside) break;
-                prefix = Math.min(vocabSize, prefix * 4);
-            }
-            return pick(order, weights, keptByFilters(weights, total, nucleus, minP), u);
+        // Weights relative to the most likely token (which has weight 1), in place.
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            l[i] = (float) Math.exp(l[i] - max);
+            total += l[i];
         }
+        long minKeptKey = nucleus ? nucleusBoundary(l, total) : Long.MIN_VALUE;
+        float minWeight = minP ? params.minP() : 0f;
         double mass = 0;
-        for (double w : weights) mass += w;
-        return pick(order, weights, keptByFilters(weights, mass, nucleus, minP), u);
+        for (int i = 0; i < vocabSize; i++) {
+            if (kept(l[i], i, minKeptKey, minWeight)) mass += l[i];
+        }
+        double target = u * mass;
+        double cumulative = 0;
+        int last = -1;
+        for (int i = 0; i < vocabSize; i++) {
+            if (!kept(l[i], i, minKeptKey, minWeight)) continue;
+            last = i;
+            cumulative += l[i];
+            if (target < cumulative) return i;
+        }
+        return last;
+    }
+
+    /** The most likely token is always kept: it passes min-p (weight 1) and the nucleus cut (nothing before it). */
+    private static boolean kept(float weight, int id, long minKeptKey, float minWeight) {
+        return weight > 0f && weight >= minWeight && TopSelection.key(weight, id) >= minKeptKey;
+    }
+
+    /**
+     * Meta's top-p cut without sorting the vocabulary: a histogram of the weights by their float bits (16 buckets per
+     * octave) finds the one bucket in which the cumulative mass passes p; only that bucket is sorted. Returns the key
+     * ({@link TopSelection#key}) of the last kept token: tokens with a larger or equal key are kept.
+     */
+    private long nucleusBoundary(float[] w, double total) {
+        double limit = params.topP() * total;
+        double[] bucketMass = new double[NUCLEUS_BUCKETS];
+        int[] bucketCount = new int[NUCLEUS_BUCKETS];
+        for (int i = 0; i < vocabSize; i++) {
+            int b = bucket(w[i]);
+            bucketMass[b] += w[i];
+            bucketCount[b]++;
+        }
+        double before = 0;
+        int boundary = 0;
+        while (boundary < NUCLEUS_BUCKETS && before + bucketMass[boundary] <= limit) before += bucketMass[boundary++];
+        if (boundary == NUCLEUS_BUCKETS) return Long.MIN_VALUE;
+        long[] keys = new long[bucketCount[boundary]];
+        int n = 0;
+        for (int i = 0; i < vocabSize; i++) if (bucket(w[i]) == boundary) keys[n++] = TopSelection.key(w[i], i);
+        Arrays.sort(keys);
+        long lastKept = Long.MAX_VALUE;
+        for (int j = n - 1; j >= 0; j--) {
+            if (before > limit) break;
+            lastKept = keys[j];
+            before += Float.intBitsToFloat((int) (keys[j] >>> 32));
+        }
+        return lastKept;
+    }
+
+    /** 16 buckets per octave below 1; weights under 2^-40 share the last bucket. */
+    private static final int NUCLEUS_BUCKETS = 40 * 16 + 1;
+
+    private static int bucket(float weight) {
+        int below = (Float.floatToRawIntBits(1f) - Float.floatToRawIntBits(weight)) >>> 19;
+        return Math.min(below, NUCLEUS_BUCKETS - 1);
+    }
+
+    /** Top-k by partial selection, then top-p and min-p over the k survivors; the draw walks them in id order. */
+    private int drawTopK(float[] l, float max, int topK, boolean nucleus, boolean minP, double u) {
+        int[] order = TopSelection.top(l, 0, vocabSize, topK);
+        double[] weights = new double[order.length];
+        double mass = 0;
+        for (int j = 0; j < order.length; j++) mass += weights[j] = Math.exp(l[order[j]] - max);
+        int kept = keptByFilters(weights, mass, nucleus, minP);
+        int[] ids = Arrays.copyOf(order, kept);
+        Arrays.sort(ids);
+        double keptMass = 0;
+        for (int id : ids) keptMass += Math.exp(l[id] - max);
+        double target = u * keptMass;
+        double cumulative = 0;
+        for (int id : ids) {
+            cumulative += Math.exp(l[id] - max);
+            if (target < cumulative) return id;
+        }
+        return ids[kept - 1];
     }
 
     /**
      * How many of the sorted tokens survive top-p and min-p. {@code total} is the mass the probabilities are relative
-     * to (all tokens, or the top-k survivors); weights are relative to the maximum, which is weights[0] = 1.
+     * to (the top-k survivors); weights are relative to the maximum, which is weights[0] = 1.
      */
     private int keptByFilters(double[] weights, double total, boolean nucleus, boolean minP) {
         int kept = weights.length;
         if (nucleus) {
             double before = 0;
             for (int j = 0; j < weights.length; j++) {
-                if (before / total > params.topP()) {
+                if (before > params.topP() * total) {
                     kept = j;
                     break;
                 }
@@ -207,42 +267,6 @@ public final class Sampler {
             }
         }
         return Math.max(1, kept);
-    }
-
-    private static double[] weights(float[] l, int[] order, float max) {
-        double[] w = new double[order.length];
-        for (int j = 0; j < order.length; j++) w[j] = Math.exp(l[order[j]] - max);
-        return w;
-    }
-
-    private static int pick(int[] order, double[] weights, int kept, double u) {
-        double mass = 0;
-        for (int j = 0; j < kept; j++) mass += weights[j];
-        double target = u * mass;
-        double cumulative = 0;
-        for (int j = 0; j < kept; j++) {
-            cumulative += weights[j];
-            if (target < cumulative) return order[j];
-        }
-        return order[kept - 1];
-    }
-
-    /** Plain softmax sampling over every token in id order; no sort needed. Overwrites l with the weights. */
-    private int drawUnfiltered(float[] l, float max, double u) {
-        double total = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            l[i] = (float) Math.exp(l[i] - max);
-            total += l[i];
-        }
-        double target = u * total;
-        double cumulative = 0;
-        int last = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            if (l[i] > 0) last = i;
-            cumulative += l[i];
-            if (target < cumulative) return i;
-        }
-        return last;
     }
 
     /** log_softmax of the raw logits at the sampled token, and the k most likely tokens. */

@@ -231,57 +231,50 @@ class SamplerTest {
         }
     }
 
-    /** Full sort, Meta's top-p, HF's order of filters; unfiltered sampling walks ids in order. */
+    /** Full sort and Meta's top-p, HF's order of filters, then a walk over the kept tokens in id order. */
     private static final class Reference {
-        final int[] order;
-        final double[] weights;
-        final int keep;
+        final int[] keptIds;
+        final double[] keptWeights;
 
         Reference(float[] logits, SamplingParams p) {
             int n = logits.length;
-            double[] scaled = new double[n];
-            for (int i = 0; i < n; i++) scaled[i] = (float) (logits[i] * (1f / p.temperature()));
-            double max = Arrays.stream(scaled).max().orElseThrow();
-            boolean filtered = p.topK() > 0 || p.topP() < 1f || p.minP() > 0f;
-            if (!filtered) {
-                order = IntStream.range(0, n).toArray();
-                weights = new double[n];
-                for (int i = 0; i < n; i++) weights[i] = (float) Math.exp(scaled[i] - max);
-                keep = n;
-                return;
-            }
-            order = IntStream.range(0, n).boxed()
+            float[] scaled = new float[n];
+            for (int i = 0; i < n; i++) scaled[i] = logits[i] * (1f / p.temperature());
+            float max = Float.NEGATIVE_INFINITY;
+            for (float v : scaled) max = Math.max(max, v);
+            double[] w = new double[n];
+            for (int i = 0; i < n; i++) w[i] = (float) Math.exp(scaled[i] - max);
+            int[] order = IntStream.range(0, n).boxed()
                     .sorted(Comparator.<Integer>comparingDouble(i -> -scaled[i]).thenComparingInt(i -> i))
                     .mapToInt(Integer::intValue).toArray();
-            int kept = p.topK() > 0 ? Math.min(p.topK(), n) : n;
-            weights = new double[kept];
+            int candidates = p.topK() > 0 ? Math.min(p.topK(), n) : n;
             double total = 0;
-            for (int j = 0; j < kept; j++) total += weights[j] = Math.exp(scaled[order[j]] - max);
+            for (int j = 0; j < candidates; j++) total += w[order[j]];
+            int keep = candidates;
             double before = 0;
-            int nucleus = kept;
-            for (int j = 0; j < kept; j++) {
-                if (before / total > p.topP()) {
-                    nucleus = j;
+            for (int j = 0; j < candidates; j++) {
+                if (before > p.topP() * total) {
+                    keep = j;
                     break;
                 }
-                before += weights[j];
+                before += w[order[j]];
             }
-            int k = Math.max(1, nucleus);
-            for (int j = 1; j < k; j++) {
-                if (weights[j] < p.minP()) {
-                    k = j;
+            for (int j = 1; j < keep; j++) {
+                if (w[order[j]] < p.minP()) {
+                    keep = j;
                     break;
                 }
             }
-            keep = k;
+            keptIds = Arrays.copyOf(order, Math.max(1, keep));
+            Arrays.sort(keptIds);
+            keptWeights = Arrays.stream(keptIds).mapToDouble(i -> w[i]).toArray();
         }
 
         int pick(double u) {
-            double mass = 0;
-            for (int j = 0; j < keep; j++) mass += weights[j];
+            double mass = Arrays.stream(keptWeights).sum();
             double c = 0;
-            for (int j = 0; j < keep; j++) if (u * mass < (c += weights[j])) return order[j];
-            return order[keep - 1];
+            for (int j = 0; j < keptIds.length; j++) if (u * mass < (c += keptWeights[j])) return keptIds[j];
+            return keptIds[keptIds.length - 1];
         }
     }
 

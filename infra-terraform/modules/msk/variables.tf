@@ -1,0 +1,75 @@
+variable "cluster_name" {
+  description = "Name of the MSK cluster."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{0,63}$", var.cluster_name))
+    error_message = "cluster_name must start with a letter and hold at most 64 letters, digits and hyphens."
+  }
+}
+
+variable "kafka_version" {
+  description = "Apache Kafka version of the brokers."
+  type        = string
+  default     = "3.9.x"
+}
+
+variable "broker_instance_type" {
+  description = "Broker instance type. Herd's traffic is small records (prompts, token chunks); m7g.large suffices for thousands of streams."
+  type        = string
+  default     = "kafka.m7g.large"
+  validation {
+    condition     = startswith(var.broker_instance_type, "kafka.")
+    error_message = "broker_instance_type must be an MSK instance type (kafka.*)."
+  }
+}
+
+variable "broker_count" {
+  description = "Number of brokers: a multiple of the number of subnets, and at least 3 for replication factor 3 with min.insync.replicas 2 (topics.json)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = var.broker_count >= 3
+    error_message = "Herd's topics use replication factor 3, which needs at least 3 brokers."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Private subnets of the brokers, one per availability zone (2 or 3)."
+  type        = list(string)
+  validation {
+    condition     = length(var.subnet_ids) >= 2 && length(var.subnet_ids) <= 3
+    error_message = "MSK needs 2 or 3 subnets in distinct availability zones."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the brokers' security group."
+  type        = string
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to reach the SASL/SCRAM listener (port 9096): the EKS cluster security group."
+  type        = list(string)
+}
+
+variable "ebs_volume_size_gib" {
+  description = "Storage per broker in GiB."
+  type        = number
+  default     = 100
+  validation {
+    condition     = var.ebs_volume_size_gib >= 10
+    error_message = "ebs_volume_size_gib must be at least 10."
+  }
+}
+
+variable "scram_username" {
+  description = "SCRAM user that Herd and KEDA connect as."
+  type        = string
+  default     = "herd"
+}
+
+variable "tags" {
+  description = "Tags added to every AWS resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,289 @@
+package io.herd.compute.cuda;
+
+import io.herd.ffi.Cublas;
+
+/**
+ * Typed launches of Herd's kernels and cuBLAS on one {@link CudaDevice}'s stream. Arguments are device addresses
+ * (long) and sizes; activations are fp32. Every method only queues work; nothing here synchronises.
+ */
+public final class CudaOps {
+    /** Token rows from which a dense F32 linear goes to cuBLAS (exact fp32 either way). */
+    static final int CUBLAS_MIN_ROWS_F32 = 9;
+    /**
+     * Token rows from which a dense BF16 linear goes to cuBLAS with bf16-rounded inputs (tensor cores). Below it the
+     * GEMV kernel keeps fp32 inputs: a GEMM of few rows is memory-bound anyway, and on small batches the bf16 input
+     * rounding is what flips near-tied routers.
+     */
+    static final int CUBLAS_MIN_ROWS_BF16 = 64;
+    private static final int ELEMENTWISE_BLOCKS = 1024;
+
+    private final CudaDevice device;
+    private long bf16Scratch;
+    private long bf16ScratchBytes;
+    private long actQ, actScales, actSums;
+    private long actRowsTimesIn;
+
+    public CudaOps(CudaDevice device) {
+        this.device = device;
+    }
+
+    public CudaDevice device() {
+        return device;
+    }
+
+    // ---- linear layers --------------------------------------------------------------------------------------
+
+    /**
+     * {@code y[m] (+)= x[m] · Wᵀ} for {@code m < nRows} rows of fp32 x [nRows, nIn] into fp32 y [nRows, nOut].
+     * Dense F32 matrices from 9 rows and BF16 ones from 64 rows go to cuBLAS (BF16: x rounded to bf16 first, FP32
+     * accumulation); F32/BF16 below that run Herd's GEMV kernel on fp32 x; INT8/INT4 quantize x per 32 inputs to
+     * int8 and run Herd's dp4a kernel.
+     */
+    public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
+        if (nRows <= 0) return;
+        if (w.nGroups() != 1) throw new IllegalArgumentException("grouped matrix needs linearGrouped");
+        if (nRows >= CUBLAS_MIN_ROWS_F32 && w.format() == WeightFormat.F32) {
+            device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), x, w.data(),
+                    Cublas.R_32F, y, Cublas.R_32F, accumulate);
+        } else if (nRows >= CUBLAS_MIN_ROWS_BF16 && w.format() == WeightFormat.BF16) {
+            long xb = bf16Scratch((long) nRows * w.nIn());
+            convertF32ToBf16(x, xb, (long) nRows * w.nIn());
+            device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), xb, w.data(),
+                    Cublas.R_16BF, y, Cublas.R_32F, accumulate);
+        } else {
+            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4);
+        }
+    }
+
+    /**
+     * Grouped (MoE) linear over {@code nRows} rows of x: group g's rows are {@code [offsets[g], offsets[g+1])}
+     * (device int array of nGroups+1), multiplied by matrix g. Blocks are launched for at most nRows groups and
+     * find the non-empty groups on the device, so a decode step with one routed token runs one expert's blocks.
+     * {@code wide} picks the kernel that shares one weight load among 16 rows (prefill) instead of 4 (decode).
+     */
+    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate) {
+        if (nRows <= 0) return;
+        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide);
+    }
+
+    private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
+                              boolean wide) {
+        String kernel = (wide ? "herd_linear_wide_" : "herd_linear_") + w.format().kernelSuffix;
+        int warps = 8;
+        int gridX = (w.nOut() + warps - 1) / warps;
+        int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
+        int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
+        if (w.format().quantized()) {
+            quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
+            device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
+                    .ptr(actQ).ptr(actScales).ptr(actSums).ptr(y).ptr(w.data()).ptr(w.scales())
+                    .i32(w.nOut()).i32(w.nIn()).i32(w.groupSize()).i32(m).ptr(offsets).i32(nGroupsTotal)
+                    .i64(w.groupStrideBytes()).i64(w.groupStrideScales()).i32(accumulate ? 1 : 0));
+        } else {
+            device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
+                    .ptr(x).ptr(y).ptr(w.data()).i32(w.nOut()).i32(w.nIn()).i32(m).ptr(offsets).i32(nGroupsTotal)
+                    .i64(w.groupStrideBytes()).i32(accumulate ? 1 : 0));
+        }
+    }
+
+    /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */
+    private void quantizeActivations(long x, int nRows, int nIn, boolean int4Order) {
+        if (nIn % 32 != 0) throw new IllegalArgumentException("quantized linear needs nIn % 32 == 0, got " + nIn);
+        reserveActivationScratch(nRows, nIn);
+        long nGroups = (long) nRows * nIn / 32;
+        device.launch("herd_quantize_act_q8", (int) ((nGroups + 7) / 8), 1, 1, 256, 1, a -> a
+                .ptr(x).ptr(actQ).ptr(actScales).ptr(actSums).i32(nIn).i32(int4Order ? 1 : 0).i64(nGroups));
+    }
+
+    /** Reserves int8 activation scratch for rows × nIn up front (no allocation inside a captured graph). */
+    public void reserveActivationScratch(long rows, long nIn) {
+        long n = rows * nIn;
+        if (n <= actRowsTimesIn) return;
+        if (actQ != 0) {
+            device.synchronize();
+            device.free(actQ);
+            device.free(actScales);
+            device.free(actSums);
+        }
+        actQ = device.alloc(n);
+        actScales = device.alloc(n / 32 * 4 + 16);
+        actSums = device.alloc(n / 32 * 4 + 16);
+        actRowsTimesIn = n;
+    }
+
+    private long bf16Scratch(long elements) {
+        long bytes = elements * 2;
+        if (bytes > bf16ScratchBytes) {
+            if (bf16Scratch != 0) {
+                device.synchronize();
+                device.free(bf16Scratch);
+            }
+            bf16Scratch = device.alloc(bytes);
+            bf16ScratchBytes = bytes;
+        }
+        return bf16Scratch;
+    }
+
+    /** Reserves the bf16 staging buffer up front so no allocation happens inside a captured graph. */
+    public void reserveBf16Scratch(long elements) {
+        bf16Scratch(elements);
+    }
+
+    // ---- elementwise and norms ------------------------------------------------------------------------------
+
+    public void convertF32ToBf16(long x, long y, long n) {
+        device.launch("herd_convert_f32_bf16", blocks(n), 1, 1, 256, 1, a -> a.ptr(x).ptr(y).i64(n));
+    }
+
+    public void convertBf16ToF32(long x, long y, long n) {
+        device.launch("herd_convert_bf16_f32", blocks(n), 1, 1, 256, 1, a -> a.ptr(x).ptr(y).i64(n));
+    }
+
+    /** y[r] = rmsnorm(x[rows ? rows[r] : r]) · g for r < nRows; g = 0 means no gain. */
+    public void rmsnorm(long x, long gain, long y, int nRows, int dim, float eps, long rows) {
+        device.launch("herd_rmsnorm_f32", nRows, 1, 1, Math.min(1024, roundUp(dim, 32)), 1,
+                a -> a.ptr(x).ptr(gain).ptr(y).i32(dim).f32(eps).ptr(rows));
+    }
+
+    /** out[t] = table[ids[t]] as fp32; table is F32 or BF16 [vocab, dim]. */
+    public void embed(long table, WeightFormat tableFormat, long ids, long out, int nTok, int dim) {
+        String k = switch (tableFormat) {
+            case F32 -> "herd_embed_f32";
+            case BF16 -> "herd_embed_bf16";
+            default -> throw new IllegalArgumentException("embedding table must be F32 or BF16, not " + tableFormat);
+        };
+        device.launch(k, nTok, 1, 1, 256, 1, a -> a.ptr(table).ptr(ids).ptr(out).i32(dim));
+    }
+
+    /** a[t, j] = silu(h[t, j]) · h[t, F + j] for t < nRows. */
+    public void siluMul(long h, long a, int nRows, int f) {
+        long total = (long) nRows * f;
+        device.launch("herd_silu_mul_f32", blocks(total), 1, 1, 256, 1, k -> k.ptr(h).ptr(a).i32(f).i64(total));
+    }
+
+    public void argmax(long logits, int nRows, int vocab, long out) {
+        device.launch("herd_argmax_f32", nRows, 1, 1, 256, 1, a -> a.ptr(logits).i32(vocab).ptr(out));
+    }
+
+    // ---- attention ------------------------------------------------------------------------------------------
+
+    /** Paged-KV addressing of one step: per-token position and sequence, and the [nSeq, maxBlocks] table. */
+    public record KvAddressing(long tokPos, long tokSeq, long blockTables, int maxBlocks, int blockSize) {}
+
+    /**
+     * RoPE (omega != 0), qk-norm, temperature tuning on the fused qkv [nTok, (nHeads + 2 nKv)·headDim], and the
+     * write of k, v into the layer's cache (kvBf16: bf16 cache, else f32).
+     */
+    public void attnPrep(long qkv, long kCache, long vCache, boolean kvBf16, KvAddressing kv, int nTok, int nHeads,
+                         int nKv, int headDim, long omega, boolean qkNorm, float eps, boolean tempTuning,
+                         float attnScale, float floorScale) {
+        // whole warps: the kernel's block reduction (qk-norm) shuffles across full warps
+        int threads = Math.max(32, roundUp(headDim / 2, 32));
+        device.launch(kvBf16 ? "herd_attn_prep_bf16" : "herd_attn_prep_f32", nTok, nHeads + nKv, 1, threads, 1,
+                a -> a.ptr(qkv).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq()).ptr(kv.blockTables())
+                        .i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv).i32(headDim).ptr(omega)
+                        .i32(qkNorm ? 1 : 0).f32(eps).i32(tempTuning ? 1 : 0).f32(attnScale).f32(floorScale));
+    }
+
+    /**
+     * Decode attention over the paged cache (chunkSize 0 = global causal): for headDim 128 a block of 4 warps per
+     * (token, head) splitting the keys, otherwise one warp per (token, head).
+     */
+    public void attentionDecode(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
+                                int nTok, int nHeads, int nKv, int headDim, int chunkSize, float scale) {
+        if (headDim == 128) {
+            device.launch(kvBf16 ? "herd_attention_decode_hd128_bf16" : "herd_attention_decode_hd128_f32",
+                    nTok * nHeads, 1, 1, 128, 1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos())
+                            .ptr(kv.tokSeq()).ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize())
+                            .i32(nHeads).i32(nKv).i32(chunkSize).f32(scale));
+        } else {
+            attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize,
+                    scale);
+        }
+    }
+
+    /** The general decode kernel (any even headDim up to 256): one warp per (token, head). */
+    public void attentionDecodeWarpPerHead(long qkv, long out, long kCache, long vCache, boolean kvBf16,
+                                           KvAddressing kv, int nTok, int nHeads, int nKv, int headDim, int chunkSize,
+                                           float scale) {
+        int warps = nTok * nHeads;
+        device.launch(kvBf16 ? "herd_attention_decode_bf16" : "herd_attention_decode_f32", (warps + 3) / 4, 1, 1,
+                128, 1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                        .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                        .i32(headDim).i32(chunkSize).f32(scale).i32(nTok));
+    }
+
+    /** Tiled prefill attention over nTiles tiles (tileStart/tileLen device arrays; ≤ 16 tokens each). */
+    public void attentionPrefill(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
+                                 long tileStart, long tileLen, int nTiles, int nHeads, int nKv, int headDim,
+                                 int chunkSize, float scale) {
+        device.launch(kvBf16 ? "herd_attention_prefill_bf16" : "herd_attention_prefill_f32", nTiles, nHeads, 1, 128,
+                1, a -> a.ptr(qkv).ptr(out).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                        .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                        .i32(headDim).i32(chunkSize).f32(scale).ptr(tileStart).ptr(tileLen));
+    }
+
+    // ---- mixture of experts ---------------------------------------------------------------------------------
+
+    public void routerTopkSigmoid(long logits, int nExperts, int k, long ids, long scores, int nTok) {
+        device.launch("herd_router_topk_sigmoid_f32", (nTok + 127) / 128, 1, 1, 128, 1,
+                a -> a.ptr(logits).i32(nExperts).i32(k).ptr(ids).ptr(scores).i32(nTok));
+    }
+
+    public void moeRoute(long ids, int nAssign, int nExperts, long offsets, long posOfAssign, long assignOfPos) {
+        if (nExperts > 1024) throw new IllegalArgumentException("at most 1024 experts, got " + nExperts);
+        device.launch("herd_moe_route", 1, 1, 1, 1024, 1,
+                a -> a.ptr(ids).i32(nAssign).i32(nExperts).ptr(offsets).ptr(posOfAssign).ptr(assignOfPos));
+    }
+
+    public void moePermute(long x, long assignOfPos, long scores, long xp, int nAssign, int k, int dim) {
+        device.launch("herd_moe_permute_f32", nAssign, 1, 1, 256, 1,
+                a -> a.ptr(x).ptr(assignOfPos).ptr(scores).ptr(xp).i32(k).i32(dim));
+    }
+
+    public void moeUnpermuteAdd(long yp, long posOfAssign, long h, int nTok, int k, int dim) {
+        device.launch("herd_moe_unpermute_add_f32", nTok, 1, 1, 256, 1,
+                a -> a.ptr(yp).ptr(posOfAssign).ptr(h).i32(k).i32(dim));
+    }
+
+    // ---- weights: conversion, transposition, quantization, synthetic fills ----------------------------------
+
+    /** dst[b] = src[b]ᵀ for {@code batch} matrices [rows, cols] (bf16 when elementBytes is 2, else f32). */
+    public void transpose(long src, long dst, int rows, int cols, int batch, int elementBytes) {
+        device.launch(elementBytes == 2 ? "herd_transpose_bf16" : "herd_transpose_f32", (cols + 31) / 32,
+                (rows + 31) / 32, batch, 32, 8, a -> a.ptr(src).ptr(dst).i32(rows).i32(cols));
+    }
+
+    /** Quantizes rows×cols f32 or bf16 weights into {@code target} (INT8/INT4) with bf16 group scales. */
+    public void quantize(long src, boolean srcBf16, WeightFormat target, long q, long scales, int rows, int cols,
+                         int group) {
+        String k = "herd_quantize_" + target.kernelSuffix + (srcBf16 ? "_bf16" : "_f32");
+        long groups = (long) rows * (cols / group);
+        device.launch(k, (int) ((groups + 255) / 256), 1, 1, 256, 1,
+                a -> a.ptr(src).ptr(q).ptr(scales).i32(rows).i32(cols).i32(group));
+    }
+
+    public void fillRandomBytes(long p, long bytes, long seed) {
+        device.launch("herd_fill_random_u8", blocks(bytes / 8 + 1), 1, 1, 256, 1, a -> a.ptr(p).i64(bytes).i64(seed));
+    }
+
+    public void fillRandomBf16(long p, long n, long seed, float amp) {
+        device.launch("herd_fill_random_bf16", blocks(n), 1, 1, 256, 1, a -> a.ptr(p).i64(n).i64(seed).f32(amp));
+    }
+
+    public void fillRandomF32(long p, long n, long seed, float amp) {
+        device.launch("herd_fill_random_f32", blocks(n), 1, 1, 256, 1, a -> a.ptr(p).i64(n).i64(seed).f32(amp));
+    }
+
+    public void fillBf16(long p, long n, float value) {
+        device.launch("herd_fill_const_bf16", blocks(n), 1, 1, 256, 1, a -> a.ptr(p).i64(n).f32(value));
+    }
+
+    private static int blocks(long n) {
+        return (int) Math.max(1, Math.min(ELEMENTWISE_BLOCKS * 8L, (n + 255) / 256));
+    }
+
+    private static int roundUp(int v, int m) {
+        return (v + m - 1) / m * m;
+    }
+}

@@ -1,0 +1,584 @@
+package io.herd.model.gpu;
+
+import io.herd.compute.cuda.CudaDevice;
+import io.herd.compute.cuda.CudaOps;
+import io.herd.compute.cuda.DeviceMatrix;
+import io.herd.compute.cuda.DeviceWeights;
+import io.herd.compute.cuda.DeviceWeights.HostTensor;
+import io.herd.compute.cuda.MemoryPlan;
+import io.herd.compute.cuda.WeightFormat;
+import io.herd.compute.DType;
+import io.herd.model.ForwardPass;
+import io.herd.model.Llama4Config;
+import io.herd.model.Llama4TensorNames;
+import io.herd.model.RopeFrequencies;
+import io.herd.weights.SafetensorsCheckpoint;
+import io.herd.weights.TensorView;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Llama 4 forward pass on one GPU. Weights are uploaded once (as stored, or quantized to int8/int4 on the
+ * device while uploading); the paged KV cache and every per-step buffer are allocated up front after a
+ * {@link MemoryPlan} check; each step is queued on the device's one stream and synchronised once at the end.
+ * Pure decode steps (one token per sequence) are captured once per batch size as a CUDA graph and replayed.
+ *
+ * <p>Numerics: activations and the residual stream are fp32; F32 matrices run in fp32, BF16 matrices take
+ * bf16-rounded inputs with fp32 accumulation (cuBLAS for many rows, Herd's GEMV otherwise), INT8/INT4 matrices are
+ * dequantized inside the kernel. Router logits are fp32 (router weights are kept in fp32), ties go to the lower
+ * expert index.
+ *
+ * <p>KV storage, per layer of a group: K and V each [nBlocks, blockSize, nKvHeads, headDim] in f32 or bf16;
+ * position p of a sequence lives in block {@code table[p / blockSize]}, slot {@code p % blockSize}.
+ */
+public final class CudaForwardPass implements ForwardPass {
+
+    /**
+     * @param matrixFormat   storage of the big matrices; null keeps the checkpoint's dtype
+     * @param quantGroupSize inputs per scale group for INT8/INT4 (32 or 128)
+     * @param kvBf16         bf16 KV cache (else f32)
+     * @param blockSize      positions per KV block
+     * @param nGlobalBlocks  blocks of the GLOBAL group (NoPE layers)
+     * @param nChunkedBlocks blocks of the CHUNKED group (RoPE layers)
+     * @param maxBatchTokens most tokens in one forward call
+     * @param maxSeqs        most sequences (chunks) in one forward call
+     * @param maxBlocksPerSeq longest block table
+     * @param maxLogitRows   logits computed per lm_head launch (more rows are done in several)
+     * @param useGraphs      capture pure decode steps as CUDA graphs
+     */
+    public record Options(WeightFormat matrixFormat, int quantGroupSize, boolean kvBf16, int blockSize,
+                          int nGlobalBlocks, int nChunkedBlocks, int maxBatchTokens, int maxSeqs,
+                          int maxBlocksPerSeq, int maxLogitRows, boolean useGraphs) {
+        public Options {
+            if (quantGroupSize != 32 && quantGroupSize != 128) {
+                throw new IllegalArgumentException("quantGroupSize must be 32 or 128, got " + quantGroupSize);
+            }
+            if (blockSize <= 0 || maxBatchTokens <= 0 || maxSeqs <= 0 || maxBlocksPerSeq <= 0 || maxLogitRows <= 0) {
+                throw new IllegalArgumentException("sizes must be positive: " + this);
+            }
+        }
+
+        public Options withFormat(WeightFormat f) {
+            return new Options(f, quantGroupSize, kvBf16, blockSize, nGlobalBlocks, nChunkedBlocks, maxBatchTokens,
+                    maxSeqs, maxBlocksPerSeq, maxLogitRows, useGraphs);
+        }
+    }
+
+    private final CudaDevice device;
+    private final CudaOps ops;
+    private final Llama4Config config;
+    private final Options options;
+    private final List<Layer> layers;
+    private final long embedTable;
+    private final WeightFormat embedFormat;
+    private final long finalNorm;
+    private final DeviceMatrix lmHead;
+    private final long omega;
+    private final MemoryPlan plan;
+    private final KvCacheSpec kvSpec;
+    private final Buffers buf;
+    private final Map<Integer, CudaDevice.Graph> decodeGraphs = new HashMap<>();
+    private final java.util.Set<Integer> eagerDecodeSizes = new java.util.HashSet<>();
+    private final long allocationMark;
+    private boolean closed;
+    private boolean graphsEnabled;
+
+    /** One decoder layer's device weights and KV cache. */
+    private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
+                         DeviceMatrix router, DeviceMatrix expertsGateUp, DeviceMatrix expertsDown,
+                         DeviceMatrix gateUp, DeviceMatrix down, long kCache, long vCache) {}
+
+    /** Per-step device buffers, sized for the largest step. */
+    private record Buffers(long h, long xn, long qkv, long attn, long hidden, long act, long routerLogits,
+                           long expertIds, long expertScores, long offsets, long posOfAssign, long assignOfPos,
+                           long xPerm, long yPerm, long logits, long argmax, long meta, int metaInts) {}
+
+    /** Weights as they arrive: either from a checkpoint or generated on the device. */
+    private interface Source {
+        DeviceMatrix matrix(String what, int iLayer, int nGroups, int nOut, int nIn, WeightFormat fmt);
+
+        long norm(String what, int iLayer, int dim);
+
+        long embedding(int vocab, int dim, WeightFormat fmt);
+
+        WeightFormat embeddingFormat();
+    }
+
+    private CudaForwardPass(CudaDevice device, Llama4Config config, Options options, Source source, long weightBytes) {
+        this.device = device;
+        this.allocationMark = device.allocationMark();
+        this.graphsEnabled = options.useGraphs();
+        this.ops = new CudaOps(device);
+        this.config = config;
+        this.options = options;
+        validate(config);
+        int kvBytesPerElem = options.kvBf16() ? 2 : 4;
+        long perLayerBlock = 2L * options.blockSize() * config.nKvHeads() * config.headDim() * kvBytesPerElem;
+        int nRope = 0;
+        for (boolean r : config.ropeLayers()) if (r) nRope++;
+        int nNope = config.nLayers() - nRope;
+        kvSpec = new KvCacheSpec(options.blockSize(), options.nGlobalBlocks(), options.nChunkedBlocks(),
+                perLayerBlock * nNope, perLayerBlock * nRope);
+        long kvBytes = kvSpec.bytesPerGlobalBlock() * options.nGlobalBlocks()
+                + kvSpec.bytesPerChunkedBlock() * options.nChunkedBlocks();
+        plan = new MemoryPlan(weightBytes, kvBytes, activationBytes(config, options), MemoryPlan.DEFAULT_RESERVE,
+                device.runtime().memGetInfo().freeBytes());
+        plan.requireFits("Llama 4 (" + config.nLayers() + " layers, " + config.nExperts() + " experts)");
+        try {
+            List<Layer> ls = new ArrayList<>();
+            WeightFormat fmt = options.matrixFormat();
+            int d = config.dModel(), hd = config.headDim();
+            int qkvOut = (config.nHeads() + 2 * config.nKvHeads()) * hd;
+            for (int i = 0; i < config.nLayers(); i++) {
+                boolean moe = config.moeLayers()[i];
+                boolean rope = config.ropeLayers()[i];
+                long inNorm = source.norm("input_layernorm", i, d);
+                DeviceMatrix qkv = source.matrix("qkv", i, 1, qkvOut, d, fmt);
+                DeviceMatrix o = source.matrix("o", i, 1, d, config.nHeads() * hd, fmt);
+                long postNorm = source.norm("post_attention_layernorm", i, d);
+                DeviceMatrix router = null, eGateUp = null, eDown = null, gateUp, down;
+                if (moe) {
+                    router = source.matrix("router", i, 1, config.nExperts(), d, WeightFormat.F32);
+                    eGateUp = source.matrix("experts.gate_up", i, config.nExperts(), 2 * config.dFf(), d, fmt);
+                    eDown = source.matrix("experts.down", i, config.nExperts(), d, config.dFf(), fmt);
+                    gateUp = source.matrix("shared.gate_up", i, 1, 2 * config.dFf(), d, fmt);
+                    down = source.matrix("shared.down", i, 1, d, config.dFf(), fmt);
+                } else {
+                    gateUp = source.matrix("mlp.gate_up", i, 1, 2 * config.dFfMlp(), d, fmt);
+                    down = source.matrix("mlp.down", i, 1, d, config.dFfMlp(), fmt);
+                }
+                int nBlocks = rope ? options.nChunkedBlocks() : options.nGlobalBlocks();
+                long cacheBytes = (long) nBlocks * options.blockSize() * config.nKvHeads() * hd * kvBytesPerElem;
+                long kc = device.alloc(cacheBytes), vc = device.alloc(cacheBytes);
+                device.zero(kc, cacheBytes);
+                device.zero(vc, cacheBytes);
+                ls.add(new Layer(inNorm, qkv, o, postNorm, rope, moe, router, eGateUp, eDown, gateUp, down, kc, vc));
+            }
+            layers = List.copyOf(ls);
+            embedFormat = source.embeddingFormat();
+            embedTable = source.embedding(config.vocabSize(), d, embedFormat);
+            finalNorm = source.norm("norm", -1, d);
+            lmHead = source.matrix("lm_head", -1, 1, config.vocabSize(), d, fmt);
+            float[] inv = RopeFrequencies.inverseFrequencies(hd, config.ropeTheta(), config.ropeScaling());
+            omega = new DeviceWeights(ops).floats(inv);
+            buf = allocateBuffers();
+            ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
+            ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
+                    options.maxLogitRows()), Math.max(maxIn(config), d));
+            device.synchronize();
+        } catch (RuntimeException | Error e) {
+            device.freeSince(allocationMark);  // nothing of a half-loaded model stays on the device
+            throw e;
+        }
+    }
+
+    // ---- construction -------------------------------------------------------------------------------------------
+
+    /**
+     * Uploads a checkpoint's text weights. Big matrices go to {@code options.matrixFormat()} (null: as stored);
+     * expert stacks are transposed from input-major to [out, in] on the device.
+     */
+    public static CudaForwardPass load(CudaDevice device, Llama4Config config, SafetensorsCheckpoint checkpoint,
+                                       Options options) {
+        Llama4TensorNames names = Llama4TensorNames.detect(checkpoint.names(), checkpoint.location());
+        DType stored = checkpoint.tensor(names.qProj(0)).dtype();
+        if (stored != DType.F32 && stored != DType.BF16) {
+            throw new IllegalArgumentException(checkpoint.location() + ": GPU path supports F32 and BF16 checkpoints, not "
+                    + stored);
+        }
+        WeightFormat asStored = stored == DType.BF16 ? WeightFormat.BF16 : WeightFormat.F32;
+        Options opts = options.matrixFormat() == null ? options.withFormat(asStored) : options;
+        DeviceWeights up = new DeviceWeights(new CudaOps(device));
+        long weightBytes = estimateWeightBytes(config, opts, asStored);
+        Source source = new Source() {
+            @Override
+            public DeviceMatrix matrix(String what, int i, int nGroups, int nOut, int nIn, WeightFormat fmt) {
+                int g = opts.quantGroupSize();
+                return switch (what) {
+                    case "qkv" -> up.matrix(List.of(host(checkpoint, names.qProj(i), config.nHeads() * config.headDim(), nIn),
+                            host(checkpoint, names.kProj(i), config.nKvHeads() * config.headDim(), nIn),
+                            host(checkpoint, names.vProj(i), config.nKvHeads() * config.headDim(), nIn)),
+                            1, nOut, nIn, false, fmt, g);
+                    case "o" -> up.matrix(List.of(host(checkpoint, names.oProj(i), nOut, nIn)), 1, nOut, nIn, false, fmt, g);
+                    case "router" -> up.matrix(List.of(host(checkpoint, names.router(i), nOut, nIn)), 1, nOut, nIn,
+                            false, WeightFormat.F32, g);
+                    case "experts.gate_up" -> up.matrix(List.of(host(checkpoint, names.expertsGateUp(i), nGroups, nIn, nOut)),
+                            nGroups, nOut, nIn, true, fmt, g);
+                    case "experts.down" -> up.matrix(List.of(host(checkpoint, names.expertsDown(i), nGroups, nIn, nOut)),
+                            nGroups, nOut, nIn, true, fmt, g);
+                    case "shared.gate_up" -> up.matrix(List.of(host(checkpoint, names.sharedGate(i), nOut / 2, nIn),
+                            host(checkpoint, names.sharedUp(i), nOut / 2, nIn)), 1, nOut, nIn, false, fmt, g);
+                    case "shared.down" -> up.matrix(List.of(host(checkpoint, names.sharedDown(i), nOut, nIn)), 1, nOut, nIn,
+                            false, fmt, g);
+                    case "mlp.gate_up" -> up.matrix(List.of(host(checkpoint, names.mlpGate(i), nOut / 2, nIn),
+                            host(checkpoint, names.mlpUp(i), nOut / 2, nIn)), 1, nOut, nIn, false, fmt, g);
+                    case "mlp.down" -> up.matrix(List.of(host(checkpoint, names.mlpDown(i), nOut, nIn)), 1, nOut, nIn,
+                            false, fmt, g);
+                    case "lm_head" -> up.matrix(List.of(host(checkpoint, names.lmHead(), nOut, nIn)), 1, nOut, nIn, false,
+                            fmt, g);
+                    default -> throw new IllegalArgumentException(what);
+                };
+            }
+
+            @Override
+            public long norm(String what, int i, int dim) {
+                String name = switch (what) {
+                    case "input_layernorm" -> names.inputNorm(i);
+                    case "post_attention_layernorm" -> names.postAttentionNorm(i);
+                    case "norm" -> names.finalNorm();
+                    default -> throw new IllegalArgumentException(what);
+                };
+                return up.floats(checkpoint.tensor(name).requireShape(dim).toFloatArray());
+            }
+
+            @Override
+            public long embedding(int vocab, int dim, WeightFormat fmt) {
+                HostTensor t = host(checkpoint, names.embedTokens(), vocab, dim);
+                return up.matrix(List.of(t), 1, vocab, dim, false, fmt, opts.quantGroupSize()).data();
+            }
+
+            @Override
+            public WeightFormat embeddingFormat() {
+                return asStored == WeightFormat.F32 && opts.matrixFormat() == WeightFormat.F32 ? WeightFormat.F32
+                        : WeightFormat.BF16;
+            }
+        };
+        return new CudaForwardPass(device, config, opts, source, weightBytes);
+    }
+
+    /**
+     * A model of {@code config}'s dimensions with random weights generated on the device: throughput and memory
+     * measurements at real sizes (e.g. Scout's 48 layers in int4) without uploading a checkpoint.
+     */
+    public static CudaForwardPass synthetic(CudaDevice device, Llama4Config config, Options options, long seed) {
+        if (options.matrixFormat() == null) throw new IllegalArgumentException("synthetic weights need a format");
+        DeviceWeights up = new DeviceWeights(new CudaOps(device));
+        long[] counter = {seed};
+        Source source = new Source() {
+            @Override
+            public DeviceMatrix matrix(String what, int i, int nGroups, int nOut, int nIn, WeightFormat fmt) {
+                return up.random(nGroups, nOut, nIn, fmt, options.quantGroupSize(), ++counter[0]);
+            }
+
+            @Override
+            public long norm(String what, int i, int dim) {
+                return up.ones(dim);
+            }
+
+            @Override
+            public long embedding(int vocab, int dim, WeightFormat fmt) {
+                return up.random(1, vocab, dim, WeightFormat.BF16, options.quantGroupSize(), ++counter[0]).data();
+            }
+
+            @Override
+            public WeightFormat embeddingFormat() {
+                return WeightFormat.BF16;
+            }
+        };
+        return new CudaForwardPass(device, config, options, source,
+                estimateWeightBytes(config, options, WeightFormat.BF16));
+    }
+
+    private static HostTensor host(SafetensorsCheckpoint ckpt, String name, long... shape) {
+        TensorView t = ckpt.tensor(name).requireShape(shape).requireDtype(DType.F32, DType.BF16);
+        return new HostTensor(t.data(), t.dtype() == DType.BF16);
+    }
+
+    /** Device bytes of every weight in the chosen formats (for the memory plan, before any allocation). */
+    public static long estimateWeightBytes(Llama4Config c, Options o, WeightFormat embedSource) {
+        WeightFormat f = o.matrixFormat();
+        long sum = 0;
+        for (int i = 0; i < c.nLayers(); i++) sum += layerMatrixBytes(c, o, i, c.nExperts()) + 2L * c.dModel() * 4;
+        WeightFormat embed = embedSource == WeightFormat.F32 && f == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.BF16;
+        sum += DeviceMatrix.bytesFor(embed, 1, c.vocabSize(), c.dModel(), o.quantGroupSize());
+        sum += DeviceMatrix.bytesFor(f, 1, c.vocabSize(), c.dModel(), o.quantGroupSize());
+        return sum;
+    }
+
+    /**
+     * Bytes of layer {@code i}'s matrices counting {@code nExpertsRead} routed experts: all of them for the memory
+     * plan, the experts one token uses for what a decode step reads. The router (fp32) is counted in full.
+     */
+    static long layerMatrixBytes(Llama4Config c, Options o, int i, int nExpertsRead) {
+        WeightFormat f = o.matrixFormat();
+        int g = o.quantGroupSize(), d = c.dModel(), hd = c.headDim();
+        long sum = DeviceMatrix.bytesFor(f, 1, (c.nHeads() + 2 * c.nKvHeads()) * hd, d, g)
+                + DeviceMatrix.bytesFor(f, 1, d, c.nHeads() * hd, g);
+        if (c.moeLayers()[i]) {
+            sum += (long) c.nExperts() * d * 4
+                    + DeviceMatrix.bytesFor(f, nExpertsRead, 2 * c.dFf(), d, g)
+                    + DeviceMatrix.bytesFor(f, nExpertsRead, d, c.dFf(), g)
+                    + DeviceMatrix.bytesFor(f, 1, 2 * c.dFf(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFf(), g);
+        } else {
+            sum += DeviceMatrix.bytesFor(f, 1, 2 * c.dFfMlp(), d, g) + DeviceMatrix.bytesFor(f, 1, d, c.dFfMlp(), g);
+        }
+        return sum;
+    }
+
+    private static int maxIn(Llama4Config c) {
+        return Math.max(Math.max(c.dModel(), c.nHeads() * c.headDim()), Math.max(c.dFf(), c.dFfMlp()));
+    }
+
+    private static long activationBytes(Llama4Config c, Options o) {
+        long t = o.maxBatchTokens();
+        int k = c.nExpertsPerTok();
+        long hiddenRows = Math.max(t * k, t);
+        long widest = Math.max(2L * c.dFf(), 2L * c.dFfMlp());
+        long floats = t * c.dModel() * 2 + t * (c.nHeads() + 2L * c.nKvHeads()) * c.headDim()
+                + t * c.nHeads() * c.headDim() + hiddenRows * widest + hiddenRows * widest / 2
+                + t * c.nExperts() + 2 * t * k * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
+        long bf16Scratch = t * Math.max(maxIn(c), c.dModel()) * 2;
+        long int8Scratch = Math.max(t * k, o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
+        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + (1L << 20);
+    }
+
+    private static int metaInts(Options o) {
+        return StepLayout.metaInts(o);
+    }
+
+    private Buffers allocateBuffers() {
+        Llama4Config c = config;
+        long t = options.maxBatchTokens();
+        int k = c.nExpertsPerTok();
+        long hiddenRows = Math.max(t * k, t);
+        long widest = Math.max(2L * c.dFf(), 2L * c.dFfMlp());
+        return new Buffers(
+                device.alloc(t * c.dModel() * 4), device.alloc(t * c.dModel() * 4),
+                device.alloc(t * (c.nHeads() + 2L * c.nKvHeads()) * c.headDim() * 4),
+                device.alloc(t * c.nHeads() * c.headDim() * 4),
+                device.alloc(hiddenRows * widest * 4), device.alloc(hiddenRows * widest / 2 * 4),
+                device.alloc(t * Math.max(1, c.nExperts()) * 4),
+                device.alloc(t * k * 4), device.alloc(t * k * 4), device.alloc((c.nExperts() + 1L) * 4),
+                device.alloc(t * k * 4), device.alloc(t * k * 4),
+                device.alloc(t * k * c.dModel() * 4), device.alloc(t * k * c.dModel() * 4),
+                device.alloc((long) options.maxLogitRows() * c.vocabSize() * 4), device.alloc(t * 4),
+                device.alloc(metaInts(options) * 4L), metaInts(options));
+    }
+
+    private static void validate(Llama4Config c) {
+        if (c.nHeads() % c.nKvHeads() != 0) {
+            throw new IllegalArgumentException("nHeads " + c.nHeads() + " not a multiple of nKvHeads " + c.nKvHeads());
+        }
+        if (c.headDim() % 2 != 0 || c.headDim() > 256) {
+            throw new IllegalArgumentException("headDim must be even and at most 256, got " + c.headDim());
+        }
+        if (c.nExpertsPerTok() > 8 || c.nExperts() > 1024) {
+            throw new IllegalArgumentException("at most 8 experts per token and 1024 experts, got "
+                    + c.nExpertsPerTok() + " of " + c.nExperts());
+        }
+    }
+
+    // ---- ForwardPass ----------------------------------------------------------------------------------------------
+
+    @Override
+    public Llama4Config config() {
+        return config;
+    }
+
+    @Override
+    public KvCacheSpec kvSpec() {
+        return kvSpec;
+    }
+
+    /** Turns CUDA-graph replay of pure decode steps on or off (eager launches are the baseline to compare with). */
+    public void useGraphs(boolean enabled) {
+        graphsEnabled = enabled;
+    }
+
+    public MemoryPlan memoryPlan() {
+        return plan;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public List<float[]> forward(List<SequenceChunk> chunks) {
+        if (StepLayout.reusesChunkedBlockWithinStep(chunks, config.attentionChunkSize(), options.blockSize())) {
+            return forwardSplitAtAttentionChunks(chunks);
+        }
+        device.makeCurrent();
+        StepLayout step = prepare(chunks);
+        device.uploadInts(step.meta, buf.meta());
+        runGraphOrLayers(step);
+        int vocab = config.vocabSize();
+        float[][] results = new float[chunks.size()][];
+        for (int c = 0; c < chunks.size(); c++) results[c] = new float[chunks.get(c).nLogits() * vocab];
+        float[] block = new float[Math.min(step.nRows, options.maxLogitRows()) * vocab];
+        for (int r0 = 0; r0 < step.nRows; r0 += options.maxLogitRows()) {
+            int n = Math.min(options.maxLogitRows(), step.nRows - r0);
+            if (r0 > 0 || !step.logitsDone) lmHeadRows(step, r0, n);
+            device.downloadFloats(buf.logits(), block, 0, n * vocab);
+            for (int r = 0; r < n; r++) {
+                int row = r0 + r;
+                System.arraycopy(block, r * vocab, results[step.rowChunk[row]], step.rowIndexInChunk[row] * vocab, vocab);
+            }
+        }
+        return List.of(results);
+    }
+
+    /** Runs each chunk piece by piece, one attention chunk per piece, in successive steps. */
+    private List<float[]> forwardSplitAtAttentionChunks(List<SequenceChunk> chunks) {
+        List<float[]> out = new ArrayList<>();
+        int vocab = config.vocabSize();
+        for (SequenceChunk c : chunks) {
+            float[] logits = new float[c.nLogits() * vocab];
+            int filled = 0;
+            for (SequenceChunk piece : StepLayout.splitAtAttentionChunks(c, config.attentionChunkSize())) {
+                float[] l = forward(List.of(piece)).getFirst();
+                System.arraycopy(l, 0, logits, filled, l.length);
+                filled += l.length;
+            }
+            out.add(logits);
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #forward} for chunks with nLogits = 1, but returns only each chunk's greedy token (argmax on
+     * the device; no logits leave the GPU). The decode loop of benchmarks and greedy serving.
+     */
+    public int[] forwardGreedy(List<SequenceChunk> chunks) {
+        for (SequenceChunk c : chunks) {
+            if (c.nLogits() != 1) throw new IllegalArgumentException("forwardGreedy needs nLogits == 1 per chunk");
+        }
+        if (chunks.size() > options.maxLogitRows()) {
+            throw new IllegalArgumentException(chunks.size() + " chunks exceed maxLogitRows " + options.maxLogitRows());
+        }
+        device.makeCurrent();
+        StepLayout step = prepare(chunks);
+        device.uploadInts(step.meta, buf.meta());
+        runGraphOrLayers(step);
+        return device.downloadInts(buf.argmax(), chunks.size());
+    }
+
+    @Override
+    public void copyBlock(KvGroup group, int fromBlock, int toBlock) {
+        int n = group == KvGroup.GLOBAL ? options.nGlobalBlocks() : options.nChunkedBlocks();
+        if (fromBlock < 0 || fromBlock >= n || toBlock < 0 || toBlock >= n) {
+            throw new IllegalArgumentException("block " + fromBlock + " -> " + toBlock + " outside 0.." + (n - 1));
+        }
+        long blockBytes = (long) options.blockSize() * config.nKvHeads() * config.headDim() * (options.kvBf16() ? 2 : 4);
+        device.makeCurrent();
+        for (Layer l : layers) {
+            if (l.rope() != (group == KvGroup.CHUNKED)) continue;
+            device.copy(l.kCache() + toBlock * blockBytes, l.kCache() + fromBlock * blockBytes, blockBytes);
+            device.copy(l.vCache() + toBlock * blockBytes, l.vCache() + fromBlock * blockBytes, blockBytes);
+        }
+        device.synchronize();
+    }
+
+    /** Frees the graphs and every device buffer of this forward pass (weights, KV cache, activations). */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        device.makeCurrent();
+        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
+        decodeGraphs.clear();
+        device.freeSince(allocationMark);
+    }
+
+    // ---- one step -------------------------------------------------------------------------------------------------
+
+    // offsets of the int arrays inside buf.meta
+    private long ids() { return buf.meta(); }
+    private long tokPos() { return buf.meta() + 4L * options.maxBatchTokens(); }
+    private long tokSeq() { return buf.meta() + 8L * options.maxBatchTokens(); }
+    private long logitRows() { return buf.meta() + 12L * options.maxBatchTokens(); }
+    private long tileStart() { return buf.meta() + 16L * options.maxBatchTokens(); }
+    private long tileLen() { return buf.meta() + 20L * options.maxBatchTokens(); }
+    private long globalTables() { return buf.meta() + 4L * StepLayout.globalTablesOffset(options); }
+    private long chunkedTables() { return buf.meta() + 4L * StepLayout.chunkedTablesOffset(options); }
+
+    private StepLayout prepare(List<SequenceChunk> chunks) {
+        return StepLayout.of(chunks, config.vocabSize(), config.attentionChunkSize(), options, options.nGlobalBlocks(),
+                options.nChunkedBlocks());
+    }
+
+    private void runGraphOrLayers(StepLayout s) {
+        // A batch size is run eagerly once before it is captured, so that cuBLAS and the driver have made their
+        // lazy allocations outside the capture.
+        if (graphsEnabled && s.pureDecode && !eagerDecodeSizes.add(s.nSeq)) {
+            CudaDevice.Graph g = decodeGraphs.get(s.nSeq);
+            if (g == null) {
+                int rows = Math.min(s.nRows, options.maxLogitRows());
+                g = device.capture(() -> {
+                    runLayers(s);
+                    lmHeadRows(s, 0, rows);
+                    ops.argmax(buf.logits(), rows, config.vocabSize(), buf.argmax());
+                });
+                decodeGraphs.put(s.nSeq, g);
+            }
+            g.launch();
+        } else {
+            runLayers(s);
+            int first = Math.min(s.nRows, options.maxLogitRows());
+            if (first > 0) {
+                lmHeadRows(s, 0, first);
+                ops.argmax(buf.logits(), first, config.vocabSize(), buf.argmax());
+            }
+        }
+        s.logitsDone = true;
+    }
+
+    /** Final norm of logit rows [r0, r0+n) and lm_head into buf.logits. */
+    private void lmHeadRows(StepLayout s, int r0, int n) {
+        if (n <= 0) return;
+        ops.rmsnorm(buf.h(), finalNorm, buf.xn(), n, config.dModel(), config.rmsNormEps(), logitRows() + 4L * r0);
+        ops.linear(lmHead, buf.xn(), buf.logits(), n, false);
+    }
+
+    private void runLayers(StepLayout s) {
+        Llama4Config c = config;
+        int nTok = s.nTok, d = c.dModel(), hd = c.headDim();
+        ops.embed(embedTable, embedFormat, ids(), buf.h(), nTok, d);
+        CudaOps.KvAddressing global = new CudaOps.KvAddressing(tokPos(), tokSeq(), globalTables(),
+                options.maxBlocksPerSeq(), options.blockSize());
+        CudaOps.KvAddressing chunked = new CudaOps.KvAddressing(tokPos(), tokSeq(), chunkedTables(),
+                options.maxBlocksPerSeq(), options.blockSize());
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int k = c.nExpertsPerTok();
+        int nAssign = nTok * k;
+        for (Layer l : layers) {
+            CudaOps.KvAddressing kv = l.rope() ? chunked : global;
+            ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false);
+            ops.attnPrep(buf.qkv(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok, c.nHeads(), c.nKvHeads(), hd,
+                    l.rope() ? omega : 0, l.rope() && c.useQkNorm(), c.rmsNormEps(),
+                    !l.rope() && c.attnTemperatureTuning(), c.attnScale(), c.floorScale());
+            int chunk = l.rope() ? c.attentionChunkSize() : 0;
+            if (s.pureDecode || hd > 128) {
+                ops.attentionDecode(buf.qkv(), buf.attn(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok,
+                        c.nHeads(), c.nKvHeads(), hd, chunk, scale);
+            } else {
+                ops.attentionPrefill(buf.qkv(), buf.attn(), l.kCache(), l.vCache(), options.kvBf16(), kv, tileStart(),
+                        tileLen(), s.nTiles, c.nHeads(), c.nKvHeads(), hd, chunk, scale);
+            }
+            ops.linear(l.o(), buf.attn(), buf.h(), nTok, true);
+            ops.rmsnorm(buf.h(), l.postNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            if (l.moe()) {
+                ops.linear(l.router(), buf.xn(), buf.routerLogits(), nTok, false);
+                ops.routerTopkSigmoid(buf.routerLogits(), c.nExperts(), k, buf.expertIds(), buf.expertScores(), nTok);
+                ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
+                ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);
+                boolean wide = nAssign > 4 * c.nExperts();
+                ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
+                ops.siluMul(buf.hidden(), buf.act(), nAssign, c.dFf());
+                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false);
+                ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
+                ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
+                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFf());
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+            } else {
+                ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
+                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFfMlp());
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+            }
+        }
+    }
+}

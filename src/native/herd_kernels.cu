@@ -1,0 +1,869 @@
+// Herd CUDA kernels. Every entry point is extern "C" and named herd_<op>_<dtype> so the host finds it with
+// cuModuleGetFunction. Activations are fp32 on the device; weights are f32, bf16, int8 or int4 (see herd_linear_*);
+// the KV cache is f32 or bf16. Layouts follow the checkpoint (row-major, PyTorch order) unless stated otherwise.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+typedef __nv_bfloat16 bf16;
+
+#define WARP 32
+#define FULL_MASK 0xffffffffu
+
+__device__ __forceinline__ float to_f(float v) { return v; }
+__device__ __forceinline__ float to_f(bf16 v) { return __bfloat162float(v); }
+template <typename T> __device__ __forceinline__ T from_f(float v);
+template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
+template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) { return __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+// Sum over the whole block; every thread gets the result. blockDim.x <= 1024.
+__device__ float block_sum(float v) {
+    __shared__ float partial[32];
+    __shared__ float total;
+    int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        int nWarps = (blockDim.x + WARP - 1) / WARP;
+        float s = lane < nWarps ? partial[lane] : 0.f;
+        s = warp_sum(s);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    return total;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversions, fills, transposes
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void herd_convert_f32_bf16(const float* x, bf16* y, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        y[i] = __float2bfloat16_rn(x[i]);
+}
+
+extern "C" __global__ void herd_convert_bf16_f32(const bf16* x, float* y, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        y[i] = __bfloat162float(x[i]);
+}
+
+__device__ __forceinline__ uint64_t splitmix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// Random bytes, 8 per thread-iteration (used for synthetic int4/int8 weights generated on the device).
+extern "C" __global__ void herd_fill_random_u8(uint8_t* p, long long nBytes, unsigned long long seed) {
+    long long nWords = nBytes / 8;
+    uint64_t* w = reinterpret_cast<uint64_t*>(p);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < nWords; i += (long long)gridDim.x * blockDim.x)
+        w[i] = splitmix64(seed * 0x100000001B3ull + (uint64_t)i);
+    long long tail = nWords * 8 + blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (tail < nBytes) p[tail] = (uint8_t)splitmix64(seed + (uint64_t)tail);
+}
+
+// Uniform values in [-amp, amp).
+extern "C" __global__ void herd_fill_random_bf16(bf16* p, long long n, unsigned long long seed, float amp) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        float u = (float)(splitmix64(seed * 0x100000001B3ull + (uint64_t)i) >> 40) * (1.0f / 16777216.0f);
+        p[i] = __float2bfloat16_rn((2.f * u - 1.f) * amp);
+    }
+}
+
+extern "C" __global__ void herd_fill_random_f32(float* p, long long n, unsigned long long seed, float amp) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        float u = (float)(splitmix64(seed * 0x100000001B3ull + (uint64_t)i) >> 40) * (1.0f / 16777216.0f);
+        p[i] = (2.f * u - 1.f) * amp;
+    }
+}
+
+extern "C" __global__ void herd_fill_const_bf16(bf16* p, long long n, float value) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        p[i] = __float2bfloat16_rn(value);
+}
+
+// dst[b][c][r] = src[b][r][c]; src is [batch, rows, cols]. Grid (ceil(cols/32), ceil(rows/32), batch), block 32x8.
+template <typename T>
+__device__ void transpose(const T* src, T* dst, int rows, int cols) {
+    __shared__ T tile[32][33];
+    long long base = (long long)blockIdx.z * rows * cols;
+    int c = blockIdx.x * 32 + threadIdx.x;
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+        int r = blockIdx.y * 32 + i;
+        if (r < rows && c < cols) tile[i][threadIdx.x] = src[base + (long long)r * cols + c];
+    }
+    __syncthreads();
+    int r = blockIdx.y * 32 + threadIdx.x;
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+        int cc = blockIdx.x * 32 + i;
+        if (r < rows && cc < cols) dst[base + (long long)cc * rows + r] = tile[threadIdx.x][i];
+    }
+}
+extern "C" __global__ void herd_transpose_f32(const float* src, float* dst, int rows, int cols) { transpose(src, dst, rows, cols); }
+extern "C" __global__ void herd_transpose_bf16(const bf16* src, bf16* dst, int rows, int cols) { transpose(src, dst, rows, cols); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quantization (symmetric, per group of `group` consecutive inputs of one output row)
+//   int8: q = round(w / s), s = max|w| / 127, stored as int8 [rows, cols]
+//   int4: q = round(w / s) clamped to [-8, 7], s = max|w| / 7, stored offset-binary (q + 8) two per byte,
+//         [rows, cols/2]: the low nibble holds the even column, the high nibble the odd one.
+//   scales: bf16 [rows, cols/group]. One thread per (row, group).
+// ---------------------------------------------------------------------------------------------------------------
+
+template <typename T>
+__device__ void quantize_int4(const T* w, uint8_t* q, bf16* scales, int rows, int cols, int group) {
+    long long gid = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    int groupsPerRow = cols / group;
+    if (gid >= (long long)rows * groupsPerRow) return;
+    long long r = gid / groupsPerRow, g = gid % groupsPerRow;
+    const T* src = w + r * cols + g * group;
+    float amax = 0.f;
+    for (int i = 0; i < group; i++) amax = fmaxf(amax, fabsf(to_f(src[i])));
+    bf16 sb = __float2bfloat16_rn(amax / 7.f);
+    float s = __bfloat162float(sb);
+    float inv = s > 0.f ? 1.f / s : 0.f;
+    scales[gid] = sb;
+    uint8_t* dst = q + r * (cols / 2) + g * (group / 2);
+    for (int i = 0; i < group; i += 2) {
+        int a = max(-8, min(7, __float2int_rn(to_f(src[i]) * inv)));
+        int b = max(-8, min(7, __float2int_rn(to_f(src[i + 1]) * inv)));
+        dst[i / 2] = (uint8_t)((a + 8) | ((b + 8) << 4));
+    }
+}
+template <typename T>
+__device__ void quantize_int8(const T* w, int8_t* q, bf16* scales, int rows, int cols, int group) {
+    long long gid = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    int groupsPerRow = cols / group;
+    if (gid >= (long long)rows * groupsPerRow) return;
+    long long r = gid / groupsPerRow, g = gid % groupsPerRow;
+    const T* src = w + r * cols + g * group;
+    float amax = 0.f;
+    for (int i = 0; i < group; i++) amax = fmaxf(amax, fabsf(to_f(src[i])));
+    bf16 sb = __float2bfloat16_rn(amax / 127.f);
+    float s = __bfloat162float(sb);
+    float inv = s > 0.f ? 1.f / s : 0.f;
+    scales[gid] = sb;
+    int8_t* dst = q + r * cols + g * group;
+    for (int i = 0; i < group; i++) dst[i] = (int8_t)max(-127, min(127, __float2int_rn(to_f(src[i]) * inv)));
+}
+extern "C" __global__ void herd_quantize_int4_f32(const float* w, uint8_t* q, bf16* s, int rows, int cols, int group) { quantize_int4(w, q, s, rows, cols, group); }
+extern "C" __global__ void herd_quantize_int4_bf16(const bf16* w, uint8_t* q, bf16* s, int rows, int cols, int group) { quantize_int4(w, q, s, rows, cols, group); }
+extern "C" __global__ void herd_quantize_int8_f32(const float* w, int8_t* q, bf16* s, int rows, int cols, int group) { quantize_int8(w, q, s, rows, cols, group); }
+extern "C" __global__ void herd_quantize_int8_bf16(const bf16* w, int8_t* q, bf16* s, int rows, int cols, int group) { quantize_int8(w, q, s, rows, cols, group); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Linear layers: y[m, o] (+)= sum_i x[m, i] * W[o, i], W row-major [nOut, nIn].
+// One warp per output row; each lane loads 16 bytes of the row per step and multiplies them with up to MT token
+// rows at once, so a weight byte is read once per MT tokens.
+// Grouped use (MoE): W, scales advance by wStride bytes / sStride elements per group; group g's token rows are
+// [offsets[g], offsets[g+1]) of x and y. With nGroupsTotal > 0, blockIdx.y is a slot: slot i works on the i-th
+// group that has tokens, so a decode step with one routed token launches one slot instead of every expert.
+// Without offsets, rows [0, M) and blockIdx.y = 0.
+// ---------------------------------------------------------------------------------------------------------------
+
+// The group a block works on, or -1 when its slot has no group with tokens.
+__device__ __forceinline__ int resolve_group(const int* offsets, int nGroupsTotal) {
+    if (offsets == nullptr || nGroupsTotal <= 0) return blockIdx.y;
+    int slot = blockIdx.y;
+    for (int g = 0; g < nGroupsTotal; g++) {
+        if (offsets[g + 1] > offsets[g]) {
+            if (slot == 0) return g;
+            slot--;
+        }
+    }
+    return -1;
+}
+
+// fp32 activations against F32 or BF16 weights.
+struct WF32 {
+    static constexpr int VEC = 4;
+    __device__ static void load(const uint8_t* row, int k, float* w) {
+        float4 v = __ldg(reinterpret_cast<const float4*>(row) + k / 4);
+        w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
+    }
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn * 4; }
+};
+struct WBF16 {
+    static constexpr int VEC = 8;
+    __device__ static void load(const uint8_t* row, int k, float* w) {
+        uint4 v = __ldg(reinterpret_cast<const uint4*>(row) + k / 8);
+        const uint32_t u[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            w[2 * i] = __uint_as_float(u[i] << 16);
+            w[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+        }
+    }
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn * 2; }
+};
+
+template <typename W, int MT>
+__device__ void linear_float(const float* __restrict__ x, float* __restrict__ y, const uint8_t* __restrict__ wBase,
+                             int nOut, int nIn, int M, const int* offsets, int nGroupsTotal, long long wStride,
+                             int accumulate) {
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    if (mBegin >= mEnd) return;
+    int lane = threadIdx.x % WARP;
+    int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    if (row >= nOut) return;
+    const uint8_t* wRow = wBase + g * wStride + row * W::rowBytes(nIn);
+    for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
+        int mt = min(MT, mEnd - m0);
+        float acc[MT];
+#pragma unroll
+        for (int t = 0; t < MT; t++) acc[t] = 0.f;
+        for (int k = lane * W::VEC; k < nIn; k += WARP * W::VEC) {
+            float w[W::VEC];
+            W::load(wRow, k, w);
+#pragma unroll
+            for (int t = 0; t < MT; t++) {
+                if (t < mt) {
+                    const float4* xv = reinterpret_cast<const float4*>(x + (long long)(m0 + t) * nIn + k);
+                    float a = 0.f;
+#pragma unroll
+                    for (int i = 0; i < W::VEC / 4; i++) {
+                        float4 xx = __ldg(xv + i);
+                        a = fmaf(w[4 * i], xx.x, a);
+                        a = fmaf(w[4 * i + 1], xx.y, a);
+                        a = fmaf(w[4 * i + 2], xx.z, a);
+                        a = fmaf(w[4 * i + 3], xx.w, a);
+                    }
+                    acc[t] += a;
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+            if (t < mt) {
+                float s = warp_sum(acc[t]);
+                if (lane == 0) {
+                    float* dst = y + (long long)(m0 + t) * nOut + row;
+                    *dst = accumulate ? *dst + s : s;
+                }
+            }
+        }
+    }
+}
+
+#define HERD_LINEAR_FLOAT(NAME, W, MT)                                                                             \
+    extern "C" __global__ void NAME(const float* x, float* y, const uint8_t* w, int nOut, int nIn, int M,         \
+                                    const int* offsets, int nGroupsTotal, long long wStride, int accumulate) {    \
+        linear_float<W, MT>(x, y, w, nOut, nIn, M, offsets, nGroupsTotal, wStride, accumulate);                    \
+    }
+HERD_LINEAR_FLOAT(herd_linear_f32, WF32, 4)
+HERD_LINEAR_FLOAT(herd_linear_bf16, WBF16, 4)
+HERD_LINEAR_FLOAT(herd_linear_wide_f32, WF32, 16)
+HERD_LINEAR_FLOAT(herd_linear_wide_bf16, WBF16, 16)
+
+// Quantized weights take int8 activations: herd_quantize_act_q8 quantizes each row of x per group of 32 inputs
+// (scale xs = max|x| / 127, q = round(x / xs), xsum = sum of q) so that the inner product runs on __dp4a, four
+// int8 products per instruction, with no per-weight conversion to float. For int4 weights the activations are
+// stored in nibble order: in every 8 inputs, the 4 even ones first, then the 4 odd ones, matching the low and
+// high nibbles of 4 packed bytes. The int4 offset of 8 is removed per group as 8 * xsum.
+extern "C" __global__ void herd_quantize_act_q8(const float* x, int8_t* xq, float* xs, int* xsum, int nIn,
+                                                int int4Order, long long nGroups) {
+    long long gid = blockIdx.x * (long long)(blockDim.x / WARP) + threadIdx.x / WARP;
+    if (gid >= nGroups) return;
+    int lane = threadIdx.x % WARP;
+    int groupsPerRow = nIn / 32;
+    long long row = gid / groupsPerRow, g = gid % groupsPerRow;
+    float v = x[row * nIn + g * 32 + lane];
+    float amax = warp_max(fabsf(v));
+    float s = amax / 127.f;
+    int q = s > 0.f ? max(-127, min(127, __float2int_rn(v / s))) : 0;
+    int sum = __reduce_add_sync(FULL_MASK, q);
+    int dest = int4Order ? (lane & ~7) + ((lane & 1) ? 4 : 0) + ((lane & 7) >> 1) : lane;
+    xq[row * nIn + g * 32 + dest] = (int8_t)q;
+    if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
+}
+
+struct QINT8 {
+    static constexpr int VEC = 16;
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn; }
+    // sum over 16 weights of w * x, as an int (x in natural order)
+    __device__ static int dot(uint4 w, const int8_t* xq) {
+        int4 a = __ldg(reinterpret_cast<const int4*>(xq));
+        int d = __dp4a((int)w.x, a.x, 0);
+        d = __dp4a((int)w.y, a.y, d);
+        d = __dp4a((int)w.z, a.z, d);
+        return __dp4a((int)w.w, a.w, d);
+    }
+};
+struct QINT4 {
+    static constexpr int VEC = 32;
+    __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn / 2; }
+    // sum over 32 weights of nibble * x (x in nibble order); the caller subtracts 8 * xsum
+    __device__ static int dot(uint4 w, const int8_t* xq) {
+        const int4* xv = reinterpret_cast<const int4*>(xq);
+        int4 a = __ldg(xv), b = __ldg(xv + 1);
+        const int m = 0x0F0F0F0F;
+        int d = __dp4a((int)(w.x & m), a.x, 0);
+        d = __dp4a((int)((w.x >> 4) & m), a.y, d);
+        d = __dp4a((int)(w.y & m), a.z, d);
+        d = __dp4a((int)((w.y >> 4) & m), a.w, d);
+        d = __dp4a((int)(w.z & m), b.x, d);
+        d = __dp4a((int)((w.z >> 4) & m), b.y, d);
+        d = __dp4a((int)(w.w & m), b.z, d);
+        return __dp4a((int)((w.w >> 4) & m), b.w, d);
+    }
+};
+
+template <typename Q, bool INT4, int MT>
+__device__ void linear_quant(const int8_t* __restrict__ xq, const float* __restrict__ xs, const int* __restrict__ xsum,
+                             float* __restrict__ y, const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase,
+                             int nOut, int nIn, int group, int M, const int* offsets, int nGroupsTotal,
+                             long long wStride, long long sStride, int accumulate) {
+    int g = resolve_group(offsets, nGroupsTotal);
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    if (mBegin >= mEnd) return;
+    int lane = threadIdx.x % WARP;
+    int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    if (row >= nOut) return;
+    const uint8_t* wRow = wBase + g * wStride + row * Q::rowBytes(nIn);
+    const bf16* sRow = sBase + g * sStride + (long long)row * (nIn / group);
+    int xGroups = nIn / 32;
+    for (int m0 = mBegin; m0 < mEnd; m0 += MT) {
+        int mt = min(MT, mEnd - m0);
+        float acc[MT];
+#pragma unroll
+        for (int t = 0; t < MT; t++) acc[t] = 0.f;
+        for (int k = lane * Q::VEC; k < nIn; k += WARP * Q::VEC) {
+            uint4 w = __ldg(reinterpret_cast<const uint4*>(wRow) + k / Q::VEC);
+            float sw = __bfloat162float(sRow[k / group]);
+#pragma unroll
+            for (int t = 0; t < MT; t++) {
+                if (t < mt) {
+                    long long r = m0 + t;
+                    int d = Q::dot(w, xq + r * nIn + k);
+                    int xg = (int)(r * xGroups + k / 32);
+                    if (INT4) d -= 8 * __ldg(xsum + xg);
+                    acc[t] = fmaf(sw * __ldg(xs + xg), (float)d, acc[t]);
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+            if (t < mt) {
+                float s = warp_sum(acc[t]);
+                if (lane == 0) {
+                    float* dst = y + (long long)(m0 + t) * nOut + row;
+                    *dst = accumulate ? *dst + s : s;
+                }
+            }
+        }
+    }
+}
+
+#define HERD_LINEAR_QUANT(NAME, Q, INT4, MT)                                                                       \
+    extern "C" __global__ void NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
+                                    const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
+                                    int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
+        linear_quant<Q, INT4, MT>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride,     \
+                                  sStride, accumulate);                                                           \
+    }
+HERD_LINEAR_QUANT(herd_linear_int8, QINT8, false, 4)
+HERD_LINEAR_QUANT(herd_linear_int4, QINT4, true, 4)
+HERD_LINEAR_QUANT(herd_linear_wide_int8, QINT8, false, 16)
+HERD_LINEAR_QUANT(herd_linear_wide_int4, QINT4, true, 16)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Norms, embedding, activations
+// ---------------------------------------------------------------------------------------------------------------
+
+// y[i] = x[rows ? rows[i] : i] * rsqrt(mean(x^2) + eps) * g. One block per output row. g may be null (no gain).
+extern "C" __global__ void herd_rmsnorm_f32(const float* x, const float* g, float* y, int dim, float eps, const int* rows) {
+    int r = blockIdx.x;
+    const float* xr = x + (long long)(rows ? rows[r] : r) * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss);
+    float inv = rsqrtf(ss / dim + eps);
+    float* yr = y + (long long)r * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = g ? xr[i] * inv * g[i] : xr[i] * inv;
+}
+
+// out[t] = table[ids[t]] as fp32. Grid (nTok), block 256.
+extern "C" __global__ void herd_embed_f32(const float* table, const int* ids, float* out, int dim) {
+    const float* src = table + (long long)ids[blockIdx.x] * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(long long)blockIdx.x * dim + i] = src[i];
+}
+extern "C" __global__ void herd_embed_bf16(const bf16* table, const int* ids, float* out, int dim) {
+    const bf16* src = table + (long long)ids[blockIdx.x] * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(long long)blockIdx.x * dim + i] = __bfloat162float(src[i]);
+}
+
+// a[t, j] = silu(h[t, j]) * h[t, F + j]; h is [T, 2F] (gate columns, then up columns).
+extern "C" __global__ void herd_silu_mul_f32(const float* h, float* a, int F, long long total) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+        long long t = i / F, j = i % F;
+        float gt = h[t * 2 * F + j], up = h[t * 2 * F + F + j];
+        a[i] = gt / (1.f + expf(-gt)) * up;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attention
+// KV cache, per layer: K and V each [nBlocks, blockSize, nKv, headDim]. Token t of the step is at absolute position
+// tokPos[t] of sequence tokSeq[t]; blockTables is [nSeq, maxBlocks] (physical block per logical block).
+// ---------------------------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ long long kv_offset(const int* table, int pos, int blockSize, int nKv, int kvh, int headDim) {
+    int blk = table[pos / blockSize];
+    return (((long long)blk * blockSize + pos % blockSize) * nKv + kvh) * headDim;
+}
+
+// On the fused projection qkv [T, (nHeads + 2 nKv) * headDim]: interleaved RoPE with the host's omega table
+// (null on NoPE layers), then unscaled RMS qk-norm (if qkNorm), then temperature tuning of q (if tempTuning, NoPE
+// layers only); q is written back in place, k and v go into the cache. Grid (T, nHeads + nKv), block: headDim/2
+// rounded up to whole warps (threads past headDim/2 only join the reduction).
+template <typename KV>
+__device__ void attn_prep(float* qkv, KV* kc, KV* vc, const int* tokPos, const int* tokSeq, const int* blockTables,
+                          int maxBlocks, int blockSize, int nHeads, int nKv, int headDim, const float* omega,
+                          int qkNorm, float eps, int tempTuning, float attnScale, float floorScale) {
+    int t = blockIdx.x, hh = blockIdx.y, i = threadIdx.x;
+    int ld = (nHeads + 2 * nKv) * headDim;
+    int p = tokPos[t];
+    float* row = qkv + (long long)t * ld + (long long)hh * headDim;
+    bool active = 2 * i < headDim;
+    float y0 = active ? row[2 * i] : 0.f, y1 = active ? row[2 * i + 1] : 0.f;
+    if (omega != nullptr && active) {
+        float ang = (float)p * omega[i];
+        float s, c;
+        sincosf(ang, &s, &c);
+        float a = y0 * c - y1 * s, b = y0 * s + y1 * c;
+        y0 = a; y1 = b;
+    }
+    if (qkNorm) {
+        float ss = block_sum(y0 * y0 + y1 * y1);
+        float inv = rsqrtf(ss / headDim + eps);
+        y0 *= inv; y1 *= inv;
+    }
+    if (!active) return;
+    if (hh < nHeads) {
+        if (tempTuning) {
+            float sc = 1.f + attnScale * logf(1.f + floorf((float)(p + 1) / floorScale));
+            y0 *= sc; y1 *= sc;
+        }
+        row[2 * i] = y0; row[2 * i + 1] = y1;
+    } else {
+        int kvh = hh - nHeads;
+        const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+        long long off = kv_offset(table, p, blockSize, nKv, kvh, headDim);
+        kc[off + 2 * i] = from_f<KV>(y0);
+        kc[off + 2 * i + 1] = from_f<KV>(y1);
+        const float* vrow = qkv + (long long)t * ld + (long long)(nHeads + nKv + kvh) * headDim;
+        vc[off + 2 * i] = from_f<KV>(vrow[2 * i]);
+        vc[off + 2 * i + 1] = from_f<KV>(vrow[2 * i + 1]);
+    }
+}
+#define HERD_ATTN_PREP(NAME, KV)                                                                                   \
+    extern "C" __global__ void NAME(float* qkv, KV* kc, KV* vc, const int* tokPos, const int* tokSeq,              \
+                                    const int* blockTables, int maxBlocks, int blockSize, int nHeads, int nKv,     \
+                                    int headDim, const float* omega, int qkNorm, float eps, int tempTuning,        \
+                                    float attnScale, float floorScale) {                                           \
+        attn_prep<KV>(qkv, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv, headDim, omega, \
+                      qkNorm, eps, tempTuning, attnScale, floorScale);                                             \
+    }
+HERD_ATTN_PREP(herd_attn_prep_f32, float)
+HERD_ATTN_PREP(herd_attn_prep_bf16, bf16)
+
+// Decode attention over the paged cache: one warp per (token, query head), keys in tiles of 32 (one per lane) with
+// an online softmax; each lane owns output dims lane, lane+32, ... (headDim <= 256). Keys from lo to p inclusive,
+// lo = start of p's attention chunk (chunkSize > 0) or 0 (global). Grid ceil(T*nHeads/4), block 128.
+template <typename KV>
+__device__ void attention_decode(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
+                                 const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize, int nHeads,
+                                 int nKv, int headDim, int chunkSize, float scale, int nTok) {
+    __shared__ float qs[4][256];
+    int warpInBlock = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int w = blockIdx.x * 4 + warpInBlock;
+    if (w >= nTok * nHeads) return;
+    int t = w / nHeads, h = w % nHeads;
+    int ld = (nHeads + 2 * nKv) * headDim;
+    const float* q = qkv + (long long)t * ld + (long long)h * headDim;
+    for (int d = lane; d < headDim; d += WARP) qs[warpInBlock][d] = q[d] * scale;
+    __syncwarp();
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    float m = -INFINITY, l = 0.f, acc[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) acc[i] = 0.f;
+    for (int j0 = lo; j0 <= p; j0 += WARP) {
+        int j = j0 + lane;
+        float s = -INFINITY;
+        if (j <= p) {
+            const KV* kr = kc + kv_offset(table, j, blockSize, nKv, kvh, headDim);
+            float a = 0.f;
+            for (int d = 0; d < headDim; d++) a = fmaf(qs[warpInBlock][d], to_f(kr[d]), a);
+            s = a;
+        }
+        float mNew = fmaxf(m, warp_max(s));
+        float corr = __expf(m - mNew);
+        float pj = j <= p ? expf(s - mNew) : 0.f;
+        l = l * corr + warp_sum(pj);
+#pragma unroll
+        for (int i = 0; i < 8; i++) acc[i] *= corr;
+        m = mNew;
+        int nValid = min(WARP, p - j0 + 1);
+        for (int jj = 0; jj < nValid; jj++) {
+            float pw = __shfl_sync(FULL_MASK, pj, jj);
+            const KV* vr = vc + kv_offset(table, j0 + jj, blockSize, nKv, kvh, headDim);
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                int d = lane + WARP * i;
+                if (d < headDim) acc[i] = fmaf(pw, to_f(vr[d]), acc[i]);
+            }
+        }
+    }
+    float* o = out + (long long)t * nHeads * headDim + (long long)h * headDim;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int d = lane + WARP * i;
+        if (d < headDim) o[d] = acc[i] / l;
+    }
+}
+#define HERD_ATTN_DECODE(NAME, KV)                                                                                 \
+    extern "C" __global__ void NAME(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,  \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int headDim, int chunkSize, float scale, int nTok) {     \
+        attention_decode<KV>(qkv, out, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv,    \
+                             headDim, chunkSize, scale, nTok);                                                     \
+    }
+HERD_ATTN_DECODE(herd_attention_decode_f32, float)
+HERD_ATTN_DECODE(herd_attention_decode_bf16, bf16)
+
+// Decode attention for headDim 128 (Llama 4): one block of 4 warps per (token, query head). The warps split the
+// key range (flash-decoding within a block): warp w takes key tiles w, w+4, ...; in a tile each lane scores one key,
+// loading its 128-element row with 16-byte loads that are all in flight at once, and for the weighted sum each lane
+// owns 4 consecutive output dims, so a value row is one coalesced 256- or 512-byte read. The four partial softmax
+// states are merged through shared memory. Grid (T * nHeads), block 128.
+template <typename KV>
+__device__ __forceinline__ float dot32(const float* q, const KV* k);
+template <>
+__device__ __forceinline__ float dot32<bf16>(const float* q, const bf16* k) {
+    const uint4* kv = reinterpret_cast<const uint4*>(k);
+    uint4 r[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) r[i] = __ldg(kv + i);
+    float a = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const uint32_t u[4] = {r[i].x, r[i].y, r[i].z, r[i].w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            a = fmaf(q[8 * i + 2 * j], __uint_as_float(u[j] << 16), a);
+            a = fmaf(q[8 * i + 2 * j + 1], __uint_as_float(u[j] & 0xffff0000u), a);
+        }
+    }
+    return a;
+}
+template <>
+__device__ __forceinline__ float dot32<float>(const float* q, const float* k) {
+    const float4* kv = reinterpret_cast<const float4*>(k);
+    float4 r[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) r[i] = __ldg(kv + i);
+    float a = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        a = fmaf(q[4 * i], r[i].x, a);
+        a = fmaf(q[4 * i + 1], r[i].y, a);
+        a = fmaf(q[4 * i + 2], r[i].z, a);
+        a = fmaf(q[4 * i + 3], r[i].w, a);
+    }
+    return a;
+}
+__device__ __forceinline__ void load4(const bf16* v, float* out) {
+    uint2 u = __ldg(reinterpret_cast<const uint2*>(v));
+    out[0] = __uint_as_float(u.x << 16);
+    out[1] = __uint_as_float(u.x & 0xffff0000u);
+    out[2] = __uint_as_float(u.y << 16);
+    out[3] = __uint_as_float(u.y & 0xffff0000u);
+}
+__device__ __forceinline__ void load4(const float* v, float* out) {
+    float4 f = __ldg(reinterpret_cast<const float4*>(v));
+    out[0] = f.x; out[1] = f.y; out[2] = f.z; out[3] = f.w;
+}
+
+template <typename KV>
+__device__ void attention_decode_hd128(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
+                                       const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                       int nHeads, int nKv, int chunkSize, float scale) {
+    constexpr int HD = 128;
+    __shared__ float qs[HD];
+    __shared__ float wm[4], wl[4];
+    __shared__ float wacc[4][HD];
+    int t = blockIdx.x / nHeads, h = blockIdx.x % nHeads;
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int ld = (nHeads + 2 * nKv) * HD;
+    qs[threadIdx.x] = qkv[(long long)t * ld + (long long)h * HD + threadIdx.x] * scale;
+    __syncthreads();
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    float m = -INFINITY, l = 0.f, acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int tile = warp; tile < nTiles; tile += 4) {
+        int j0 = lo + tile * WARP, j = j0 + lane;
+        float s = -INFINITY;
+        if (j <= p) {
+            const KV* kr = kc + kv_offset(table, j, blockSize, nKv, kvh, HD);
+            s = 0.f;
+#pragma unroll
+            for (int c = 0; c < HD; c += 32) s += dot32<KV>(qs + c, kr + c);
+        }
+        float mNew = fmaxf(m, warp_max(s));
+        float corr = expf(m - mNew);
+        float pj = j <= p ? expf(s - mNew) : 0.f;
+        l = l * corr + warp_sum(pj);
+#pragma unroll
+        for (int i = 0; i < 4; i++) acc[i] *= corr;
+        m = mNew;
+        int nValid = min(WARP, p - j0 + 1);
+#pragma unroll 8
+        for (int jj = 0; jj < nValid; jj++) {
+            float pw = __shfl_sync(FULL_MASK, pj, jj);
+            float v[4];
+            load4(vc + kv_offset(table, j0 + jj, blockSize, nKv, kvh, HD) + 4 * lane, v);
+#pragma unroll
+            for (int i = 0; i < 4; i++) acc[i] = fmaf(pw, v[i], acc[i]);
+        }
+    }
+    if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+#pragma unroll
+    for (int i = 0; i < 4; i++) wacc[warp][4 * lane + i] = acc[i];
+    __syncthreads();
+    float mAll = fmaxf(fmaxf(wm[0], wm[1]), fmaxf(wm[2], wm[3]));
+    float num = 0.f, den = 0.f;
+#pragma unroll
+    for (int w = 0; w < 4; w++) {
+        float f = wm[w] == -INFINITY ? 0.f : expf(wm[w] - mAll);
+        num += f * wacc[w][threadIdx.x];
+        den += f * wl[w];
+    }
+    out[(long long)t * nHeads * HD + (long long)h * HD + threadIdx.x] = num / den;
+}
+#define HERD_ATTN_DECODE_HD128(NAME, KV)                                                                           \
+    extern "C" __global__ void NAME(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,  \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int chunkSize, float scale) {                            \
+        attention_decode_hd128<KV>(qkv, out, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads,   \
+                                   nKv, chunkSize, scale);                                                         \
+    }
+HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_f32, float)
+HERD_ATTN_DECODE_HD128(herd_attention_decode_hd128_bf16, bf16)
+
+// Prefill attention, tiled: one block per (tile of 16 consecutive query tokens of one sequence, query head). The
+// block stages 32 keys and values at a time in shared memory and every query of the tile reads them from there, so
+// K/V are loaded once per tile instead of once per query. The host guarantees that the 16 tokens of a tile belong
+// to one sequence and have consecutive positions (tileStart[b] = first token index, tileLen[b] <= 16).
+// Block 128 threads = 4 warps; each warp owns 4 queries. headDim <= 128.
+template <typename KV>
+__device__ void attention_prefill(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,
+                                  const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize, int nHeads,
+                                  int nKv, int headDim, int chunkSize, float scale, const int* tileStart,
+                                  const int* tileLen) {
+    __shared__ float ks[32][129];
+    __shared__ float vs[32][128];
+    __shared__ float qs[16][128];
+    int tile = blockIdx.x, h = blockIdx.y;
+    int t0 = tileStart[tile], nq = tileLen[tile];
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int ld = (nHeads + 2 * nKv) * headDim;
+    int kvh = h / (nHeads / nKv);
+    const int* table = blockTables + (long long)tokSeq[t0] * maxBlocks;
+    int pFirst = tokPos[t0], pLast = tokPos[t0 + nq - 1];
+    for (int i = threadIdx.x; i < 16 * headDim; i += blockDim.x) {
+        int qi = i / headDim, d = i % headDim;
+        qs[qi][d] = qi < nq ? qkv[(long long)(t0 + qi) * ld + (long long)h * headDim + d] * scale : 0.f;
+    }
+    // Keys needed by the tile: from the lowest lo of its queries to pLast.
+    int lo = chunkSize > 0 ? (pFirst / chunkSize) * chunkSize : 0;
+    float m[4], l[4], acc[4][4];
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        m[a] = -INFINITY; l[a] = 0.f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) acc[a][i] = 0.f;
+    }
+    for (int j0 = lo; j0 <= pLast; j0 += 32) {
+        __syncthreads();
+        for (int i = threadIdx.x; i < 32 * headDim; i += blockDim.x) {
+            int jj = i / headDim, d = i % headDim, j = j0 + jj;
+            if (j <= pLast) {
+                long long off = kv_offset(table, j, blockSize, nKv, kvh, headDim);
+                ks[jj][d] = to_f(kc[off + d]);
+                vs[jj][d] = to_f(vc[off + d]);
+            }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            int qi = warp * 4 + a;
+            if (qi >= nq) break;
+            int p = pFirst + qi;
+            int qlo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+            int j = j0 + lane;
+            float s = -INFINITY;
+            if (j <= p && j >= qlo) {
+                float dot = 0.f;
+                for (int d = 0; d < headDim; d++) dot = fmaf(qs[qi][d], ks[lane][d], dot);
+                s = dot;
+            }
+            float tileMax = warp_max(s);
+            if (tileMax == -INFINITY) continue;  // nothing visible in this tile for this query
+            float mNew = fmaxf(m[a], tileMax);
+            float corr = __expf(m[a] - mNew);
+            float pj = s == -INFINITY ? 0.f : expf(s - mNew);
+            l[a] = l[a] * corr + warp_sum(pj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) acc[a][i] *= corr;
+            m[a] = mNew;
+            for (int jj = 0; jj < 32; jj++) {
+                float pw = __shfl_sync(FULL_MASK, pj, jj);
+                if (pw == 0.f) continue;
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int d = lane + WARP * i;
+                    if (d < headDim) acc[a][i] = fmaf(pw, vs[jj][d], acc[a][i]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        int qi = warp * 4 + a;
+        if (qi >= nq) break;
+        float* o = out + (long long)(t0 + qi) * nHeads * headDim + (long long)h * headDim;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int d = lane + WARP * i;
+            if (d < headDim) o[d] = acc[a][i] / l[a];
+        }
+    }
+}
+#define HERD_ATTN_PREFILL(NAME, KV)                                                                                \
+    extern "C" __global__ void NAME(const float* qkv, float* out, const KV* kc, const KV* vc, const int* tokPos,  \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int headDim, int chunkSize, float scale,                 \
+                                    const int* tileStart, const int* tileLen) {                                   \
+        attention_prefill<KV>(qkv, out, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv,   \
+                              headDim, chunkSize, scale, tileStart, tileLen);                                      \
+    }
+HERD_ATTN_PREFILL(herd_attention_prefill_f32, float)
+HERD_ATTN_PREFILL(herd_attention_prefill_bf16, bf16)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mixture of experts: router, permutation by expert, un-permutation
+// ---------------------------------------------------------------------------------------------------------------
+
+// Per token: the k largest router logits (ties go to the lower expert index), ids[t*k + j] and the sigmoid score.
+extern "C" __global__ void herd_router_topk_sigmoid_f32(const float* logits, int nExperts, int k, int* ids,
+                                                        float* scores, int nTok) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= nTok) return;
+    const float* r = logits + (long long)t * nExperts;
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        float bv = -INFINITY;
+        for (int e = 0; e < nExperts; e++) {
+            bool taken = false;
+            for (int q = 0; q < j; q++) taken |= ids[t * k + q] == e;
+            if (!taken && (best < 0 || r[e] > bv)) { best = e; bv = r[e]; }
+        }
+        ids[t * k + j] = best;
+        scores[t * k + j] = 1.f / (1.f + expf(-bv));
+    }
+}
+
+// Groups the nAssign = T*k assignments by expert: offsets[e]..offsets[e+1] are expert e's rows of the permuted
+// buffer, posOfAssign[a] the row of assignment a, assignOfPos[row] its inverse. One block of 1024 threads; E <= 1024.
+extern "C" __global__ void herd_moe_route(const int* ids, int nAssign, int nExperts, int* offsets, int* posOfAssign,
+                                          int* assignOfPos) {
+    __shared__ int count[1024];
+    __shared__ int cursor[1024];
+    for (int e = threadIdx.x; e < nExperts; e += blockDim.x) count[e] = 0;
+    __syncthreads();
+    for (int a = threadIdx.x; a < nAssign; a += blockDim.x) atomicAdd(&count[ids[a]], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int run = 0;
+        for (int e = 0; e < nExperts; e++) { offsets[e] = run; cursor[e] = run; run += count[e]; }
+        offsets[nExperts] = run;
+    }
+    __syncthreads();
+    for (int a = threadIdx.x; a < nAssign; a += blockDim.x) {
+        int pos = atomicAdd(&cursor[ids[a]], 1);
+        posOfAssign[a] = pos;
+        assignOfPos[pos] = a;
+    }
+}
+
+// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign), block 256.
+extern "C" __global__ void herd_moe_permute_f32(const float* x, const int* assignOfPos, const float* scores, float* xp,
+                                                int k, int dim) {
+    int row = blockIdx.x;
+    int a = assignOfPos[row];
+    float s = scores[a];
+    const float* src = x + (long long)(a / k) * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) xp[(long long)row * dim + i] = src[i] * s;
+}
+
+// h[t] += sum over t's k assignments of yp[row]. Grid (T), block 256.
+extern "C" __global__ void herd_moe_unpermute_add_f32(const float* yp, const int* posOfAssign, float* h, int k, int dim) {
+    int t = blockIdx.x;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float s = 0.f;
+        for (int j = 0; j < k; j++) s += yp[(long long)posOfAssign[t * k + j] * dim + i];
+        h[(long long)t * dim + i] += s;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sampling helpers
+// ---------------------------------------------------------------------------------------------------------------
+
+// out[r] = argmax of row r (lowest index on ties). Grid (rows), block 256.
+extern "C" __global__ void herd_argmax_f32(const float* logits, int vocab, int* out) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    const float* row = logits + (long long)blockIdx.x * vocab;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+        if (row[i] > best) { best = row[i]; idx = i; }
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = idx;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = bi[0];
+}
