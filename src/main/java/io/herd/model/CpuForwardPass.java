@@ -1,5 +1,7 @@
 package io.herd.model;
 
+import io.herd.compute.DType;
+import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.Bf16;
 
@@ -33,8 +35,17 @@ import java.util.function.IntConsumer;
  * chunk is written only after every query of the previous chunk has read its keys; a chunked-group block can therefore
  * be recycled for the next attention chunk, even within one call.
  *
- * <p><b>Threads.</b> A fixed pool of platform threads owned by this object computes attention in parallel over
- * (sequence piece, query head). Matrix products parallelise inside {@link Matrix#matmul}.
+ * <p><b>Attention work.</b> Queries are cut into tiles of 32 tokens per kv head, each tile reading its kv head's keys
+ * once for the whole query group. Prefill tiles compute S = Q·Kᵀ and O = P·V as two {@link Matrix} products over the
+ * gathered keys (off-heap scratch owned by this object); small tiles (decoding) use direct loops, spread over a fixed
+ * pool of platform threads owned by this object (stopped by {@link #close()}), which also runs the element-wise work
+ * (norms, RoPE, activations) over tokens. Matrix products parallelise inside {@link Matrix#matmul} on the compute
+ * pool.
+ *
+ * <p><b>BF16 attention.</b> Scores, softmax and sums are fp32; the unnormalised probabilities are rounded to bf16 before
+ * the P·V product and the output is divided by the fp32 sum and rounded, which is what PyTorch's SDPA does on the CPU
+ * (torch 2.13: with this rule the tiny fixtures' bf16 logits match HF's bf16 SDPA run bit for bit within one attention
+ * chunk; rounding only the output, as SPEC §5.8 describes, matched about a quarter of them).
  *
  * <p>Not thread-safe: one caller at a time (the model runner's thread).
  */
@@ -54,7 +65,7 @@ public final class CpuForwardPass implements ForwardPass {
     private final float[] inverseFrequencies;
     private final long blockFloats;
 
-    /** A forward pass using every available processor for attention. */
+    /** A forward pass using every available processor. */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision) {
         this(weights, kvConfig, precision, Runtime.getRuntime().availableProcessors());
     }
@@ -63,7 +74,7 @@ public final class CpuForwardPass implements ForwardPass {
      * @param weights   the model (its config is {@code weights.config()})
      * @param kvConfig  block size and block counts of the KV memory to allocate
      * @param precision F32 (reference) or BF16 (SPEC §9 rounding points)
-     * @param nThreads  attention threads (1 = run on the caller's thread only)
+     * @param nThreads  threads for attention and element-wise work, the caller's included (1 = caller only)
      */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
         if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
@@ -100,8 +111,7 @@ public final class CpuForwardPass implements ForwardPass {
 
         @Override
         public Thread newThread(Runnable r) {
-            Thread t = Thread.ofPlatform().name("herd-cpu-attention-" + next.getAndIncrement()).daemon(true).unstarted(r);
-            return t;
+            return Thread.ofPlatform().name("herd-cpu-forward-" + next.getAndIncrement()).daemon(true).unstarted(r);
         }
     }
 
@@ -176,6 +186,11 @@ public final class CpuForwardPass implements ForwardPass {
         for (Piece p : batch) nTokens += p.length();
         if (nTokens == 0) return;
         int d = config.dModel();
+        // Activations are Java arrays [nTokens, width]: the widest must stay indexable by int.
+        long widest = Math.max(Math.max(d, config.qDim()), Math.max(2L * config.dFf(), config.dFfMlp()));
+        if (nTokens * widest > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(nTokens + " tokens in one step exceed the activation arrays' limit of "
+                    + (Integer.MAX_VALUE - 8) / widest + "; schedule fewer tokens per step");
         int[] tokens = new int[nTokens], positions = new int[nTokens];
         int[] pieceStart = new int[batch.size() + 1];
         for (int b = 0, t = 0; b < batch.size(); b++) {
@@ -217,19 +232,29 @@ public final class CpuForwardPass implements ForwardPass {
             addInto(h, ffn);
         }
 
-        // Final norm and lm_head only for the rows whose logits were asked for, LOGIT_ROWS rows at a time so the
-        // temporary [rows, vocab] block stays bounded.
+        // Final norm and lm_head only for the rows whose logits were asked for, across all pieces at once (one pass
+        // over lm_head per LOGIT_ROWS rows) and LOGIT_ROWS rows at a time so the temporary [rows, vocab] stays bounded.
         int vocab = config.vocabSize();
-        for (int b = 0; b < batch.size(); b++) {
+        int nRows = 0;
+        for (Piece p : batch) nRows += Math.max(0, p.length() - p.firstLogitToken());
+        int[] rowToken = new int[nRows];        // index into h
+        float[][] rowOut = new float[nRows][];  // destination array
+        int[] rowOutIndex = new int[nRows];     // row within it
+        for (int b = 0, r = 0; b < batch.size(); b++) {
             Piece p = batch.get(b);
-            for (int i0 = p.firstLogitToken(); i0 < p.length(); i0 += LOGIT_ROWS) {
-                int nRows = Math.min(LOGIT_ROWS, p.length() - i0);
-                float[] rows = new float[nRows * d];
-                System.arraycopy(h, (pieceStart[b] + i0) * d, rows, 0, nRows * d);
-                float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), nRows), nRows);
-                int outRow = p.logitsRowOffset() + (i0 - p.firstLogitToken());
-                System.arraycopy(logits, 0, p.logitsOut(), outRow * vocab, nRows * vocab);
+            for (int i = p.firstLogitToken(); i < p.length(); i++, r++) {
+                rowToken[r] = pieceStart[b] + i;
+                rowOut[r] = p.logitsOut();
+                rowOutIndex[r] = p.logitsRowOffset() + (i - p.firstLogitToken());
             }
+        }
+        for (int r0 = 0; r0 < nRows; r0 += LOGIT_ROWS) {
+            int n = Math.min(LOGIT_ROWS, nRows - r0);
+            float[] rows = new float[n * d];
+            for (int r = 0; r < n; r++) System.arraycopy(h, rowToken[r0 + r] * d, rows, r * d, d);
+            float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), n), n);
+            for (int r = 0; r < n; r++)
+                System.arraycopy(logits, r * vocab, rowOut[r0 + r], rowOutIndex[r0 + r] * vocab, vocab);
         }
     }
 
@@ -301,17 +326,27 @@ public final class CpuForwardPass implements ForwardPass {
         int nGroupTasks = 0;
         for (Piece p : batch) nGroupTasks += Math.ceilDiv(p.length(), QUERY_TILE) * nKvHeads;
         int headsPerTask = nGroupTasks >= nThreads ? groupSize : 1;
-        List<AttentionTask> tasks = new ArrayList<>();
+        List<AttentionTask> tasks = new ArrayList<>(), gemmTasks = new ArrayList<>();
         for (int b = 0; b < batch.size(); b++)
-            for (int t0 = pieceStart[b]; t0 < pieceStart[b + 1]; t0 += QUERY_TILE)
-                for (int g = 0; g < nKvHeads; g++)
+            for (int t0 = pieceStart[b]; t0 < pieceStart[b + 1]; t0 += QUERY_TILE) {
+                int t1 = Math.min(pieceStart[b + 1], t0 + QUERY_TILE);
+                for (int g = 0; g < nKvHeads; g++) {
+                    if ((t1 - t0) * groupSize >= GEMM_MIN_ROWS) {
+                        gemmTasks.add(new AttentionTask(b, t0, t1, g, g * groupSize, (g + 1) * groupSize));
+                        continue;
+                    }
                     for (int h0 = g * groupSize; h0 < (g + 1) * groupSize; h0 += headsPerTask)
-                        tasks.add(new AttentionTask(b, t0, Math.min(pieceStart[b + 1], t0 + QUERY_TILE), g, h0,
-                                Math.min((g + 1) * groupSize, h0 + headsPerTask)));
+                        tasks.add(new AttentionTask(b, t0, t1, g, h0, Math.min((g + 1) * groupSize, h0 + headsPerTask)));
+                }
+            }
 
         float[] out = new float[nTokens * qDim];
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int chunk = config.attentionChunkSize();
+        // Prefill tiles: two matrix products per tile on the compute pool, one tile after another.
+        for (AttentionTask task : gemmTasks)
+            attentionByMatmul(task, batch.get(task.piece()), iLayer, rope, q, positions, out, scale);
+        // Few queries (decoding): direct loops, tiles spread over this object's pool.
         parallelFor(tasks.size(), i -> {
             AttentionTask task = tasks.get(i);
             Piece piece = batch.get(task.piece());
@@ -351,17 +386,101 @@ public final class CpuForwardPass implements ForwardPass {
                         scores[j] = e;
                         sum += e;
                     }
-                    float inv = 1f / sum;
-                    for (int j = 0; j < n; j++) {
-                        float pj = scores[j] * inv;
-                        int vOff = j * headDim;
-                        for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                    if (precision == Precision.BF16) {
+                        // As PyTorch's SDPA kernels: the unnormalised probabilities are rounded to bf16 for the
+                        // P·V product (fp32 accumulation), then divided by the fp32 sum of the unrounded ones.
+                        for (int j = 0; j < n; j++) {
+                            float pj = Bf16.round(scores[j]);
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
+                        for (int c = 0; c < headDim; c++) out[qOff + c] = Bf16.round(out[qOff + c] / sum);
+                    } else {
+                        float inv = 1f / sum;
+                        for (int j = 0; j < n; j++) {
+                            float pj = scores[j] * inv;
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
                     }
-                    if (precision == Precision.BF16) Bf16.round(out, qOff, headDim);
                 }
             }
         });
         return matmul(w.o(), out, nTokens);
+    }
+
+    /** Query rows (tile tokens × heads of the group) from which the matrix-product path pays off. */
+    private static final int GEMM_MIN_ROWS = 16;
+
+    /** Off-heap K and V of the tile being computed by {@link #attentionByMatmul}; caller thread only. */
+    private Arena gemmArena;
+    private MemorySegment gemmKeys, gemmValues;
+
+    /**
+     * Attention of one tile of queries (all heads of one kv head group) as S = Q·Kᵀ and O = P·V matrix products over
+     * the gathered keys, with the same masking, softmax and rounding as the direct loops.
+     */
+    private void attentionByMatmul(AttentionTask task, Piece piece, int iLayer, boolean rope, float[] q, int[] positions,
+                                   float[] out, float scale) {
+        int headDim = config.headDim(), qDim = config.qDim();
+        MemorySegment kSeg = kCache[iLayer], vSeg = vCache[iLayer];
+        int firstKeyPos = rope ? piece.startPos() / config.attentionChunkSize() * config.attentionChunkSize() : 0;
+        int nKeys = positions[task.endToken() - 1] - firstKeyPos + 1;
+        long rowBytes = (long) headDim * Float.BYTES;
+        if (gemmKeys == null || gemmKeys.byteSize() < nKeys * rowBytes) {
+            if (gemmArena != null) gemmArena.close();
+            gemmArena = Arena.ofShared();   // shared: the compute pool's threads read it during the products
+            long bytes = Math.max(nKeys, 1024) * rowBytes;
+            gemmKeys = gemmArena.allocate(bytes, 64);
+            gemmValues = gemmArena.allocate(bytes, 64);
+        }
+        for (int j = 0; j < nKeys; j++) {
+            long from = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
+            MemorySegment.copy(kSeg, from, gemmKeys, j * rowBytes, rowBytes);
+            MemorySegment.copy(vSeg, from, gemmValues, j * rowBytes, rowBytes);
+        }
+        int nHeads = task.endHead() - task.firstHead();
+        int nRows = (task.endToken() - task.firstToken()) * nHeads;   // row r = (token r / nHeads, head r % nHeads)
+        float[] queries = new float[nRows * headDim];
+        for (int r = 0; r < nRows; r++)
+            System.arraycopy(q, (task.firstToken() + r / nHeads) * qDim + (task.firstHead() + r % nHeads) * headDim,
+                    queries, r * headDim, headDim);
+        float[] scores = new float[nRows * nKeys];
+        Matrices.rowMajor(gemmKeys, DType.F32, nKeys, headDim).matmul(queries, scores, nRows);
+        float[] sums = new float[nRows];
+        for (int r = 0; r < nRows; r++) {
+            int off = r * nKeys;
+            int n = positions[task.firstToken() + r / nHeads] - firstKeyPos + 1;   // causal
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                scores[off + j] *= scale;
+                if (scores[off + j] > max) max = scores[off + j];
+            }
+            float sum = 0f;
+            for (int j = 0; j < n; j++) {
+                float e = (float) Math.exp(scores[off + j] - max);
+                scores[off + j] = e;
+                sum += e;
+            }
+            java.util.Arrays.fill(scores, off + n, off + nKeys, 0f);
+            if (precision == Precision.BF16) {
+                Bf16.round(scores, off, n);   // as in the direct loops: bf16 probabilities, fp32 sum
+                sums[r] = sum;
+            } else {
+                float inv = 1f / sum;
+                for (int j = 0; j < n; j++) scores[off + j] *= inv;
+            }
+        }
+        float[] heads = new float[nRows * headDim];
+        Matrices.inputMajor(gemmValues, DType.F32, nKeys, headDim).matmul(scores, heads, nRows);
+        for (int r = 0; r < nRows; r++) {
+            int o = (task.firstToken() + r / nHeads) * qDim + (task.firstHead() + r % nHeads) * headDim;
+            if (precision == Precision.BF16) {
+                for (int c = 0; c < headDim; c++) out[o + c] = Bf16.round(heads[r * headDim + c] / sums[r]);
+            } else {
+                System.arraycopy(heads, r * headDim, out, o, headDim);
+            }
+        }
     }
 
     /** Float index of the K/V row of position {@code pos} in the layer's cache segment. */
@@ -509,6 +628,7 @@ public final class CpuForwardPass implements ForwardPass {
      * attention tiles) balance out.
      */
     private void parallelFor(int n, IntConsumer body) {
+        if (n <= 0) return;
         if (pool == null || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
@@ -571,6 +691,7 @@ public final class CpuForwardPass implements ForwardPass {
     @Override
     public void close() {
         if (pool != null) pool.shutdownNow();
+        if (gemmArena != null) gemmArena.close();
         arena.close();
     }
 }
