@@ -2,27 +2,19 @@ package io.herd.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.herd.app.EngineAssembly;
-import io.herd.engine.EngineRequest;
-import io.herd.engine.RequestSink;
-import io.herd.model.Precision;
-import io.herd.model.WeightQuantization;
-import io.herd.model.sampling.SamplingParams;
-import io.herd.model.sampling.TokenLogprobs;
-import io.herd.serving.PromptCodec;
-import io.herd.serving.TokenizerPromptCodec;
-import io.herd.tokenizer.Tokenizer;
+import io.herd.cli.HerdCli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,20 +58,24 @@ class StreamingIT {
     }
 
     @Test
-    void theStreamedTokensAreWhatTheEngineGeneratesDirectly() throws Exception {
+    void theStreamedTokensAreWhatHerdGenerateMakesForTheSameSeed() throws Exception {
         String prompt = "The herd walked slowly across the";
-        int maxTokens = 24;
-        String id = newId();
-        client.send(topics.requests(), id, request(id, prompt, maxTokens));
-        List<JsonNode> stream = awaitResult(id, Duration.ofSeconds(120));
-        Streams.assertWellFormed(id, stream);
+        for (String temperature : List.of("0", "0.8")) {
+            int maxTokens = 24;
+            String id = newId();
+            ObjectNode r = (ObjectNode) TopicClient.JSON.readTree(request(id, prompt, maxTokens));
+            r.put("temperature", Float.parseFloat(temperature)).put("seed", 11);
+            client.send(topics.requests(), id, r.toString());
+            List<JsonNode> stream = awaitResult(id, Duration.ofSeconds(120));
+            Streams.assertWellFormed(id, stream);
 
-        Reference ref = Reference.generate(prompt, maxTokens);
-        assertThat(Streams.tokenIds(stream)).isEqualTo(ref.tokenIds());
-        assertThat(Streams.text(stream)).isEqualTo(ref.text());
-        JsonNode done = stream.getLast();
-        assertThat(done.path("usage").path("prompt_tokens").asInt()).isEqualTo(ref.promptTokens());
-        assertThat(done.path("finish_reason").asText()).isEqualTo(ref.tokenIds().size() == maxTokens ? "length" : "stop");
+            Generated ref = Generated.run(prompt, maxTokens, temperature, 11);
+            assertThat(Streams.tokenIds(stream)).as("token ids at temperature %s", temperature).isEqualTo(ref.tokenIds());
+            assertThat(Streams.text(stream)).as("text at temperature %s", temperature).isEqualTo(ref.text());
+            JsonNode done = stream.getLast();
+            assertThat(done.path("usage").path("prompt_tokens").asInt()).isEqualTo(ref.promptTokens());
+            assertThat(done.path("finish_reason").asText()).isEqualTo(ref.finishReason());
+        }
     }
 
     @Test
@@ -216,35 +212,33 @@ class StreamingIT {
         return found ? sum : 0;
     }
 
-    /** The same request run on the engine in this JVM, without Kafka or the service. */
-    record Reference(List<Integer> tokenIds, String text, int promptTokens) {
+    /** `./herd generate --json` for the same prompt and seed: one sequence on the forward pass, no engine, no Kafka. */
+    record Generated(List<Integer> tokenIds, String text, int promptTokens, String finishReason) {
 
-        static Reference generate(String prompt, int maxTokens) throws Exception {
-            var settings = new EngineAssembly.Settings(64L << 20, 8192, 4, 2048, 16, Precision.F32, WeightQuantization.NONE);
-            try (EngineAssembly assembly = EngineAssembly.open(HerdService.demoModel(), "reference", settings)) {
-                PromptCodec codec = new TokenizerPromptCodec(Tokenizer.load(HerdService.demoModel()), assembly.config().eosTokenIds());
-                int[] promptIds = codec.encodePrompt(prompt);
-                SamplingParams greedy = new SamplingParams(0f, 1f, 0, 0f, 7, 1f, 0f, 0f, codec.stopTokenIds(), maxTokens, false, 0);
-                List<Integer> ids = new ArrayList<>();
-                CompletableFuture<Void> finished = new CompletableFuture<>();
-                assembly.engine().submit(new EngineRequest("reference", promptIds, greedy, 0, Long.MAX_VALUE, null), new RequestSink() {
-                    @Override public void onStarted(int promptTokens, int cachedTokens) { }
-
-                    @Override public void onToken(int tokenId, TokenLogprobs logprobs) { ids.add(tokenId); }
-
-                    @Override public void onFinished(FinishReason reason) { finished.complete(null); }
-
-                    @Override public void onError(String code, String message) {
-                        finished.completeExceptionally(new IllegalStateException(code + ": " + message));
-                    }
-                });
-                finished.get(120, TimeUnit.SECONDS);
-                PromptCodec.IncrementalDecoder decoder = codec.newDecoder();
-                StringBuilder text = new StringBuilder();
-                for (int id : ids) text.append(decoder.append(id));
-                text.append(decoder.finish());
-                return new Reference(List.copyOf(ids), text.toString(), promptIds.length);
+        static Generated run(String prompt, int maxTokens, String temperature, long seed) throws Exception {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int status = HerdCli.run(new String[] {"generate", "--model", HerdService.demoModel().toString(), "--prompt",
+                    prompt, "--max-tokens", String.valueOf(maxTokens), "--temperature", temperature, "--seed",
+                    String.valueOf(seed), "--json"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(status).as("herd generate: %s", err.toString(StandardCharsets.UTF_8)).isZero();
+            List<Integer> ids = new ArrayList<>();
+            StringBuilder text = new StringBuilder();
+            JsonNode done = null;
+            for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+                if (line.isBlank()) continue;
+                JsonNode n = TopicClient.JSON.readTree(line);
+                if (n.path("done").asBoolean(false)) {
+                    done = n;
+                } else {
+                    ids.add(n.path("id").asInt());
+                    text.append(n.path("text").asText());
+                }
             }
+            assertThat(done).as("summary line of herd generate").isNotNull();
+            return new Generated(List.copyOf(ids), text.toString(), done.path("prompt_token_ids").size(),
+                    done.path("finish_reason").asText());
         }
     }
 }
