@@ -191,6 +191,7 @@ public final class Frontend implements AutoCloseable {
         switch (signal) {
             case Signal.Start(Stream s) -> {
                 Long cancelledAt = recentCancels.remove(s.id());
+                if (s.terminalSent || s.abandoned) return; // ended (deadline, cancel, abandon) before its start was read
                 if (cancelledAt != null) finish(s, "cancelled");
                 else submit(s);
             }
