@@ -63,7 +63,8 @@ final class TestKafka {
         } catch (Exception e) {
             throw new IllegalStateException("cannot create test topics " + byRole.values(), e);
         }
+        // The attempts topic is the service's own: it creates it at startup, derived from the requests topic.
         return new Topics(byRole.get("requests"), byRole.get("responses"), byRole.get("control"), byRole.get("dlq"),
-                byRole.get("attempts"));
+                prefix + ".herd.attempts");
     }
 }
