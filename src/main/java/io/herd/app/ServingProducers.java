@@ -7,6 +7,8 @@ import io.herd.messaging.ResponsePublisher;
 import io.herd.serving.Frontend;
 import io.herd.serving.RequestValidator;
 import io.herd.serving.ServingLimits;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -36,10 +38,15 @@ public final class ServingProducers {
 
     @Produces
     @Singleton
-    Frontend frontend(ModelHost model, ResponsePublisher publisher, HerdConfig config) {
+    Frontend frontend(ModelHost model, ResponsePublisher publisher, HerdConfig config, MeterRegistry registry) {
         HerdConfig.Serving s = config.serving();
-        return new Frontend(model.engine(), publisher, new Frontend.Config(s.maxInFlight(), s.maxDeltaLatency(),
-                s.maxUnackedDeltas(), s.submitRetry(), Duration.ofMinutes(10)));
+        Frontend frontend = new Frontend(model.engine(), publisher, new Frontend.Config(s.maxInFlight(),
+                s.maxDeltaLatency(), s.maxUnackedDeltas(), s.submitRetry(), Duration.ofMinutes(10)));
+        Gauge.builder("herd.requests_in_flight", frontend, Frontend::inFlight)
+                .description("Requests admitted and not finished (bounded by herd.serving.max-in-flight)").register(registry);
+        Gauge.builder("herd.admission_waiting", frontend, Frontend::waitingForAdmission)
+                .description("Records held back because the admission queue is full (consumption paused)").register(registry);
+        return frontend;
     }
 
     void closeFrontend(@Disposes Frontend frontend) { frontend.close(); }
