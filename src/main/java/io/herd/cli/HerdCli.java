@@ -26,6 +26,7 @@ public final class HerdCli {
             return switch (command) {
                 case "generate" -> new GenerateCommand(out, err).run(rest);
                 case "tokenize" -> new TokenizeCommand(out, err).run(rest);
+                case "send" -> SendCommand.run(rest);
                 // `bench --serving` runs the serving-core scenarios; plain `bench` the engine figures.
                 case "bench" -> List.of(rest).contains("--serving") ? ServingBenchCommand.run(rest) : BenchCommand.run(rest);
                 case "make-demo-model" -> makeDemoModel(rest, out);

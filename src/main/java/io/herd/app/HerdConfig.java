@@ -1,0 +1,144 @@
+package io.herd.app;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** The service's {@code herd.*} settings (application.properties lists each with its environment override). */
+@ConfigMapping(prefix = "herd")
+public interface HerdConfig {
+
+    /** Folder for local state: the embedded broker's log and the generated demo model. */
+    @WithDefault("data")
+    Path dataDir();
+
+    Model model();
+
+    Engine engine();
+
+    Kafka kafka();
+
+    Serving serving();
+
+    Shutdown shutdown();
+
+    Dedupe dedupe();
+
+    interface Dedupe {
+        /** How long a finished request id is remembered, so a re-delivered duplicate is not generated again. */
+        @WithDefault("PT1H")
+        Duration retention();
+    }
+
+    interface Model {
+        /** Checkpoint folder; empty → the demo model in {dataDir}/demo-model, generated on first start. */
+        Optional<Path> dir();
+
+        /** Name requests may give in "model"; defaults to the checkpoint folder's name. */
+        Optional<String> name();
+    }
+
+    interface Engine {
+        /** KV cache memory for all sequences (bytes; suffixes k, m, g not supported here: write the number). */
+        @WithDefault("268435456")
+        long kvCacheBytes();
+
+        /** Longest prompt + generation; capped by the model and the KV pool. */
+        @WithDefault("8192")
+        int maxModelLen();
+
+        @WithDefault("64")
+        int maxNumSeqs();
+
+        @WithDefault("2048")
+        int maxNumBatchedTokens();
+
+        /** Requests accepted by the engine but not yet scheduled. */
+        @WithDefault("1024")
+        int queueCapacity();
+
+        /** f32 or bf16 numerics. */
+        @WithDefault("F32")
+        io.herd.model.Precision precision();
+
+        /** none or q8. */
+        @WithDefault("NONE")
+        io.herd.model.WeightQuantization quantization();
+    }
+
+    interface Kafka {
+        /** KAFKA_BOOTSTRAP_SERVERS; empty → an embedded single-node KRaft broker is started. */
+        @WithName("external-bootstrap-servers")
+        Optional<String> externalBootstrapServers();
+
+        Embedded embedded();
+
+        Topics topics();
+
+        /** Topic names (kafka-topics/topics.json holds the same defaults). */
+        interface Topics {
+            @WithDefault("herd.requests")
+            String requests();
+
+            @WithDefault("herd.responses")
+            String responses();
+
+            @WithDefault("herd.control")
+            String control();
+
+            @WithDefault("herd.requests.dlq")
+            String dlq();
+
+            @WithDefault("herd.attempts")
+            String attempts();
+        }
+
+        interface Embedded {
+            /** Client port of the embedded broker (the default bootstrap is localhost:this). */
+            @WithDefault("9092")
+            int port();
+
+            /** Partitions per topic for the embedded broker; empty → as in kafka-topics/topics.json. */
+            Optional<Integer> partitions();
+        }
+    }
+
+    interface Serving {
+        /** Requests admitted and not finished; beyond it consumption pauses. */
+        @WithDefault("256")
+        int maxInFlight();
+
+        /** Largest max_tokens a request may ask for. */
+        @WithDefault("4096")
+        int maxTokensLimit();
+
+        /** max_tokens when a request has none (capped by the remaining context). */
+        @WithDefault("256")
+        int defaultMaxTokens();
+
+        /** Longest a token waits to be sent when deltas are batched under load. */
+        @WithDefault("PT0.02S")
+        Duration maxDeltaLatency();
+
+        /** Unacknowledged deltas per stream before tokens start sharing deltas. */
+        @WithDefault("1")
+        int maxUnackedDeltas();
+
+        @WithDefault("16")
+        int maxStopStrings();
+
+        /** Pause before re-offering a request when the engine's queue is full. */
+        @WithDefault("PT0.005S")
+        Duration submitRetry();
+    }
+
+    interface Shutdown {
+        /** How long in-flight requests may take to finish on shutdown before they are left uncommitted. */
+        @WithDefault("PT20S")
+        Duration grace();
+    }
+}

@@ -1,0 +1,109 @@
+package io.herd.app;
+
+import io.herd.engine.EngineStats;
+import io.herd.engine.InferenceEngine;
+import io.herd.model.DemoModel;
+import io.herd.serving.PromptCodec;
+import io.herd.serving.TokenizerPromptCodec;
+import io.herd.tokenizer.Tokenizer;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Owns the loaded model: tokenizer, engine and its metrics. Loaded once, on first use (the Kafka channels need it
+ * at startup, after the broker is up). With no herd.model.dir the demo model is generated into
+ * {dataDir}/demo-model on first start.
+ */
+@ApplicationScoped
+public class ModelHost {
+
+    private static final Logger LOG = Logger.getLogger(ModelHost.class);
+
+    @Inject HerdConfig config;
+    @Inject MeterRegistry registry;
+
+    private volatile EngineAssembly assembly;
+    private volatile PromptCodec codec;
+    private volatile String modelName;
+
+    private synchronized void load() {
+        if (assembly != null) return;
+        Path dir = config.model().dir().orElseGet(() -> ensureDemoModel(config.dataDir().resolve("demo-model")));
+        if (!Files.isDirectory(dir)) throw new IllegalStateException("model folder " + dir.toAbsolutePath() + " does not exist");
+        String name = config.model().name().orElse(dir.toAbsolutePath().normalize().getFileName().toString());
+        long t0 = System.nanoTime();
+        HerdConfig.Engine e = config.engine();
+        EngineAssembly a = EngineAssembly.open(dir, name, new EngineAssembly.Settings(e.kvCacheBytes(), e.maxModelLen(),
+                e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization()));
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
+        modelName = name;
+        registerMetrics(a.engine());
+        assembly = a;
+        LOG.infof("model %s loaded from %s in %d ms (max model length %d)", name, dir.toAbsolutePath(),
+                (System.nanoTime() - t0) / 1_000_000, a.engine().maxModelLength());
+    }
+
+    private static Path ensureDemoModel(Path dir) {
+        LOG.infof("no herd.model.dir set: using the demo model in %s (written on first start)", dir.toAbsolutePath());
+        return DemoModel.ensure(dir);
+    }
+
+    public InferenceEngine engine() {
+        load();
+        return assembly.engine();
+    }
+
+    public PromptCodec codec() {
+        load();
+        return codec;
+    }
+
+    public String modelName() {
+        load();
+        return modelName;
+    }
+
+    /** True when the model is loaded and the engine thread runs. */
+    public boolean ready() {
+        EngineAssembly a = assembly;
+        return a != null && a.engine().isAlive();
+    }
+
+    /** Why the engine stopped, or null. */
+    public Throwable engineFailure() {
+        EngineAssembly a = assembly;
+        return a == null ? null : a.engine().failure().orElse(null);
+    }
+
+    private void registerMetrics(InferenceEngine engine) {
+        gauge("herd.num_requests_running", "Requests in the running batch", engine, s -> s.running());
+        gauge("herd.num_requests_waiting", "Requests waiting to be scheduled", engine, s -> s.waiting());
+        gauge("herd.kv_cache_usage_perc", "Fraction of KV cache blocks in use (0-1)", engine, EngineStats::kvCacheUsage);
+        counter("herd.prefix_cache_queries", "Prompt tokens looked up in the prefix cache", engine, s -> s.prefixCacheQueries());
+        counter("herd.prefix_cache_hits", "Prompt tokens found in the prefix cache", engine, s -> s.prefixCacheHits());
+        counter("herd.num_preemptions", "Requests preempted to free KV blocks", engine, s -> s.preemptions());
+    }
+
+    private void gauge(String name, String help, InferenceEngine engine, ToDoubleFunction<EngineStats> f) {
+        Gauge.builder(name, engine, e -> f.applyAsDouble(e.stats())).description(help).register(registry);
+    }
+
+    private void counter(String name, String help, InferenceEngine engine, ToDoubleFunction<EngineStats> f) {
+        FunctionCounter.builder(name, engine, e -> f.applyAsDouble(e.stats())).description(help).register(registry);
+    }
+
+    @PreDestroy
+    void close() {
+        if (assembly != null) assembly.close();
+    }
+}

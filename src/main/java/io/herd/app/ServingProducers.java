@@ -1,0 +1,53 @@
+package io.herd.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.herd.messaging.EventCodec;
+import io.herd.messaging.RequestCodec;
+import io.herd.messaging.ResponsePublisher;
+import io.herd.serving.Frontend;
+import io.herd.serving.RequestValidator;
+import io.herd.serving.ServingLimits;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+import java.time.Duration;
+import java.util.Set;
+
+/** Wires the serving layer to the loaded model and the Kafka publisher. */
+public final class ServingProducers {
+
+    @Produces
+    @Singleton
+    RequestCodec requestCodec(ObjectMapper mapper) { return new RequestCodec(mapper); }
+
+    @Produces
+    @Singleton
+    EventCodec eventCodec(ObjectMapper mapper) { return new EventCodec(mapper); }
+
+    @Produces
+    @Singleton
+    RequestValidator validator(ModelHost model, HerdConfig config) {
+        HerdConfig.Serving s = config.serving();
+        ServingLimits limits = new ServingLimits(model.engine().maxModelLength(), s.maxTokensLimit(), s.defaultMaxTokens(),
+                Set.of(model.modelName()), s.maxStopStrings());
+        return new RequestValidator(limits, model.codec());
+    }
+
+    @Produces
+    @Singleton
+    Frontend frontend(ModelHost model, ResponsePublisher publisher, HerdConfig config, MeterRegistry registry) {
+        HerdConfig.Serving s = config.serving();
+        Frontend frontend = new Frontend(model.engine(), publisher, new Frontend.Config(s.maxInFlight(),
+                s.maxDeltaLatency(), s.maxUnackedDeltas(), s.submitRetry(), Duration.ofMinutes(10)));
+        Gauge.builder("herd.requests_in_flight", frontend, Frontend::inFlight)
+                .description("Requests admitted and not finished (bounded by herd.serving.max-in-flight)").register(registry);
+        Gauge.builder("herd.admission_waiting", frontend, Frontend::waitingForAdmission)
+                .description("Records held back because the admission queue is full (consumption paused)").register(registry);
+        return frontend;
+    }
+
+    void closeFrontend(@Disposes Frontend frontend) { frontend.close(); }
+}

@@ -1,0 +1,245 @@
+package io.herd.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.messaging.RequestCodec;
+import io.herd.messaging.StreamMetrics;
+import io.herd.serving.Frontend;
+import io.herd.serving.PreparedRequest;
+import io.herd.serving.RequestRejectedException;
+import io.herd.serving.RequestValidator;
+import io.herd.serving.StreamEvent;
+import io.herd.serving.StreamOutput;
+import io.herd.serving.StreamTarget;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * OpenAI-compatible HTTP on the same engine and lifecycle as the Kafka edge: POST /v1/completions,
+ * POST /v1/chat/completions (JSON, or server-sent events with {@code "stream": true}) and GET /v1/models.
+ * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options},
+ * {@code n} (1 only) and {@code user} are understood here as well. A client that disconnects cancels its request.
+ */
+@ApplicationScoped
+public class OpenAiRoutes {
+
+    private static final Set<String> HTTP_ONLY = Set.of("stream", "stream_options", "n", "user", "max_completion_tokens");
+
+    @Inject ObjectMapper mapper;
+    @Inject Instance<Frontend> frontend;
+    @Inject Instance<RequestValidator> validator;
+    @Inject Instance<RequestCodec> codec;
+    @Inject StreamMetrics metrics;
+
+    void routes(@Observes Router router) {
+        BodyHandler body = BodyHandler.create().setBodyLimit(16L << 20);
+        router.post("/v1/completions").handler(body).handler(ctx -> handle(ctx, false));
+        router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
+        router.get("/v1/models").handler(this::models);
+    }
+
+    private void models(RoutingContext ctx) {
+        ObjectNode out = mapper.createObjectNode().put("object", "list");
+        ArrayNode data = out.putArray("data");
+        for (String name : validator.get().limits().modelNames()) {
+            data.addObject().put("id", name).put("object", "model").put("created", 0).put("owned_by", "herd")
+                    .put("max_model_len", validator.get().limits().maxModelLength());
+        }
+        ctx.response().putHeader("Content-Type", "application/json").end(out.toString());
+    }
+
+    private void handle(RoutingContext ctx, boolean chat) {
+        long receivedNanos = System.nanoTime();
+        Instant now = Instant.now();
+        long receivedEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID();
+        JsonNode root;
+        try {
+            root = mapper.readTree(ctx.body().asString());
+        } catch (Exception e) {
+            error(ctx.response(), 400, "invalid_json", "body is not JSON");
+            return;
+        }
+        if (!(root instanceof ObjectNode body)) {
+            error(ctx.response(), 400, "invalid_json", "body is not a JSON object");
+            return;
+        }
+        boolean stream = body.path("stream").asBoolean(false);
+        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        if (body.has("n") && body.path("n").asInt(1) != 1) {
+            error(ctx.response(), 400, "invalid_parameter", "only n=1 is supported");
+            return;
+        }
+        if (chat == body.has("prompt") || !chat && body.has("messages")) {
+            error(ctx.response(), 400, "invalid_request", chat ? "chat completions take 'messages'" : "completions take 'prompt'");
+            return;
+        }
+        ObjectNode request = body.deepCopy();
+        for (Iterator<String> it = request.fieldNames(); it.hasNext(); ) if (HTTP_ONLY.contains(it.next())) it.remove();
+        if (body.has("max_completion_tokens")) request.set("max_tokens", body.get("max_completion_tokens"));
+        if (!chat && body.path("logprobs").isInt()) { // completions: logprobs = number of alternatives
+            request.put("top_logprobs", body.path("logprobs").asInt());
+            request.put("logprobs", true);
+        }
+        request.put("id", id);
+        PreparedRequest prepared;
+        try {
+            prepared = validator.get().prepare(codec.get().decode(id, request.toString()));
+        } catch (RequestRejectedException e) {
+            error(ctx.response(), 400, e.code(), e.getMessage());
+            return;
+        }
+        String model = prepared.request().model() != null ? prepared.request().model()
+                : validator.get().limits().modelNames().iterator().next();
+        HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond());
+        Frontend f = frontend.get();
+        ctx.response().closeHandler(v -> {
+            if (!output.finished) f.cancel(id);
+        });
+        f.awaitCapacity().thenRun(() -> f.start(prepared, new StreamTarget(id, 1, null, Map.of()), receivedNanos,
+                receivedEpochNanos, output, (outcome, failure) -> { }));
+    }
+
+    private void error(HttpServerResponse response, int status, String code, String message) {
+        ObjectNode out = mapper.createObjectNode();
+        out.putObject("error").put("message", message).put("type", "invalid_request_error").put("code", code);
+        response.setStatusCode(status).putHeader("Content-Type", "application/json").end(out.toString());
+    }
+
+    /** Writes one request's events as an OpenAI response (whole, or as server-sent events). */
+    private final class HttpStreamOutput implements StreamOutput {
+        private final HttpServerResponse response;
+        private final String id;
+        private final String model;
+        private final boolean chat;
+        private final boolean stream;
+        private final boolean includeUsage;
+        private final long created;
+        private final StringBuilder text = new StringBuilder();
+        private boolean headerSent;
+        volatile boolean finished;
+
+        HttpStreamOutput(HttpServerResponse response, String id, String model, boolean chat, boolean stream,
+                         boolean includeUsage, long created) {
+            this.response = response;
+            this.id = id;
+            this.model = model;
+            this.chat = chat;
+            this.stream = stream;
+            this.includeUsage = includeUsage;
+            this.created = created;
+        }
+
+        @Override
+        public CompletionStage<Void> publish(StreamTarget target, int seq, StreamEvent event) {
+            if (event instanceof StreamEvent.Done || event instanceof StreamEvent.Error) {
+                finished = true;
+                metrics.finished(event);
+            }
+            if (response.closed()) return CompletableFuture.completedFuture(null);
+            switch (event) {
+                case StreamEvent.Started s -> {
+                    if (stream) {
+                        response.setChunked(true).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache");
+                        headerSent = true;
+                        if (chat) return sse(roleChunk());
+                    }
+                }
+                case StreamEvent.Delta d -> {
+                    if (!stream) text.append(d.text());
+                    else if (!d.text().isEmpty()) return sse(chunk(d.text(), null));
+                }
+                case StreamEvent.Done d -> {
+                    String reason = "cancelled".equals(d.finishReason()) ? "abort" : d.finishReason();
+                    if (stream) {
+                        sse(chunk(null, reason));
+                        if (includeUsage) sse(usageChunk(d.usage()));
+                        return toStage(response.end("data: [DONE]\n\n"));
+                    }
+                    ObjectNode out = envelope(chat ? "chat.completion" : "text_completion");
+                    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+                    if (chat) choice.putObject("message").put("role", "assistant").put("content", text.toString());
+                    else choice.put("text", text.toString()).putNull("logprobs");
+                    choice.put("finish_reason", reason);
+                    out.set("usage", usage(d.usage()));
+                    return toStage(response.putHeader("Content-Type", "application/json").end(out.toString()));
+                }
+                case StreamEvent.Error e -> {
+                    ObjectNode err = mapper.createObjectNode();
+                    err.putObject("error").put("message", e.message()).put("type", "server_error").put("code", e.code());
+                    if (headerSent) return toStage(response.end("data: " + err + "\n\ndata: [DONE]\n\n"));
+                    int status = "deadline_exceeded".equals(e.code()) ? 504 : "invalid_request".equals(e.code()) ? 400 : 500;
+                    return toStage(response.setStatusCode(status).putHeader("Content-Type", "application/json").end(err.toString()));
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        private ObjectNode envelope(String object) {
+            return mapper.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
+        }
+
+        /** The first chat chunk: the assistant role, no content yet. */
+        private ObjectNode roleChunk() {
+            ObjectNode out = envelope("chat.completion.chunk");
+            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+            choice.putObject("delta").put("role", "assistant").put("content", "");
+            choice.putNull("finish_reason");
+            return out;
+        }
+
+        /** A streamed piece of text (null: none), with the finish reason on the last chunk. */
+        private ObjectNode chunk(String piece, String finishReason) {
+            ObjectNode out = envelope(chat ? "chat.completion.chunk" : "text_completion");
+            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+            if (chat) {
+                ObjectNode delta = choice.putObject("delta");
+                if (piece != null) delta.put("content", piece);
+            } else {
+                choice.put("text", piece == null ? "" : piece).putNull("logprobs");
+            }
+            if (finishReason == null) choice.putNull("finish_reason");
+            else choice.put("finish_reason", finishReason);
+            return out;
+        }
+
+        private ObjectNode usageChunk(StreamEvent.Usage u) {
+            ObjectNode out = envelope(chat ? "chat.completion.chunk" : "text_completion");
+            out.putArray("choices");
+            out.set("usage", usage(u));
+            return out;
+        }
+
+        private ObjectNode usage(StreamEvent.Usage u) {
+            ObjectNode n = mapper.createObjectNode().put("prompt_tokens", u.promptTokens())
+                    .put("completion_tokens", u.completionTokens())
+                    .put("total_tokens", u.promptTokens() + u.completionTokens());
+            n.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());
+            return n;
+        }
+
+        private CompletionStage<Void> sse(ObjectNode chunk) {
+            return toStage(response.write("data: " + chunk + "\n\n"));
+        }
+
+        private CompletionStage<Void> toStage(io.vertx.core.Future<Void> future) {
+            return future.toCompletionStage();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.herd.messaging;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.model.sampling.TokenLogprobs;
+import io.herd.serving.StreamEvent;
+
+/** Encodes response events (kafka-topics/schemas/response.schema.json). */
+public final class EventCodec {
+
+    private final ObjectMapper mapper;
+
+    public EventCodec(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    public String encode(String id, int seq, int attempt, StreamEvent event) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("type", switch (event) {
+            case StreamEvent.Started s -> "started";
+            case StreamEvent.Delta d -> "delta";
+            case StreamEvent.Done d -> "done";
+            case StreamEvent.Error e -> "error";
+        });
+        o.put("id", id);
+        o.put("seq", seq);
+        o.put("attempt", attempt);
+        switch (event) {
+            case StreamEvent.Started s -> {
+                o.put("queue_ms", round(s.queueMs()));
+                o.put("prompt_tokens", s.promptTokens());
+                o.put("cached_tokens", s.cachedTokens());
+            }
+            case StreamEvent.Delta d -> {
+                o.put("text", d.text());
+                ArrayNode ids = o.putArray("token_ids");
+                for (int t : d.tokenIds()) ids.add(t);
+                if (d.logprobs() != null) {
+                    ArrayNode lps = o.putArray("logprobs");
+                    for (int i = 0; i < d.logprobs().size(); i++) lps.add(logprob(d.tokenIds()[i], d.logprobs().get(i)));
+                }
+            }
+            case StreamEvent.Done d -> {
+                o.put("finish_reason", d.finishReason());
+                ObjectNode usage = o.putObject("usage");
+                usage.put("prompt_tokens", d.usage().promptTokens());
+                usage.put("completion_tokens", d.usage().completionTokens());
+                usage.put("cached_tokens", d.usage().cachedTokens());
+                ObjectNode t = o.putObject("timings");
+                t.put("queue_ms", ms(d.timings().queueNanos()));
+                t.put("ttft_ms", ms(d.timings().ttftNanos()));
+                t.put("e2e_ms", ms(d.timings().e2eNanos()));
+                ArrayNode itl = t.putArray("itl_ms");
+                for (long gap : d.timings().itlNanos()) itl.add(ms(gap));
+            }
+            case StreamEvent.Error e -> {
+                o.put("code", e.code());
+                o.put("message", e.message());
+            }
+        }
+        return o.toString();
+    }
+
+    private ObjectNode logprob(int tokenId, TokenLogprobs lp) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("token_id", tokenId);
+        n.put("logprob", lp.logprob());
+        ArrayNode top = n.putArray("top_logprobs");
+        if (lp.topIds() != null) {
+            for (int i = 0; i < lp.topIds().length; i++) {
+                top.addObject().put("token_id", lp.topIds()[i]).put("logprob", lp.topLogprobs()[i]);
+            }
+        }
+        return n;
+    }
+
+    private static double ms(long nanos) { return round(nanos / 1e6); }
+
+    private static double round(double ms) { return Math.round(ms * 1000.0) / 1000.0; }
+}

@@ -1,0 +1,165 @@
+package io.herd.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.serving.ChatMessage;
+import io.herd.serving.CompletionRequest;
+import io.herd.serving.RequestRejectedException;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Decodes a herd.requests record (kafka-topics/schemas/request.schema.json) with strict types: a wrong type or an
+ * unknown field is a {@link RequestRejectedException}, never a silent default.
+ */
+public final class RequestCodec {
+
+    static final Set<String> FIELDS = Set.of("id", "model", "prompt", "messages", "max_tokens", "temperature", "top_p",
+            "top_k", "min_p", "seed", "stop", "logprobs", "top_logprobs", "priority", "deadline_ms", "reply_to",
+            "cache_salt", "metadata");
+    private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+    private final ObjectMapper mapper;
+
+    public RequestCodec(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    /** What could be recovered from an unservable record, to address an error event to. */
+    public record Recovered(String id, String replyTo) {}
+
+    public CompletionRequest decode(String key, String payload) {
+        if (payload == null) throw new RequestRejectedException("invalid_json", "record has no value");
+        JsonNode root;
+        try {
+            root = mapper.readTree(payload);
+        } catch (JsonProcessingException e) {
+            throw new RequestRejectedException("invalid_json", "value is not JSON: " + e.getOriginalMessage());
+        }
+        if (!(root instanceof ObjectNode obj)) throw new RequestRejectedException("invalid_json", "value is not a JSON object");
+        for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) throw typeError("unknown field '" + f + "'");
+        }
+        String id = string(obj, "id");
+        if (id == null) id = key;
+        if (id != null && key != null && !id.equals(key)) {
+            throw new RequestRejectedException("invalid_request", "record key '" + key + "' differs from id '" + id + "'");
+        }
+        String replyTo = string(obj, "reply_to");
+        if (replyTo != null && !TOPIC_NAME.matcher(replyTo).matches()) {
+            throw new RequestRejectedException("invalid_parameter", "reply_to '" + replyTo + "' is not a legal topic name");
+        }
+        return new CompletionRequest(id, string(obj, "model"), string(obj, "prompt"), messages(obj),
+                integer(obj, "max_tokens"), number(obj, "temperature"), number(obj, "top_p"), integer(obj, "top_k"),
+                number(obj, "min_p"), longValue(obj, "seed"), stop(obj), bool(obj, "logprobs"),
+                integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
+                string(obj, "cache_salt"), metadata(obj));
+    }
+
+    /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */
+    public Recovered recover(String key, String payload) {
+        String id = key;
+        String replyTo = null;
+        try {
+            JsonNode root = payload == null ? null : mapper.readTree(payload);
+            if (root != null && root.path("id").isTextual() && !root.path("id").asText().isBlank()) id = root.path("id").asText();
+            if (root != null && root.path("reply_to").isTextual() && TOPIC_NAME.matcher(root.path("reply_to").asText()).matches()) {
+                replyTo = root.path("reply_to").asText();
+            }
+        } catch (JsonProcessingException e) {
+            // Not JSON: only the key can address the error event.
+        }
+        return new Recovered(id == null || id.isBlank() ? null : id, replyTo);
+    }
+
+    private static RequestRejectedException typeError(String message) {
+        return new RequestRejectedException("invalid_type", message);
+    }
+
+    private static JsonNode present(ObjectNode o, String f) {
+        JsonNode n = o.get(f);
+        return n == null || n.isNull() ? null : n;
+    }
+
+    private static String string(ObjectNode o, String f) {
+        JsonNode n = present(o, f);
+        if (n == null) return null;
+        if (!n.isTextual()) throw typeError("field '" + f + "' must be a string, got " + n.getNodeType());
+        return n.asText();
+    }
+
+    private static Integer integer(ObjectNode o, String f) {
+        JsonNode n = present(o, f);
+        if (n == null) return null;
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) throw typeError("field '" + f + "' must be a 32-bit integer, got " + n);
+        return n.intValue();
+    }
+
+    private static Long longValue(ObjectNode o, String f) {
+        JsonNode n = present(o, f);
+        if (n == null) return null;
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) throw typeError("field '" + f + "' must be a 64-bit integer, got " + n);
+        return n.longValue();
+    }
+
+    private static Float number(ObjectNode o, String f) {
+        JsonNode n = present(o, f);
+        if (n == null) return null;
+        if (!n.isNumber()) throw typeError("field '" + f + "' must be a number, got " + n.getNodeType());
+        return n.floatValue();
+    }
+
+    private static Boolean bool(ObjectNode o, String f) {
+        JsonNode n = present(o, f);
+        if (n == null) return null;
+        if (!n.isBoolean()) throw typeError("field '" + f + "' must be a boolean, got " + n.getNodeType());
+        return n.booleanValue();
+    }
+
+    private static List<String> stop(ObjectNode o) {
+        JsonNode n = present(o, "stop");
+        if (n == null) return null;
+        if (n.isTextual()) return List.of(n.asText());
+        if (!n.isArray()) throw typeError("field 'stop' must be a string or an array of strings");
+        List<String> out = new ArrayList<>();
+        for (JsonNode s : n) {
+            if (!s.isTextual()) throw typeError("field 'stop' must hold only strings");
+            out.add(s.asText());
+        }
+        return out;
+    }
+
+    private static List<ChatMessage> messages(ObjectNode o) {
+        JsonNode n = present(o, "messages");
+        if (n == null) return null;
+        if (!n.isArray()) throw typeError("field 'messages' must be an array");
+        List<ChatMessage> out = new ArrayList<>();
+        int i = 0;
+        for (JsonNode m : n) {
+            if (!m.isObject() || !m.path("role").isTextual() || !m.path("content").isTextual()) {
+                throw typeError("messages[" + i + "] must be an object with string fields 'role' and 'content'");
+            }
+            out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
+            i++;
+        }
+        return out;
+    }
+
+    private Map<String, Object> metadata(ObjectNode o) {
+        JsonNode n = present(o, "metadata");
+        if (n == null) return null;
+        if (!n.isObject()) throw typeError("field 'metadata' must be an object");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = mapper.convertValue(n, LinkedHashMap.class);
+        return map;
+    }
+}

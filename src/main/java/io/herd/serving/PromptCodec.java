@@ -1,0 +1,31 @@
+package io.herd.serving;
+
+import java.util.List;
+
+/**
+ * Text ↔ token ids for one model: the tokenizer plus its chat format. The serving layer needs only this, so the
+ * request path can be tested without a vocabulary file.
+ */
+public interface PromptCodec {
+
+    /** A raw completion prompt, BOS included. */
+    int[] encodePrompt(String prompt);
+
+    /** A chat conversation rendered with the model's chat template, ending with the assistant header. */
+    int[] encodeChat(List<ChatMessage> messages);
+
+    /** A fresh incremental decoder for one stream. */
+    IncrementalDecoder newDecoder();
+
+    /** Tokens that end a generation (end-of-turn / EOS), added to every request's stop ids. */
+    int[] stopTokenIds();
+
+    /** Turns a stream of token ids into text pieces, holding back bytes of incomplete UTF-8 sequences. */
+    interface IncrementalDecoder {
+        /** Text completed by this token (possibly empty). */
+        String append(int tokenId);
+
+        /** Whatever is still held back at the end of the stream. */
+        String finish();
+    }
+}

@@ -1,0 +1,130 @@
+package io.herd.serving;
+
+import io.herd.engine.EngineRequest;
+import io.herd.model.sampling.SamplingParams;
+
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/** Checks a decoded request against the limits, tokenizes it and builds the {@link EngineRequest}. */
+public final class RequestValidator {
+
+    /** The most alternatives a request may ask for per position (OpenAI's bound). */
+    public static final int MAX_TOP_LOGPROBS = 20;
+    static final int MAX_ID_LENGTH = 256;
+
+    private final ServingLimits limits;
+    private final PromptCodec codec;
+    private final LongSupplier epochMillis;
+    private final LongSupplier nanoTime;
+
+    public RequestValidator(ServingLimits limits, PromptCodec codec) {
+        this(limits, codec, System::currentTimeMillis, System::nanoTime);
+    }
+
+    RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime) {
+        this.limits = limits;
+        this.codec = codec;
+        this.epochMillis = epochMillis;
+        this.nanoTime = nanoTime;
+    }
+
+    public ServingLimits limits() { return limits; }
+
+    public PreparedRequest prepare(CompletionRequest r) {
+        if (r.id() == null || r.id().isBlank()) throw reject("missing_id", "field 'id' is required");
+        if (r.id().length() > MAX_ID_LENGTH) throw reject("invalid_id", "field 'id' is longer than " + MAX_ID_LENGTH);
+        if (r.model() != null && !limits.modelNames().contains(r.model())) {
+            throw reject("unknown_model", "model '" + r.model() + "' is not served here; served: " + limits.modelNames());
+        }
+        boolean hasPrompt = r.prompt() != null;
+        boolean hasMessages = r.messages() != null;
+        if (hasPrompt == hasMessages) {
+            throw reject(hasPrompt ? "invalid_request" : "missing_prompt",
+                    hasPrompt ? "give either 'prompt' or 'messages', not both" : "field 'prompt' or 'messages' is required");
+        }
+        if (hasPrompt && r.prompt().isEmpty()) throw reject("missing_prompt", "field 'prompt' is empty");
+        if (hasMessages) validateMessages(r.messages());
+
+        float temperature = r.temperature() == null ? 1f : r.temperature();
+        if (!(temperature >= 0f && temperature <= 2f)) throw reject("invalid_parameter", "temperature must be in [0, 2], got " + temperature);
+        float topP = r.topP() == null ? 1f : r.topP();
+        if (!(topP > 0f && topP <= 1f)) throw reject("invalid_parameter", "top_p must be in (0, 1], got " + topP);
+        int topK = r.topK() == null ? 0 : r.topK();
+        if (topK < -1) throw reject("invalid_parameter", "top_k must be -1, 0 (disabled) or positive, got " + topK);
+        float minP = r.minP() == null ? 0f : r.minP();
+        if (!(minP >= 0f && minP <= 1f)) throw reject("invalid_parameter", "min_p must be in [0, 1], got " + minP);
+        boolean logprobs = r.logprobs() != null && r.logprobs();
+        int topLogprobs = r.topLogprobs() == null ? 0 : r.topLogprobs();
+        if (topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
+            throw reject("invalid_parameter", "top_logprobs must be in [0, " + MAX_TOP_LOGPROBS + "], got " + topLogprobs);
+        }
+        List<String> stop = r.stop() == null ? List.of() : r.stop();
+        if (stop.size() > limits.maxStopStrings()) throw reject("invalid_parameter", "at most " + limits.maxStopStrings() + " stop strings");
+        if (stop.stream().anyMatch(s -> s == null || s.isEmpty())) throw reject("invalid_parameter", "stop strings must be non-empty");
+        int priority = r.priority() == null ? 0 : r.priority();
+
+        int[] prompt = hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
+        int maxLen = limits.maxModelLength();
+        if (prompt.length >= maxLen) {
+            throw reject("prompt_too_long", "prompt has " + prompt.length + " tokens; the context holds " + maxLen
+                    + " including at least one generated token");
+        }
+        int maxTokens;
+        if (r.maxTokens() == null) {
+            maxTokens = Math.min(limits.defaultMaxTokens(), maxLen - prompt.length);
+        } else {
+            maxTokens = r.maxTokens();
+            if (maxTokens < 1 || maxTokens > limits.maxTokensLimit()) {
+                throw reject("invalid_max_tokens", "max_tokens must be in [1, " + limits.maxTokensLimit() + "], got " + maxTokens);
+            }
+            if (prompt.length + maxTokens > maxLen) {
+                throw reject("invalid_max_tokens", "prompt (" + prompt.length + " tokens) + max_tokens (" + maxTokens
+                        + ") exceeds the context of " + maxLen);
+            }
+        }
+
+        long deadlineNanos = Long.MAX_VALUE;
+        if (r.deadlineMs() != null) {
+            long remainingMs = r.deadlineMs() - epochMillis.getAsLong();
+            if (remainingMs <= 0) {
+                throw new RequestRejectedException("deadline_exceeded",
+                        "deadline_ms " + r.deadlineMs() + " passed before the request was admitted", false);
+            }
+            deadlineNanos = nanoTime.getAsLong() + remainingMs * 1_000_000L;
+        }
+        // Without a seed one is derived from the id, so a re-run after a crash samples the same continuation.
+        long seed = r.seed() != null ? r.seed() : seedFromId(r.id());
+        SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, 1f, 0f, 0f,
+                codec.stopTokenIds().clone(), maxTokens, logprobs || topLogprobs > 0, topLogprobs);
+        EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
+                r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt());
+        return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
+    }
+
+    static long seedFromId(String id) {
+        long h = 0xcbf29ce484222325L; // FNV-1a 64
+        for (int i = 0; i < id.length(); i++) {
+            h ^= id.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    private static void validateMessages(List<ChatMessage> messages) {
+        if (messages.isEmpty()) throw reject("missing_prompt", "field 'messages' is empty");
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage m = messages.get(i);
+            if (m == null || m.role() == null || m.content() == null) {
+                throw reject("invalid_type", "messages[" + i + "] needs string fields 'role' and 'content'");
+            }
+            if (!List.of("system", "user", "assistant", "tool").contains(m.role())) {
+                throw reject("invalid_parameter", "messages[" + i + "].role '" + m.role() + "' is not system|user|assistant|tool");
+            }
+        }
+    }
+
+    private static RequestRejectedException reject(String code, String message) {
+        return new RequestRejectedException(code, message);
+    }
+}

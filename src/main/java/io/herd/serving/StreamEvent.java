@@ -1,0 +1,42 @@
+package io.herd.serving;
+
+import io.herd.model.sampling.TokenLogprobs;
+
+import java.util.List;
+
+/** The events of one request's stream, in the order they are published (see kafka-topics/README.md). */
+public sealed interface StreamEvent {
+
+    /** First scheduled: time queued, prompt length, prompt tokens served from the prefix cache. */
+    record Started(double queueMs, int promptTokens, int cachedTokens) implements StreamEvent {}
+
+    /** One or more generated tokens; logprobs is null unless requested, else one entry per token id. */
+    record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) implements StreamEvent {}
+
+    /** The end of a successful or cancelled stream. */
+    record Done(String finishReason, Usage usage, Timings timings) implements StreamEvent {}
+
+    /** The end of a failed stream. */
+    record Error(String code, String message) implements StreamEvent {}
+
+    record Usage(int promptTokens, int completionTokens, int cachedTokens) {}
+
+    /**
+     * Times of one attempt. Durations are measured from the moment the record was received.
+     *
+     * @param receivedEpochNanos wall-clock time the record was received (for trace spans)
+     * @param queueNanos         received → first scheduled
+     * @param ttftNanos          received → first token
+     * @param e2eNanos           received → finished
+     * @param itlNanos           gap before each token after the first (inter-token latency)
+     */
+    record Timings(long receivedEpochNanos, long queueNanos, long ttftNanos, long e2eNanos, long[] itlNanos) {}
+
+    static String finishReason(io.herd.engine.RequestSink.FinishReason reason) {
+        return switch (reason) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case CANCELLED -> "cancelled";
+        };
+    }
+}

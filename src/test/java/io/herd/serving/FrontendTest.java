@@ -1,0 +1,243 @@
+package io.herd.serving;
+
+import io.herd.engine.EngineRequest;
+import io.herd.engine.EngineStats;
+import io.herd.engine.InferenceEngine;
+import io.herd.engine.RequestSink;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class FrontendTest {
+
+    /** Records submissions; the test plays the engine thread by calling the sinks. */
+    static final class ScriptedEngine implements InferenceEngine {
+        final Map<String, RequestSink> sinks = new ConcurrentHashMap<>();
+        final List<String> aborted = new CopyOnWriteArrayList<>();
+        final AtomicBoolean full = new AtomicBoolean();
+
+        @Override public boolean submit(EngineRequest request, RequestSink sink) {
+            if (full.get()) return false;
+            sinks.put(request.requestId(), sink);
+            return true;
+        }
+
+        @Override public boolean abort(String requestId) {
+            aborted.add(requestId);
+            RequestSink sink = sinks.remove(requestId);
+            if (sink == null) return false;
+            sink.onFinished(RequestSink.FinishReason.CANCELLED);
+            return true;
+        }
+
+        @Override public EngineStats stats() { return new EngineStats(0, 0, 0, 0, 0, 0, 0, 0); }
+
+        @Override public int maxModelLength() { return 64; }
+
+        @Override public void close() { }
+    }
+
+    record Published(StreamTarget target, int seq, StreamEvent event, CompletableFuture<Void> ack) {}
+
+    /** Publishes into a list; acknowledges at once unless told to hold acknowledgements back. */
+    static final class RecordingOutput implements StreamOutput {
+        final List<Published> events = new CopyOnWriteArrayList<>();
+        volatile boolean holdAcks;
+
+        @Override public CompletionStage<Void> publish(StreamTarget target, int seq, StreamEvent event) {
+            CompletableFuture<Void> ack = new CompletableFuture<>();
+            events.add(new Published(target, seq, event, ack));
+            if (!holdAcks) ack.complete(null);
+            return ack;
+        }
+
+        List<StreamEvent> of(String id) {
+            return events.stream().filter(p -> p.target().requestId().equals(id)).map(Published::event).toList();
+        }
+    }
+
+    final ScriptedEngine engine = new ScriptedEngine();
+    final RecordingOutput output = new RecordingOutput();
+    final RequestValidator validator = new RequestValidator(new ServingLimits(64, 32, 16, java.util.Set.of("demo"), 4), new CharCodec());
+    Frontend frontend;
+
+    Frontend frontend(int maxInFlight, Duration maxLatency) {
+        frontend = new Frontend(engine, output, new Frontend.Config(maxInFlight, maxLatency, 1, Duration.ofMillis(2),
+                Duration.ofMinutes(1)));
+        return frontend;
+    }
+
+    @AfterEach
+    void close() {
+        if (frontend != null) frontend.close();
+    }
+
+    AtomicReference<Frontend.Outcome> start(String id, CompletionRequest request) {
+        AtomicReference<Frontend.Outcome> outcome = new AtomicReference<>();
+        frontend.awaitCapacity().toCompletableFuture().join();
+        frontend.start(validator.prepare(request), new StreamTarget(id, 1, null, Map.of()), System.nanoTime(),
+                0L, (o, failure) -> outcome.set(o));
+        return outcome;
+    }
+
+    static CompletionRequest prompt(String id, List<String> stop, Long deadlineMs) {
+        return new CompletionRequest(id, null, "hi", null, 10, 0f, null, null, null, null, stop, null, null, null,
+                deadlineMs, null, null, null);
+    }
+
+    RequestSink sink(String id) {
+        await().until(() -> engine.sinks.containsKey(id));
+        return engine.sinks.get(id);
+    }
+
+    @Test
+    void atLowLoadEachTokenGoesOutAtOnceAndDoneCarriesUsage() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("a", prompt("a", null, null));
+        RequestSink sink = sink("a");
+        sink.onStarted(3, 1);
+        await().until(() -> output.of("a").size() == 1);
+        for (char c : "ok".toCharArray()) {
+            int expected = output.of("a").size() + 1;
+            sink.onToken(CharCodec.id(c), null);
+            await().until(() -> output.of("a").size() == expected);
+        }
+        sink.onToken(CharCodec.EOS, null);
+        sink.onFinished(RequestSink.FinishReason.STOP);
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        List<StreamEvent> events = output.of("a");
+        assertThat(events.get(0)).isInstanceOf(StreamEvent.Started.class);
+        assertThat(((StreamEvent.Delta) events.get(1)).text()).isEqualTo("o");
+        assertThat(((StreamEvent.Delta) events.get(2)).text()).isEqualTo("k");
+        StreamEvent.Done done = (StreamEvent.Done) events.getLast();
+        assertThat(done.finishReason()).isEqualTo("stop");
+        assertThat(done.usage()).isEqualTo(new StreamEvent.Usage(3, 3, 1));
+        assertThat(done.timings().itlNanos()).hasSize(2);
+        assertThat(output.events.stream().map(Published::seq)).containsExactly(0, 1, 2, 3, 4);
+        assertThat(frontend.inFlight()).isZero();
+    }
+
+    @Test
+    void underLoadTokensShareADeltaBoundedByTheLatency() {
+        frontend(4, Duration.ofMillis(30));
+        output.holdAcks = true;
+        start("b", prompt("b", null, null));
+        RequestSink sink = sink("b");
+        sink.onToken(CharCodec.id('x'), null);
+        await().until(() -> output.of("b").size() == 1);
+        sink.onToken(CharCodec.id('y'), null);
+        sink.onToken(CharCodec.id('z'), null);
+        // The first delta is unacknowledged: y and z wait together, then leave as one delta by the latency bound.
+        await().atMost(Duration.ofSeconds(2)).until(() -> output.of("b").size() == 2);
+        StreamEvent.Delta batched = (StreamEvent.Delta) output.of("b").get(1);
+        assertThat(batched.text()).isEqualTo("yz");
+        assertThat(batched.tokenIds()).containsExactly(CharCodec.id('y'), CharCodec.id('z'));
+    }
+
+    @Test
+    void anAcknowledgementReleasesTheWaitingTokens() {
+        frontend(4, Duration.ofSeconds(30));
+        output.holdAcks = true;
+        start("c", prompt("c", null, null));
+        RequestSink sink = sink("c");
+        sink.onToken(CharCodec.id('1'), null);
+        await().until(() -> output.of("c").size() == 1);
+        sink.onToken(CharCodec.id('2'), null);
+        sink.onToken(CharCodec.id('3'), null);
+        output.events.getFirst().ack().complete(null);
+        await().until(() -> output.of("c").size() == 2);
+        assertThat(((StreamEvent.Delta) output.of("c").get(1)).text()).isEqualTo("23");
+    }
+
+    @Test
+    void aStopStringEndsTheStreamAndAbortsTheEngineRequest() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("d", prompt("d", List.of("EN"), null));
+        RequestSink sink = sink("d");
+        for (char c : "ab ENxyz".toCharArray()) sink.onToken(CharCodec.id(c), null);
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        String text = output.of("d").stream().filter(e -> e instanceof StreamEvent.Delta)
+                .map(e -> ((StreamEvent.Delta) e).text()).reduce("", String::concat);
+        assertThat(text).isEqualTo("ab ");
+        assertThat(((StreamEvent.Done) output.of("d").getLast()).finishReason()).isEqualTo("stop");
+        assertThat(engine.aborted).contains("d");
+        assertThat(output.of("d").stream().filter(e -> e instanceof StreamEvent.Done)).hasSize(1);
+    }
+
+    @Test
+    void cancelEndsWithDoneCancelled() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("e", prompt("e", null, null));
+        sink("e").onToken(CharCodec.id('q'), null);
+        frontend.cancel("e");
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        assertThat(((StreamEvent.Done) output.of("e").getLast()).finishReason()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void aCancelThatArrivesFirstIsRemembered() {
+        frontend(4, Duration.ofMillis(20));
+        frontend.cancel("f");
+        await().pollDelay(Duration.ofMillis(20)).until(() -> true);
+        var outcome = start("f", prompt("f", null, null));
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        assertThat(engine.sinks).doesNotContainKey("f");
+        assertThat(((StreamEvent.Done) output.of("f").getLast()).finishReason()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void aPassedDeadlineEndsWithAnError() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("g", prompt("g", null, System.currentTimeMillis() + 50));
+        await().atMost(Duration.ofSeconds(2)).until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        StreamEvent.Error error = (StreamEvent.Error) output.of("g").getLast();
+        assertThat(error.code()).isEqualTo("deadline_exceeded");
+        assertThat(engine.aborted).contains("g");
+    }
+
+    @Test
+    void abandonStopsWithoutATerminalEvent() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("h", prompt("h", null, null));
+        sink("h").onToken(CharCodec.id('s'), null);
+        frontend.abandon("h");
+        await().until(() -> outcome.get() == Frontend.Outcome.ABANDONED);
+        assertThat(output.of("h")).noneMatch(e -> e instanceof StreamEvent.Done || e instanceof StreamEvent.Error);
+        assertThat(frontend.inFlight()).isZero();
+    }
+
+    @Test
+    void aFullAdmissionQueueHoldsTheNextRequestUntilASlotFrees() {
+        frontend(1, Duration.ofMillis(20));
+        var first = start("i", prompt("i", null, null));
+        CompletableFuture<Void> second = frontend.awaitCapacity().toCompletableFuture();
+        assertThat(second).isNotDone();
+        assertThat(frontend.waitingForAdmission()).isEqualTo(1);
+        sink("i").onFinished(RequestSink.FinishReason.LENGTH);
+        await().until(() -> first.get() == Frontend.Outcome.COMPLETED);
+        await().until(second::isDone);
+    }
+
+    @Test
+    void aFullEngineQueueIsRetried() {
+        frontend(4, Duration.ofMillis(20));
+        engine.full.set(true);
+        start("j", prompt("j", null, null));
+        await().pollDelay(Duration.ofMillis(20)).until(() -> true);
+        assertThat(engine.sinks).doesNotContainKey("j");
+        engine.full.set(false);
+        sink("j");
+    }
+}
