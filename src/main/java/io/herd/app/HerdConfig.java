@@ -20,6 +20,8 @@ public interface HerdConfig {
 
     Engine engine();
 
+    Compute compute();
+
     Kafka kafka();
 
     Serving serving();
@@ -68,6 +70,16 @@ public interface HerdConfig {
         /** none or q8. */
         @WithDefault("NONE")
         io.herd.model.WeightQuantization quantization();
+    }
+
+    interface Compute {
+        /** auto (CUDA when a GPU, the CUDA libraries and the bundled kernels are usable, else CPU), cpu or cuda. */
+        @WithDefault("auto")
+        String backend();
+
+        /** GPU storage of the big matrices: stored (as in the checkpoint), bf16, int8 or int4. */
+        @WithDefault("stored")
+        String gpuWeightFormat();
     }
 
     interface Kafka {

@@ -43,14 +43,15 @@ public class ModelHost {
         long t0 = System.nanoTime();
         HerdConfig.Engine e = config.engine();
         EngineAssembly a = EngineAssembly.open(dir, name, new EngineAssembly.Settings(e.kvCacheBytes(), e.maxModelLen(),
-                e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization()));
+                e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization(),
+                EngineAssembly.Backend.parse(config.compute().backend()), config.compute().gpuWeightFormat()));
         Tokenizer tokenizer = Tokenizer.load(dir);
         codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
         modelName = name;
         registerMetrics(a.engine());
         assembly = a;
-        LOG.infof("model %s loaded from %s in %d ms (max model length %d)", name, dir.toAbsolutePath(),
-                (System.nanoTime() - t0) / 1_000_000, a.engine().maxModelLength());
+        LOG.infof("model %s loaded from %s in %d ms on %s (max model length %d)", name, dir.toAbsolutePath(),
+                (System.nanoTime() - t0) / 1_000_000, a.backendDescription(), a.engine().maxModelLength());
     }
 
     private static Path ensureDemoModel(Path dir) {

@@ -37,6 +37,11 @@ public final class HerdKernels implements AutoCloseable {
         return HerdKernels.class.getResource(RESOURCE) != null;
     }
 
+    /** True when a fatbin is installed beside the CUDA libraries. */
+    public static boolean installed() {
+        return installedImage().isPresent();
+    }
+
     /** A fatbin file in one of the CUDA library directories, if there is one. */
     static Optional<Path> installedImage() {
         return CudaLibraries.fromEnvironment().searchDirs().stream()
