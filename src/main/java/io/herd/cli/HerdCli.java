@@ -27,8 +27,10 @@ public final class HerdCli {
                 case "generate" -> new GenerateCommand(out, err).run(rest);
                 case "tokenize" -> new TokenizeCommand(out, err).run(rest);
                 case "send" -> SendCommand.run(rest);
-                // `bench --serving` runs the serving-core scenarios; plain `bench` the engine figures.
-                case "bench" -> List.of(rest).contains("--serving") ? ServingBenchCommand.run(rest) : BenchCommand.run(rest);
+                // `bench --serving` runs the serving-core scenarios, `bench --kafka` loads a running service through
+                // Kafka (or its in-process twin); plain `bench` the engine figures.
+                case "bench" -> List.of(rest).contains("--serving") ? ServingBenchCommand.run(rest)
+                        : List.of(rest).contains("--kafka") ? KafkaBenchCommand.run(rest) : BenchCommand.run(rest);
                 case "make-demo-model" -> makeDemoModel(rest, out);
                 case "help", "-h", "--help" -> {
                     out.println("usage: herd COMMAND [options]; commands: generate, tokenize, bench, make-demo-model"

@@ -148,7 +148,7 @@ public final class SendCommand {
         }
     }
 
-    private static void quietKafkaLogs() {
+    static void quietKafkaLogs() {
         // The packaged app's logging backend expects to be the JDK log manager; set it before anything logs.
         if (System.getProperty("java.util.logging.manager") == null) {
             System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");

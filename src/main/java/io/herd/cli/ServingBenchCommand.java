@@ -25,7 +25,6 @@ import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.weights.SafetensorsCheckpoint;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -164,11 +163,11 @@ public final class ServingBenchCommand {
         ObjectNode root = json.createObjectNode();
         root.put("benchmark", "serving");
         root.put("time", Instant.now().toString());
-        root.put("commit", gitCommit());
+        root.put("commit", SystemInfo.gitCommit());
         root.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         root.put("backend", "cpu forward pass, F32, " + o.threads() + " attention threads");
-        root.put("device", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " processors visible");
-        root.put("load_average_at_start", loadAverage());
+        root.put("device", SystemInfo.cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " processors visible");
+        root.put("load_average_at_start", SystemInfo.loadAverages());
         root.put("model", "random weights: dModel " + config.dModel() + ", " + config.nLayers() + " layers ("
                 + config.nRopeLayers() + " RoPE/" + config.nNopeLayers() + " NoPE), " + config.nExperts() + " experts top-"
                 + config.nExpertsPerTok() + ", vocab " + config.vocabSize());
@@ -249,15 +248,15 @@ public final class ServingBenchCommand {
             burst.put("completed", completed);
             burst.put("failed", failed);
             burst.put("wall_s", round(wallS));
-            burst.put("ttft_ms_p50", round(percentile(ttft, 50)));
-            burst.put("ttft_ms_p99", round(percentile(ttft, 99)));
-            burst.put("itl_ms_p50", round(percentile(itl, 50)));
-            burst.put("itl_ms_p99", round(percentile(itl, 99)));
+            burst.put("ttft_ms_p50", round(LatencySummary.percentile(ttft, 50)));
+            burst.put("ttft_ms_p99", round(LatencySummary.percentile(ttft, 99)));
+            burst.put("itl_ms_p50", round(LatencySummary.percentile(itl, 50)));
+            burst.put("itl_ms_p99", round(LatencySummary.percentile(itl, 99)));
             EngineStats st = b.engine.stats();
             burst.put("preemptions", st.preemptions());
             System.out.printf("burst   %d requests: %d completed, %d failed, %d refused, %.1f s; TTFT p50 %.0f ms p99 %.0f ms;"
                             + " ITL p50 %.1f ms p99 %.1f ms%n", o.burst(), completed, failed, refused, wallS,
-                    percentile(ttft, 50), percentile(ttft, 99), percentile(itl, 50), percentile(itl, 99));
+                    LatencySummary.percentile(ttft, 50), LatencySummary.percentile(ttft, 99), LatencySummary.percentile(itl, 50), LatencySummary.percentile(itl, 99));
         }
 
         Path out = o.out() != null ? o.out()
@@ -322,12 +321,6 @@ public final class ServingBenchCommand {
         }
     }
 
-    private static double percentile(double[] sorted, double p) {
-        if (sorted.length == 0) return Double.NaN;
-        int i = (int) Math.ceil(p / 100 * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
-    }
-
     private static double round(double v) { return Math.round(v * 10) / 10.0; }
 
     private static int[] randomTokens(SplittableRandom rnd, int n, Llama4Config c) {
@@ -340,36 +333,5 @@ public final class ServingBenchCommand {
         int[] r = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
-    }
-
-    private static String gitCommit() {
-        try {
-            Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
-            String s = new String(p.getInputStream().readAllBytes()).trim();
-            return p.waitFor() == 0 ? s : "unknown";
-        } catch (IOException e) {
-            return "unknown";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
-        }
-    }
-
-    /** The 1/5/15-minute load averages: on a shared machine they say how much of it the run had. */
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
-
-    private static String cpuModel() {
-        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-            return lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim())
-                    .orElse(System.getProperty("os.arch"));
-        } catch (IOException e) {
-            return System.getProperty("os.arch");
-        }
     }
 }

@@ -40,7 +40,27 @@ final class SystemInfo {
         return l.isEmpty() ? -1 : Double.parseDouble(l.getFirst().split(" ")[0]);
     }
 
-    private static String cpuModel() {
+    /** The 1/5/15-minute load averages as /proc/loadavg gives them; "unknown" where there is none. */
+    static String loadAverages() {
+        List<String> l = lines(Path.of("/proc/loadavg"));
+        return l.isEmpty() ? "unknown" : l.getFirst().trim();
+    }
+
+    /** The short commit of the working directory's checkout, or "unknown" outside one. */
+    static String gitCommit() {
+        try {
+            Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+            String s = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor() == 0 ? s : "unknown";
+        } catch (IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
+    static String cpuModel() {
         for (String line : lines(Path.of("/proc/cpuinfo")))
             if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
         return "?";
