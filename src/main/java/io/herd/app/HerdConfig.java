@@ -91,6 +91,11 @@ public interface HerdConfig {
 
         Topics topics();
 
+        /** Consumer group of the requests topic (HERD_CONSUMER_GROUP); the requests channel's group.id refers to it. */
+        @WithName("group-id")
+        @WithDefault("herd")
+        String groupId();
+
         /** Topic names (kafka-topics/topics.json holds the same defaults). */
         interface Topics {
             @WithDefault("herd.requests")
