@@ -23,12 +23,14 @@ import java.util.stream.DoubleStream;
  * @param interTokenMs     gap before each token after the first, all requests pooled
  * @param endToEndMs       sent → end of stream
  * @param serverTtftMs     the service's own TTFT (received → first token), where it reports one
+ * @param outsideServerTtftMs client TTFT − the service's TTFT, per request: the way to the service's handler and the
+ *                         first delta's way back (Kafka, the connector, the client), where the service reports its TTFT
  * @param meanCachedTokens prompt tokens served from the prefix cache, per request
  */
 public record LoadLevelSummary(int concurrency, int requests, int failed, long tokens, long deltas, double wallSeconds,
                                double tokensPerSecond, Map<String, Integer> finishReasons, LatencySummary ttftMs,
                                LatencySummary interTokenMs, LatencySummary endToEndMs, LatencySummary serverTtftMs,
-                               double meanCachedTokens) {
+                               LatencySummary outsideServerTtftMs, double meanCachedTokens) {
 
     /** Aggregates the ended requests of one level. */
     public static LoadLevelSummary of(int concurrency, List<StreamTimeline> timelines) {
@@ -41,13 +43,15 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
         long deltas = ok.stream().mapToLong(StreamTimeline::deltas).sum();
         Map<String, Integer> reasons = new TreeMap<>();
         for (StreamTimeline t : ok) reasons.merge(String.valueOf(t.finishReason()), 1, Integer::sum);
-        double[] serverTtft = ok.stream().mapToDouble(StreamTimeline::serverTtftMs).filter(v -> !Double.isNaN(v)).toArray();
+        List<StreamTimeline> withServerTtft = ok.stream().filter(t -> !Double.isNaN(t.serverTtftMs()) && !Double.isNaN(t.ttftMs())).toList();
+        double[] serverTtft = withServerTtft.stream().mapToDouble(StreamTimeline::serverTtftMs).toArray();
+        double[] outside = withServerTtft.stream().mapToDouble(t -> t.ttftMs() - t.serverTtftMs()).toArray();
         return new LoadLevelSummary(concurrency, timelines.size(), (int) timelines.stream().filter(StreamTimeline::failed).count(),
                 tokens, deltas, wall, wall > 0 ? tokens / wall : Double.NaN, reasons,
                 LatencySummary.of(ok.stream().mapToDouble(StreamTimeline::ttftMs).filter(v -> !Double.isNaN(v)).toArray()),
                 LatencySummary.of(ok.stream().flatMapToDouble(t -> DoubleStream.of(t.interTokenMs())).toArray()),
                 LatencySummary.of(ok.stream().mapToDouble(StreamTimeline::endToEndMs).toArray()),
-                LatencySummary.of(serverTtft),
+                LatencySummary.of(serverTtft), LatencySummary.of(outside),
                 ok.stream().mapToInt(StreamTimeline::cachedTokens).filter(c -> c >= 0).average().orElse(Double.NaN));
     }
 
@@ -77,6 +81,7 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
         interTokenMs.writeTo(n.putObject("itl_ms"));
         endToEndMs.writeTo(n.putObject("e2e_ms"));
         if (serverTtftMs.count() > 0) serverTtftMs.writeTo(n.putObject("server_ttft_ms"));
+        if (outsideServerTtftMs.count() > 0) outsideServerTtftMs.writeTo(n.putObject("ttft_outside_server_ms"));
         return n;
     }
 
@@ -89,6 +94,7 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
                 n.path("tokens_per_s").asDouble(Double.NaN), reasons, LatencySummary.readFrom(n.path("ttft_ms")),
                 LatencySummary.readFrom(n.path("itl_ms")), LatencySummary.readFrom(n.path("e2e_ms")),
                 n.has("server_ttft_ms") ? LatencySummary.readFrom(n.path("server_ttft_ms")) : LatencySummary.EMPTY,
+                n.has("ttft_outside_server_ms") ? LatencySummary.readFrom(n.path("ttft_outside_server_ms")) : LatencySummary.EMPTY,
                 n.path("mean_cached_prompt_tokens").asDouble(Double.NaN));
     }
 

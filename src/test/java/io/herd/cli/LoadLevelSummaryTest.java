@@ -86,6 +86,7 @@ class LoadLevelSummaryTest {
         assertEquals(10, s.interTokenMs().max(), 1e-9);
         assertEquals(30, s.endToEndMs().mean(), 1e-9);   // 20 and 40
         assertEquals(1, s.serverTtftMs().count());
+        assertEquals(5, s.outsideServerTtftMs().p50(), 1e-9, "client TTFT 30 − the service's 25");
         assertEquals(4, s.meanCachedTokens(), 1e-9);
         assertEquals(1.5, s.deltasPerRequest(), 1e-9);
 
