@@ -67,7 +67,9 @@ until curl -fsS "http://localhost:$HERD_HTTP_PORT/q/health/ready" >/dev/null 2>&
 done
 
 echo "kafka-overhead: service ready; load through Kafka" >&2
-"$HERD" bench --kafka --bootstrap "$BOOTSTRAP" --concurrency "$CONCURRENCY" --model "$MODEL" --out "$KAFKA_JSON" "$@" >&2
+NOTE="service: embedded broker unless KAFKA_BOOTSTRAP_SERVERS; HERD_JAVA_OPTS=${HERD_JAVA_OPTS:-(none)}"
+"$HERD" bench --kafka --bootstrap "$BOOTSTRAP" --concurrency "$CONCURRENCY" --model "$MODEL" --out "$KAFKA_JSON" \
+  --note "$NOTE" "$@" >&2
 
 echo "kafka-overhead: stopping the service" >&2
 kill -TERM "$SERVE_PID"
@@ -75,7 +77,8 @@ wait "$SERVE_PID" 2>/dev/null || true
 SERVE_PID=""
 
 echo "kafka-overhead: the same load in process" >&2
-"$HERD" bench --kafka --in-process --model "$MODEL" --concurrency "$CONCURRENCY" --out "$INPROC_JSON" "$@" >&2
+"$HERD" bench --kafka --in-process --model "$MODEL" --concurrency "$CONCURRENCY" --out "$INPROC_JSON" \
+  --note "HERD_JAVA_OPTS=${HERD_JAVA_OPTS:-(none)}" "$@" >&2
 
 echo
 "$HERD" bench --kafka --compare "$KAFKA_JSON" "$INPROC_JSON"

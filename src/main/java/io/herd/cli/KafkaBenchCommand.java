@@ -69,6 +69,7 @@ public final class KafkaBenchCommand {
               --model DIR           checkpoint (in process: required; through Kafka: recorded in the result only)
               --backend B           in process: auto, cpu or cuda (default $HERD_COMPUTE_BACKEND or auto)
               --timeout SECONDS     per level (default 600)
+              --note TEXT           recorded in the result (e.g. the service's settings)
               --out FILE.json       (default bench/results/kafka-<mode>-<time>.json)
             """;
 
@@ -76,7 +77,7 @@ public final class KafkaBenchCommand {
 
     record Options(boolean inProcess, List<Path> compare, String bootstrap, String requestsTopic, String responsesTopic,
                    Path model, String backend, List<Integer> concurrencies, int rounds, int warmup, int maxTokens,
-                   String prompt, long timeoutSeconds, Path out) {}
+                   String prompt, long timeoutSeconds, Path out, String note) {}
 
     /** Where the load goes: two implementations, the Kafka topics and the engine in this process. */
     interface LoadTarget extends AutoCloseable {
@@ -129,6 +130,7 @@ public final class KafkaBenchCommand {
         String prompt = DEFAULT_PROMPT;
         long timeout = 600;
         Path out = null;
+        String note = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -150,6 +152,7 @@ public final class KafkaBenchCommand {
                 case "--prompt" -> prompt = value(args, ++i, a);
                 case "--timeout" -> timeout = Long.parseLong(value(args, ++i, a));
                 case "--out" -> out = Path.of(value(args, ++i, a));
+                case "--note" -> note = value(args, ++i, a);
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -159,7 +162,7 @@ public final class KafkaBenchCommand {
         if (maxTokens < 1) throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
         if (inProcess && model == null && compare.isEmpty()) throw new IllegalArgumentException("--in-process needs --model DIR");
         return new Options(inProcess, compare, bootstrap, requests, responses, model, backend, conc, rounds, warmup,
-                maxTokens, prompt, timeout, out);
+                maxTokens, prompt, timeout, out, note);
     }
 
     private static int runLoad(Options o, LoadTarget target) throws Exception {
@@ -180,6 +183,7 @@ public final class KafkaBenchCommand {
         root.put("temperature", 0);
         root.put("rounds", o.rounds());
         root.put("warmup_requests", o.warmup());
+        if (o.note() != null) root.put("note", o.note());
         long timeoutNanos = TimeUnit.SECONDS.toNanos(o.timeoutSeconds());
 
         if (o.warmup() > 0) {
@@ -363,6 +367,12 @@ public final class KafkaBenchCommand {
                 case "done" -> {
                     JsonNode ttft = e.path("timings").path("ttft_ms");
                     if (ttft.isNumber()) t.serverTtftMs(ttft.asDouble());
+                    JsonNode itl = e.path("timings").path("itl_ms");
+                    if (itl.isArray()) {
+                        double[] gaps = new double[itl.size()];
+                        for (int i = 0; i < gaps.length; i++) gaps[i] = itl.get(i).asDouble();
+                        t.serverInterTokenMs(gaps);
+                    }
                     t.finished(now, e.path("finish_reason").asText());
                     end(t.id(), p);
                 }
@@ -505,6 +515,9 @@ public final class KafkaBenchCommand {
                 k.path("commit").asText(), k.path("load_average_at_start").asText(), k.path("load_average_at_end").asText());
         out.printf("in process: %s%n            commit %s, load average %s → %s%n", p.path("target").asText(),
                 p.path("commit").asText(), p.path("load_average_at_start").asText(), p.path("load_average_at_end").asText());
+        for (JsonNode r : List.of(k, p)) {
+            if (r.hasNonNull("note")) out.printf("note (%s): %s%n", r.path("mode").asText(), r.path("note").asText());
+        }
         out.printf("prompt \"%s\", max_tokens %d, temperature 0; times in ms, difference = Kafka − in process%n",
                 k.path("prompt").asText(), k.path("max_tokens").asInt());
         Map<Integer, LoadLevelSummary> inProcess = new HashMap<>();
@@ -547,6 +560,11 @@ public final class KafkaBenchCommand {
             sb.append(String.format(Locale.ROOT, "Kafka TTFT split: the service's own (received → first token) mean %.2f,"
                     + " p50 %.2f, p99 %.2f;%n  outside it (to the handler and the first delta back) mean %.2f, p50 %.2f, p99 %.2f%n",
                     server.mean(), server.p50(), server.p99(), outside.mean(), outside.p50(), outside.p99()));
+        }
+        if (kafka.serverInterTokenMs().count() > 0) {
+            LatencySummary itl = kafka.serverInterTokenMs();
+            sb.append(String.format(Locale.ROOT, "Kafka ITL as the service measured it (when the engine produced each token):"
+                    + " mean %.2f, p50 %.2f, p99 %.2f%n", itl.mean(), itl.p50(), itl.p99()));
         }
         return sb.toString();
     }

@@ -25,12 +25,14 @@ import java.util.stream.DoubleStream;
  * @param serverTtftMs     the service's own TTFT (received → first token), where it reports one
  * @param outsideServerTtftMs client TTFT − the service's TTFT, per request: the way to the service's handler and the
  *                         first delta's way back (Kafka, the connector, the client), where the service reports its TTFT
+ * @param serverInterTokenMs the service's own inter-token gaps (when the engine produced the tokens), where reported
  * @param meanCachedTokens prompt tokens served from the prefix cache, per request
  */
 public record LoadLevelSummary(int concurrency, int requests, int failed, long tokens, long deltas, double wallSeconds,
                                double tokensPerSecond, Map<String, Integer> finishReasons, LatencySummary ttftMs,
                                LatencySummary interTokenMs, LatencySummary endToEndMs, LatencySummary serverTtftMs,
-                               LatencySummary outsideServerTtftMs, double meanCachedTokens) {
+                               LatencySummary outsideServerTtftMs, LatencySummary serverInterTokenMs,
+                               double meanCachedTokens) {
 
     /** Aggregates the ended requests of one level. */
     public static LoadLevelSummary of(int concurrency, List<StreamTimeline> timelines) {
@@ -52,6 +54,7 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
                 LatencySummary.of(ok.stream().flatMapToDouble(t -> DoubleStream.of(t.interTokenMs())).toArray()),
                 LatencySummary.of(ok.stream().mapToDouble(StreamTimeline::endToEndMs).toArray()),
                 LatencySummary.of(serverTtft), LatencySummary.of(outside),
+                LatencySummary.of(ok.stream().flatMapToDouble(t -> DoubleStream.of(t.serverInterTokenMs())).toArray()),
                 ok.stream().mapToInt(StreamTimeline::cachedTokens).filter(c -> c >= 0).average().orElse(Double.NaN));
     }
 
@@ -82,6 +85,7 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
         endToEndMs.writeTo(n.putObject("e2e_ms"));
         if (serverTtftMs.count() > 0) serverTtftMs.writeTo(n.putObject("server_ttft_ms"));
         if (outsideServerTtftMs.count() > 0) outsideServerTtftMs.writeTo(n.putObject("ttft_outside_server_ms"));
+        if (serverInterTokenMs.count() > 0) serverInterTokenMs.writeTo(n.putObject("server_itl_ms"));
         return n;
     }
 
@@ -95,6 +99,7 @@ public record LoadLevelSummary(int concurrency, int requests, int failed, long t
                 LatencySummary.readFrom(n.path("itl_ms")), LatencySummary.readFrom(n.path("e2e_ms")),
                 n.has("server_ttft_ms") ? LatencySummary.readFrom(n.path("server_ttft_ms")) : LatencySummary.EMPTY,
                 n.has("ttft_outside_server_ms") ? LatencySummary.readFrom(n.path("ttft_outside_server_ms")) : LatencySummary.EMPTY,
+                n.has("server_itl_ms") ? LatencySummary.readFrom(n.path("server_itl_ms")) : LatencySummary.EMPTY,
                 n.path("mean_cached_prompt_tokens").asDouble(Double.NaN));
     }
 

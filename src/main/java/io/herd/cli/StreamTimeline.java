@@ -25,6 +25,7 @@ public final class StreamTimeline {
     private String finishReason;
     private String error;
     private double serverTtftMs = Double.NaN;
+    private double[] serverInterTokenMs = new double[0];
 
     public StreamTimeline(String id, long sentNanos) {
         this.id = id;
@@ -65,6 +66,11 @@ public final class StreamTimeline {
 
     /** The service's own time to first token (received → first token), from the done event's timings. */
     public void serverTtftMs(double ms) { serverTtftMs = ms; }
+
+    /** The service's own gaps between tokens (done event's timings.itl_ms): when the engine produced them. */
+    public void serverInterTokenMs(double[] ms) { serverInterTokenMs = ms.clone(); }
+
+    public double[] serverInterTokenMs() { return serverInterTokenMs.clone(); }
 
     private void addGap(double ms) {
         if (nGaps == gapsMs.length) gapsMs = Arrays.copyOf(gapsMs, nGaps * 2);

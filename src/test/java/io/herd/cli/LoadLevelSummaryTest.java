@@ -68,6 +68,7 @@ class LoadLevelSummaryTest {
         b.started(12, 8);
         b.tokensArrived(35 * MS, 2);
         b.serverTtftMs(25);
+        b.serverInterTokenMs(new double[] {4});
         b.finished(45 * MS, "stop");
         StreamTimeline c = new StreamTimeline("c", 0);
         c.failed(50 * MS, "internal: boom");
@@ -88,6 +89,7 @@ class LoadLevelSummaryTest {
         assertEquals(1, s.serverTtftMs().count());
         assertEquals(5, s.outsideServerTtftMs().p50(), 1e-9, "client TTFT 30 − the service's 25");
         assertEquals(4, s.meanCachedTokens(), 1e-9);
+        assertEquals(1, s.serverInterTokenMs().count());
         assertEquals(1.5, s.deltasPerRequest(), 1e-9);
 
         ObjectNode json = s.writeTo(new ObjectMapper().createObjectNode());
