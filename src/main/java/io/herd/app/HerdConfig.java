@@ -87,6 +87,10 @@ public interface HerdConfig {
         @WithName("external-bootstrap-servers")
         Optional<String> externalBootstrapServers();
 
+        /** Consumer group of the request topic; the requests channel's group.id is set from it. */
+        @WithDefault("herd")
+        String groupId();
+
         Embedded embedded();
 
         Topics topics();
