@@ -63,6 +63,16 @@ public final class Q8Matrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
+        int nOut = weights.nOut(), nIn = weights.nIn();
+        if (nTokens == 1 && Simd.B != null && weights.groupSize() % Simd.LANES == 0) {
+            if (x.length < nIn || y.length < nOut)
+                throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
+            int nTasks = Gemv.tasks(pool, nOut, bytesRead());
+            int per = (nOut + nTasks - 1) / nTasks;
+            pool.parallelFor((nOut + per - 1) / per, task -> GemvKernels.q8RowMajor(weights.values(), weights.scales(),
+                    nIn, weights.groupSize(), x, y, task * per, Math.min(nOut, (task + 1) * per)));
+            return;
+        }
         PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
     }
 }
