@@ -60,7 +60,7 @@ public final class CpuMatrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
-        if (nTokens == 1) {
+        if (nTokens == 1 && dtype != DType.F16) {
             gemv(x, y);
             return;
         }

@@ -1,6 +1,7 @@
 package io.herd.compute.cpu;
 
 import io.herd.compute.DType;
+import io.herd.compute.Q8Weights;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -16,14 +17,15 @@ import static io.herd.compute.cpu.Simd.I;
 import static io.herd.compute.cpu.Simd.LANES;
 import static io.herd.compute.cpu.Simd.LE;
 import static io.herd.compute.cpu.Simd.S;
-import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 /**
  * One-token matmul (decode) straight from the stored weights: each weight is loaded, widened in registers and used
- * once, with no panel in between, so a core keeps up with its share of memory bandwidth. One method per format and
+ * once, with no panel in between, so a core keeps up with its share of memory bandwidth. Four rows are read side by
+ * side: four streams in flight read faster than one row after another. F16 is not here: its long widening made
+ * the direct loop no faster than the panel path, which it takes instead. One method per format and
  * layout keeps every call site monomorphic, which the Vector API needs to stay in registers.
  */
 final class GemvKernels {
@@ -53,8 +55,7 @@ final class GemvKernels {
             switch (dtype) {
                 case F32 -> dot4F32(w, nIn, x, y, o);
                 case BF16 -> dot4Bf16(w, nIn, x, y, o);
-                case F16 -> dot4F16(w, nIn, x, y, o);
-                case Q8 -> throw new AssertionError();
+                case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
             }
         }
         for (; o < o1; o++) {
@@ -95,29 +96,6 @@ final class GemvKernels {
         finish4(DType.BF16, w, nIn, x, y, o, i, a0, a1, a2, a3);
     }
 
-    /** F16 rows one at a time: the widening is long, and one row's loop keeps it in registers. */
-    private static void dot4F16(MemorySegment w, int nIn, float[] x, float[] y, int o) {
-        for (int r = o; r < o + 4; r++) {
-            long row = (long) r * nIn * 2;
-            FloatVector acc = FloatVector.zero(F);
-            int i = 0;
-            for (int bound = F.loopBound(nIn); i < bound; i += LANES) {
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, row + 2L * i, LE).convertShape(S2I, I, 0);
-                // Half to float: exponent and mantissa 13 bits up, times 2^112 to re-bias (exact, subnormals
-                // included); exponent 31 (Inf/NaN) carries into bit 15 when 0x400 is added, and that bit, smeared
-                // over the word, ORs in the all-ones fp32 exponent. No mask, so it stays in plain vector registers.
-                IntVector magnitude = h.and(0x7fff).lanewise(LSHL, 13);
-                IntVector bits = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                        .or(h.and(0x7c00).add(0x400).lanewise(LSHL, 16).lanewise(ASHR, 31).and(0x7f800000))
-                        .or(h.and(0x8000).lanewise(LSHL, 16));
-                acc = bits.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, i), acc);
-            }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
-            for (; i < nIn; i++) sum += x[i] * Float.float16ToFloat(w.get(I16, row + 2L * i));
-            y[r] = sum;
-        }
-    }
-
     private static void finish4(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o, int tail,
                                 FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
         float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
@@ -136,37 +114,86 @@ final class GemvKernels {
         y[o + 3] = s3;
     }
 
+    /** Whether {@link #q8RowMajor} handles this group size: one scale per row, or a power of two of whole vectors. */
+    static boolean q8Supported(int nIn, int groupSize) {
+        return B != null && (groupSize >= nIn || (Integer.bitCount(groupSize) == 1 && groupSize % LANES == 0));
+    }
+
     /**
-     * Q8 rows: y[o] = Σ_g scale[o, g] · dot(values[o, group g], x). Needs groupSize to be a multiple of LANES (the
-     * caller checks), so each group is whole vectors and its scale multiplies one partial sum.
+     * Q8 rows: y[o] = Σ_i values[o, i] · scale[o, i / groupSize] · x[i]. One flat loop over the row: each vector lies
+     * in one group, whose scale is found with a shift, so there is no short inner loop per group.
      */
     static void q8RowMajor(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, float[] y,
                            int o0, int o1) {
-        int nGroups = (nIn + groupSize - 1) / groupSize;
-        for (int o = o0; o < o1; o++) {
-            long row = (long) o * nIn;
-            FloatVector acc = FloatVector.zero(F), acc2 = acc;
-            float tailSum = 0f;
-            for (int g = 0; g < nGroups; g++) {
-                int from = g * groupSize, to = Math.min(nIn, from + groupSize);
-                float scale = scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, (long) o * nGroups + g);
-                FloatVector part = FloatVector.zero(F), part2 = part;
-                int i = from;
-                for (; i + 2 * LANES <= to; i += 2 * LANES) {
-                    part = ((FloatVector) ByteVector.fromMemorySegment(B, values, row + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, i), part);
-                    part2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, row + i + LANES, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, i + LANES), part2);
-                }
-                for (; i + LANES <= to; i += LANES)
-                    part = ((FloatVector) ByteVector.fromMemorySegment(B, values, row + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, i), part);
-                float rest = 0f;
-                for (; i < to; i++) rest += x[i] * values.get(ValueLayout.JAVA_BYTE, row + i);
-                FloatVector s = FloatVector.broadcast(F, scale);
-                acc = part.fma(s, acc);
-                acc2 = part2.fma(s, acc2);
-                tailSum += rest * scale;
+        int o = o0;
+        // Four rows side by side: four independent streams keep more reads in flight than one row at a time.
+        for (; o + 4 <= o1; o += 4) q8Rows4(values, scales, nIn, groupSize, x, y, o);
+        for (; o < o1; o++) y[o] = q8RowScalar(values, scales, nIn, groupSize, x, o);
+    }
+
+    private static void q8Rows4(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
+                                float[] y, int o) {
+        boolean perRow = groupSize >= nIn;
+        int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
+        int nGroups = perRow ? 1 : (nIn + groupSize - 1) / groupSize;
+        long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
+        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (int bound = F.loopBound(nIn); i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            long g = i >>> shift; // 0 for per-row scales, which then scale the finished dot product instead
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, values, r1 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
+            if (!perRow) {
+                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
+                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
+                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
+                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
             }
-            y[o] = acc.add(acc2).reduceLanes(VectorOperators.ADD) + tailSum;
+            a0 = w0.fma(xv, a0);
+            a1 = w1.fma(xv, a1);
+            a2 = w2.fma(xv, a2);
+            a3 = w3.fma(xv, a3);
         }
+        float d0 = a0.reduceLanes(VectorOperators.ADD), d1 = a1.reduceLanes(VectorOperators.ADD);
+        float d2 = a2.reduceLanes(VectorOperators.ADD), d3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < nIn; i++) {
+            float xi = x[i];
+            long g = i >>> shift;
+            float f0 = xi * values.get(ValueLayout.JAVA_BYTE, r0 + i), f1 = xi * values.get(ValueLayout.JAVA_BYTE, r1 + i);
+            float f2 = xi * values.get(ValueLayout.JAVA_BYTE, r2 + i), f3 = xi * values.get(ValueLayout.JAVA_BYTE, r3 + i);
+            if (perRow) {
+                d0 += f0; d1 += f1; d2 += f2; d3 += f3;
+            } else {
+                d0 += f0 * scales.getAtIndex(Q8Weights.SCALE, s0 + g);
+                d1 += f1 * scales.getAtIndex(Q8Weights.SCALE, s1 + g);
+                d2 += f2 * scales.getAtIndex(Q8Weights.SCALE, s2 + g);
+                d3 += f3 * scales.getAtIndex(Q8Weights.SCALE, s3 + g);
+            }
+        }
+        if (perRow) {
+            d0 *= scales.getAtIndex(Q8Weights.SCALE, s0);
+            d1 *= scales.getAtIndex(Q8Weights.SCALE, s1);
+            d2 *= scales.getAtIndex(Q8Weights.SCALE, s2);
+            d3 *= scales.getAtIndex(Q8Weights.SCALE, s3);
+        }
+        y[o] = d0;
+        y[o + 1] = d1;
+        y[o + 2] = d2;
+        y[o + 3] = d3;
+    }
+
+    /** One Q8 row, scalar (ragged row counts only). */
+    private static float q8RowScalar(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, int o) {
+        int nGroups = (nIn + groupSize - 1) / groupSize;
+        float sum = 0f;
+        for (int i = 0; i < nIn; i++)
+            sum += x[i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
+                    * scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + i / groupSize);
+        return sum;
     }
 
     // ------------------------------------------------------------------ input-major [nIn, nOut]: row updates
@@ -182,8 +209,7 @@ final class GemvKernels {
             switch (dtype) {
                 case F32 -> axpy4F32(w, nOut, x, y, i, o0, o1);
                 case BF16 -> axpy4Bf16(w, nOut, x, y, i, o0, o1);
-                case F16 -> axpy4F16(w, nOut, x, y, i, o0, o1);
-                case Q8 -> throw new AssertionError();
+                case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
             }
         }
         for (; i < nIn; i++) {
@@ -225,24 +251,6 @@ final class GemvKernels {
             acc.intoArray(y, o);
         }
         tail4(DType.BF16, w, nOut, x, y, i, o, o1);
-    }
-
-    /** F16: one stored row at a time (see dot4F16 for the widening). */
-    private static void axpy4F16(MemorySegment w, int nOut, float[] x, float[] y, int i, int o0, int o1) {
-        for (int r = i; r < i + 4; r++) {
-            FloatVector xr = FloatVector.broadcast(F, x[r]);
-            long row = (long) r * nOut * 2;
-            int o = o0;
-            for (; o + LANES <= o1; o += LANES) {
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, row + 2L * o, LE).convertShape(S2I, I, 0);
-                IntVector magnitude = h.and(0x7fff).lanewise(LSHL, 13);
-                IntVector bits = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                        .or(h.and(0x7c00).add(0x400).lanewise(LSHL, 16).lanewise(ASHR, 31).and(0x7f800000))
-                        .or(h.and(0x8000).lanewise(LSHL, 16));
-                bits.reinterpretAsFloats().fma(xr, FloatVector.fromArray(F, y, o)).intoArray(y, o);
-            }
-            for (; o < o1; o++) y[o] += x[r] * Float.float16ToFloat(w.get(I16, row + 2L * o));
-        }
     }
 
     private static void tail4(DType dtype, MemorySegment w, int nOut, float[] x, float[] y, int i, int o, int o1) {

@@ -16,9 +16,15 @@ public final class Q8Matrix implements Matrix {
         this.weights = weights;
         this.pool = pool;
         int nIn = weights.nIn(), groupSize = weights.groupSize(), nGroups = weights.nGroups();
+        boolean flat = Simd.B != null && Integer.bitCount(groupSize) == 1 && groupSize % Simd.LANES == 0;
+        int shift = Integer.numberOfTrailingZeros(groupSize);
         this.rows = (row, col0, n, dst, dstOff) -> {
             long rowBase = (long) row * nIn;
             long scaleBase = (long) row * nGroups;
+            if (flat && col0 % Simd.LANES == 0) {
+                WeightDecoder.q8Flat(weights.values(), rowBase, weights.scales(), scaleBase, shift, col0, n, dst, dstOff);
+                return;
+            }
             int col = col0, end = col0 + n;
             while (col < end) {
                 int g = col / groupSize;
@@ -64,7 +70,7 @@ public final class Q8Matrix implements Matrix {
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
         int nOut = weights.nOut(), nIn = weights.nIn();
-        if (nTokens == 1 && Simd.B != null && weights.groupSize() % Simd.LANES == 0) {
+        if (nTokens == 1 && GemvKernels.q8Supported(nIn, weights.groupSize())) {
             if (x.length < nIn || y.length < nOut)
                 throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
             int nTasks = Gemv.tasks(pool, nOut, bytesRead());

@@ -90,6 +90,23 @@ final class WeightDecoder {
         for (; i < n; i++) dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, byteOff + i) * scale;
     }
 
+    /**
+     * Q8 values [col0, col0+n) of one row whose groups are a power of two (1 << shift) of whole vectors, col0 on a
+     * vector boundary: one flat loop, each vector's scale found with a shift (no short loop per group).
+     */
+    static void q8Flat(MemorySegment values, long rowBase, MemorySegment scales, long scaleRow, int shift, int col0,
+                       int n, float[] dst, int dstOff) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            float scale = scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
+            ((FloatVector) ByteVector.fromMemorySegment(B, values, rowBase + col0 + i, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++)
+            dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, rowBase + col0 + i)
+                    * scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
+    }
+
     static void zero(float[] dst, int from, int to) {
         if (to > from) Arrays.fill(dst, from, to, 0f);
     }
