@@ -69,7 +69,6 @@ public final class BenchCommand {
                     };
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
-                    case "-h", "--help" -> throw new IllegalArgumentException("\n" + USAGE);
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
                 }
             }
@@ -100,6 +99,10 @@ public final class BenchCommand {
     }
 
     static int run(String[] args) {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.print(USAGE);
+            return 0;
+        }
         Options o = Options.parse(args);
         Map<String, Object> result = o.kernels() ? KernelBench.run(CpuThreadPool.shared()) : runModel(o);
         print(result, o.json());

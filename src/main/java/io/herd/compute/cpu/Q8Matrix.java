@@ -44,7 +44,8 @@ public final class Q8Matrix implements Matrix {
         if (groupSize < 0) throw new IllegalArgumentException("groupSize " + groupSize);
         int nOut = source.nOut(), nIn = source.nIn();
         Q8Weights q = Q8Weights.allocate(arena, nOut, nIn, groupSize);
-        int rowsPerTask = 16;
+        // Input-major sources are read across their rows: 64 outputs give 128-byte runs instead of 32-byte ones.
+        int rowsPerTask = source instanceof CpuMatrix cpu && cpu.inputMajor() ? 64 : 16;
         int nTasks = (nOut + rowsPerTask - 1) / rowsPerTask;
         pool.parallelFor(nTasks, task -> {
             int o0 = task * rowsPerTask, nRows = Math.min(rowsPerTask, nOut - o0);
@@ -54,7 +55,7 @@ public final class Q8Matrix implements Matrix {
             } else {
                 for (int r = 0; r < nRows; r++) for (int i = 0; i < nIn; i++) buf[r * nIn + i] = source.get(o0 + r, i);
             }
-            for (int r = 0; r < nRows; r++) q.quantizeRow(o0 + r, buf, r * nIn);
+            for (int r = 0; r < nRows; r++) Q8Quantizer.quantizeRow(q, o0 + r, buf, r * nIn);
         });
         return new Q8Matrix(q, pool);
     }
