@@ -1,7 +1,9 @@
 package io.herd.model;
 
+import io.herd.compute.DType;
+import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
-import io.herd.weights.Bf16;
+import io.herd.compute.cpu.Bf16;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,8 +35,17 @@ import java.util.function.IntConsumer;
  * chunk is written only after every query of the previous chunk has read its keys; a chunked-group block can therefore
  * be recycled for the next attention chunk, even within one call.
  *
- * <p><b>Threads.</b> A fixed pool of platform threads owned by this object computes attention in parallel over
- * (sequence piece, query head). Matrix products parallelise inside {@link Matrix#matmul}.
+ * <p><b>Attention work.</b> Queries are cut into tiles of 32 tokens per kv head, each tile reading its kv head's keys
+ * once for the whole query group. Prefill tiles compute S = Q·Kᵀ and O = P·V as two {@link Matrix} products over the
+ * gathered keys (off-heap scratch owned by this object); small tiles (decoding) use direct loops, spread over a fixed
+ * pool of platform threads owned by this object (stopped by {@link #close()}), which also runs the element-wise work
+ * (norms, RoPE, activations) over tokens. Matrix products parallelise inside {@link Matrix#matmul} on the compute
+ * pool.
+ *
+ * <p><b>BF16 attention.</b> Scores, softmax and sums are fp32; the unnormalised probabilities are rounded to bf16 before
+ * the P·V product and the output is divided by the fp32 sum and rounded, which is what PyTorch's SDPA does on the CPU
+ * (torch 2.13: with this rule the tiny fixtures' bf16 logits match HF's bf16 SDPA run bit for bit within one attention
+ * chunk; rounding only the output, as SPEC §5.8 describes, matched about a quarter of them).
  *
  * <p>Not thread-safe: one caller at a time (the model runner's thread).
  */
@@ -54,7 +65,7 @@ public final class CpuForwardPass implements ForwardPass {
     private final float[] inverseFrequencies;
     private final long blockFloats;
 
-    /** A forward pass using every available processor for attention. */
+    /** A forward pass using every available processor. */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision) {
         this(weights, kvConfig, precision, Runtime.getRuntime().availableProcessors());
     }
@@ -63,7 +74,7 @@ public final class CpuForwardPass implements ForwardPass {
      * @param weights   the model (its config is {@code weights.config()})
      * @param kvConfig  block size and block counts of the KV memory to allocate
      * @param precision F32 (reference) or BF16 (SPEC §9 rounding points)
-     * @param nThreads  attention threads (1 = run on the caller's thread only)
+     * @param nThreads  threads for attention and element-wise work, the caller's included (1 = caller only)
      */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
         if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
@@ -100,8 +111,7 @@ public final class CpuForwardPass implements ForwardPass {
 
         @Override
         public Thread newThread(Runnable r) {
-            Thread t = Thread.ofPlatform().name("herd-cpu-attention-" + next.getAndIncrement()).daemon(true).unstarted(r);
-            return t;
+            return Thread.ofPlatform().name("herd-cpu-forward-" + next.getAndIncrement()).daemon(true).unstarted(r);
         }
     }
 
@@ -165,6 +175,9 @@ public final class CpuForwardPass implements ForwardPass {
             if (t < 0 || t >= config.vocabSize())
                 throw new IllegalArgumentException("chunk " + index + ": token id " + t + " outside vocabulary of " + config.vocabSize());
         if (chunk.blocks() == null) throw new IllegalArgumentException("chunk " + index + ": no block table");
+        if ((long) chunk.nLogits() * config.vocabSize() > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("chunk " + index + ": " + chunk.nLogits() + " rows of " + config.vocabSize()
+                    + " logits do not fit one array; ask for fewer");
     }
 
     /** Runs pieces (each within one attention chunk, of distinct sequences) through the whole model. */
@@ -173,6 +186,11 @@ public final class CpuForwardPass implements ForwardPass {
         for (Piece p : batch) nTokens += p.length();
         if (nTokens == 0) return;
         int d = config.dModel();
+        // Activations are Java arrays [nTokens, width]: the widest must stay indexable by int.
+        long widest = Math.max(Math.max(d, config.qDim()), Math.max(2L * config.dFf(), config.dFfMlp()));
+        if (nTokens * widest > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(nTokens + " tokens in one step exceed the activation arrays' limit of "
+                    + (Integer.MAX_VALUE - 8) / widest + "; schedule fewer tokens per step");
         int[] tokens = new int[nTokens], positions = new int[nTokens];
         int[] pieceStart = new int[batch.size() + 1];
         for (int b = 0, t = 0; b < batch.size(); b++) {
@@ -190,10 +208,21 @@ public final class CpuForwardPass implements ForwardPass {
         for (int t = 0; t < nTokens; t++)
             for (int i = 0; i < d; i++) h[t * d + i] = round(embed.get(tokens[t], i));
 
+        // cos/sin of every (token, frequency) once per batch: shared by all heads and all RoPE layers.
+        int half = inverseFrequencies.length;
+        float[] cos = new float[nTokens * half], sin = new float[nTokens * half];
+        for (int t = 0; t < nTokens; t++)
+            for (int j = 0; j < half; j++) {
+                float angle = (float) positions[t] * inverseFrequencies[j];   // one fp32 multiply, as the references
+                cos[t * half + j] = (float) Math.cos(angle);
+                sin[t * half + j] = (float) Math.sin(angle);
+            }
+        Rotation rotation = new Rotation(cos, sin);
+
         for (int iLayer = 0; iLayer < config.nLayers(); iLayer++) {
             Llama4Weights.Layer layer = weights.layers().get(iLayer);
             float[] xn = rmsNorm(h, layer.inputNorm(), nTokens);
-            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart);
+            float[] attn = attention(iLayer, layer.attention(), xn, nTokens, positions, batch, pieceStart, rotation);
             addInto(h, attn);
             xn = rmsNorm(h, layer.postAttentionNorm(), nTokens);
             float[] ffn = switch (layer.feedForward()) {
@@ -203,109 +232,255 @@ public final class CpuForwardPass implements ForwardPass {
             addInto(h, ffn);
         }
 
-        // Final norm and lm_head only for the rows whose logits were asked for.
+        // Final norm and lm_head only for the rows whose logits were asked for, across all pieces at once (one pass
+        // over lm_head per LOGIT_ROWS rows) and LOGIT_ROWS rows at a time so the temporary [rows, vocab] stays bounded.
+        int vocab = config.vocabSize();
         int nRows = 0;
         for (Piece p : batch) nRows += Math.max(0, p.length() - p.firstLogitToken());
-        if (nRows == 0) return;
-        float[] rows = new float[nRows * d];
-        int r = 0;
-        for (int b = 0; b < batch.size(); b++) {
+        int[] rowToken = new int[nRows];        // index into h
+        float[][] rowOut = new float[nRows][];  // destination array
+        int[] rowOutIndex = new int[nRows];     // row within it
+        for (int b = 0, r = 0; b < batch.size(); b++) {
             Piece p = batch.get(b);
-            for (int i = p.firstLogitToken(); i < p.length(); i++, r++)
-                System.arraycopy(h, (pieceStart[b] + i) * d, rows, r * d, d);
+            for (int i = p.firstLogitToken(); i < p.length(); i++, r++) {
+                rowToken[r] = pieceStart[b] + i;
+                rowOut[r] = p.logitsOut();
+                rowOutIndex[r] = p.logitsRowOffset() + (i - p.firstLogitToken());
+            }
         }
-        float[] normed = rmsNorm(rows, weights.finalNorm(), nRows);
-        int vocab = config.vocabSize();
-        float[] logits = matmul(weights.lmHead(), normed, nRows);
-        r = 0;
-        for (Piece p : batch) {
-            int n = p.length() - p.firstLogitToken();
-            if (n <= 0) continue;
-            System.arraycopy(logits, r * vocab, p.logitsOut(), p.logitsRowOffset() * vocab, n * vocab);
-            r += n;
+        for (int r0 = 0; r0 < nRows; r0 += LOGIT_ROWS) {
+            int n = Math.min(LOGIT_ROWS, nRows - r0);
+            float[] rows = new float[n * d];
+            for (int r = 0; r < n; r++) System.arraycopy(h, rowToken[r0 + r] * d, rows, r * d, d);
+            float[] logits = matmul(weights.lmHead(), rmsNorm(rows, weights.finalNorm(), n), n);
+            for (int r = 0; r < n; r++)
+                System.arraycopy(logits, r * vocab, rowOut[r0 + r], rowOutIndex[r0 + r] * vocab, vocab);
         }
     }
 
+    /** Rows of logits computed per lm_head product. */
+    private static final int LOGIT_ROWS = 64;
+
     // ------------------------------------------------------------------------------------------------ attention
 
+    /** Per-token RoPE cos/sin tables, {@code [nTokens, headDim/2]}. */
+    private record Rotation(float[] cos, float[] sin) {}
+
+    /** Queries per attention task: the keys gathered for a task are shared by this many tokens. */
+    private static final int QUERY_TILE = 32;
+
+    /** One attention task: a tile of one piece's queries, one kv head, some of its query heads. */
+    private record AttentionTask(int piece, int firstToken, int endToken, int kvHead, int firstHead, int endHead) {}
+
+    /** Scratch arrays of one thread, grown on demand and kept (the pool's threads live as long as this object). */
+    private static final class Scratch {
+        float[] keysT = new float[0], values = new float[0], scores = new float[0];
+
+        void ensure(int nKeys, int headDim) {
+            if (keysT.length < nKeys * headDim) {
+                keysT = new float[nKeys * headDim];
+                values = new float[nKeys * headDim];
+            }
+            if (scores.length < nKeys) scores = new float[nKeys];
+        }
+    }
+
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
     private float[] attention(int iLayer, Llama4Weights.Attention w, float[] xn, int nTokens, int[] positions,
-                              List<Piece> batch, int[] pieceStart) {
+                              List<Piece> batch, int[] pieceStart, Rotation rotation) {
         int headDim = config.headDim(), nHeads = config.nHeads(), nKvHeads = config.nKvHeads();
         int qDim = config.qDim(), kvDim = config.kvDim();
         float[] q = matmul(w.q(), xn, nTokens);
         float[] k = matmul(w.k(), xn, nTokens);
         float[] v = matmul(w.v(), xn, nTokens);
         boolean rope = config.isRopeLayer(iLayer);
-        for (int t = 0; t < nTokens; t++) {
-            int p = positions[t];
+        forTokens(nTokens, t -> {
             if (rope) {
-                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, p);
-                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, p);
+                for (int hh = 0; hh < nHeads; hh++) applyRope(q, t * qDim + hh * headDim, rotation, t);
+                for (int hh = 0; hh < nKvHeads; hh++) applyRope(k, t * kvDim + hh * headDim, rotation, t);
                 if (config.useQkNorm()) {
                     for (int hh = 0; hh < nHeads; hh++) headNorm(q, t * qDim + hh * headDim);
                     for (int hh = 0; hh < nKvHeads; hh++) headNorm(k, t * kvDim + hh * headDim);
                 }
             } else if (config.attnTemperatureTuning()) {
-                float s = RopeFrequencies.temperatureScale(p, config.floorScale(), config.attnScale());
+                float s = RopeFrequencies.temperatureScale(positions[t], config.floorScale(), config.attnScale());
                 for (int i = t * qDim; i < (t + 1) * qDim; i++) q[i] = round(q[i] * s);
             }
-        }
+        });
 
         // Append K/V of every token to its sequence's blocks.
         MemorySegment kSeg = kCache[iLayer], vSeg = vCache[iLayer];
-        int blockSize = kvConfig.blockSize();
         for (int b = 0; b < batch.size(); b++) {
             Piece piece = batch.get(b);
             for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
-                long base = slotBase(piece.table(), rope, positions[t], iLayer) ;
+                long base = slotBase(piece.table(), rope, positions[t], iLayer);
                 MemorySegment.copy(k, t * kvDim, kSeg, KV_FLOAT, base * Float.BYTES, kvDim);
                 MemorySegment.copy(v, t * kvDim, vSeg, KV_FLOAT, base * Float.BYTES, kvDim);
             }
         }
 
+        // Tasks: (piece, query tile, kv head), each reading that kv head's keys once for its whole query group. When
+        // that gives fewer tasks than threads (decoding few sequences), query heads are split over tasks instead.
+        int groupSize = config.groupSize();
+        int nGroupTasks = 0;
+        for (Piece p : batch) nGroupTasks += Math.ceilDiv(p.length(), QUERY_TILE) * nKvHeads;
+        int headsPerTask = nGroupTasks >= nThreads ? groupSize : 1;
+        List<AttentionTask> tasks = new ArrayList<>(), gemmTasks = new ArrayList<>();
+        for (int b = 0; b < batch.size(); b++)
+            for (int t0 = pieceStart[b]; t0 < pieceStart[b + 1]; t0 += QUERY_TILE) {
+                int t1 = Math.min(pieceStart[b + 1], t0 + QUERY_TILE);
+                for (int g = 0; g < nKvHeads; g++) {
+                    if ((t1 - t0) * groupSize >= GEMM_MIN_ROWS) {
+                        gemmTasks.add(new AttentionTask(b, t0, t1, g, g * groupSize, (g + 1) * groupSize));
+                        continue;
+                    }
+                    for (int h0 = g * groupSize; h0 < (g + 1) * groupSize; h0 += headsPerTask)
+                        tasks.add(new AttentionTask(b, t0, t1, g, h0, Math.min((g + 1) * groupSize, h0 + headsPerTask)));
+                }
+            }
+
         float[] out = new float[nTokens * qDim];
-        int nTasks = batch.size() * nHeads;
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int chunk = config.attentionChunkSize();
-        parallelFor(nTasks, task -> {
-            int b = task / nHeads, head = task % nHeads, kvHead = head / config.groupSize();
-            Piece piece = batch.get(b);
+        // Prefill tiles: two matrix products per tile on the compute pool, one tile after another.
+        for (AttentionTask task : gemmTasks)
+            attentionByMatmul(task, batch.get(task.piece()), iLayer, rope, q, positions, out, scale);
+        // Few queries (decoding): direct loops, tiles spread over this object's pool.
+        parallelFor(tasks.size(), i -> {
+            AttentionTask task = tasks.get(i);
+            Piece piece = batch.get(task.piece());
             int firstKeyPos = rope ? piece.startPos() / chunk * chunk : 0;
-            int lastPos = piece.startPos() + piece.length() - 1;
-            float[] scores = new float[lastPos - firstKeyPos + 1];
-            long[] keyBase = new long[scores.length];
-            for (int j = firstKeyPos; j <= lastPos; j++)
-                keyBase[j - firstKeyPos] = (slotBase(piece.table(), rope, j, iLayer) + (long) kvHead * headDim) * Float.BYTES;
-            for (int t = pieceStart[b]; t < pieceStart[b + 1]; t++) {
-                int p = positions[t];
-                int qOff = t * qDim + head * headDim;
-                int nKeys = p - firstKeyPos + 1;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < nKeys; j++) {
-                    long kb = keyBase[j];
-                    float dot = 0f;
-                    for (int i = 0; i < headDim; i++) dot += q[qOff + i] * kSeg.get(KV_FLOAT, kb + (long) i * Float.BYTES);
-                    float s = dot * scale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+            int lastKeyPos = positions[task.endToken() - 1];
+            int nKeys = lastKeyPos - firstKeyPos + 1;
+            Scratch sc = scratch.get();
+            sc.ensure(nKeys, headDim);
+            float[] keysT = sc.keysT, values = sc.values, scores = sc.scores;
+            // Gather this kv head's keys transposed ([headDim, nKeys]) and values ([nKeys, headDim]) so that the
+            // inner loops below run over contiguous arrays.
+            float[] row = new float[headDim];
+            for (int j = 0; j < nKeys; j++) {
+                long byteOffset = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
+                MemorySegment.copy(kSeg, KV_FLOAT, byteOffset, row, 0, headDim);
+                for (int c = 0; c < headDim; c++) keysT[c * nKeys + j] = row[c];
+                MemorySegment.copy(vSeg, KV_FLOAT, byteOffset, values, j * headDim, headDim);
+            }
+            for (int t = task.firstToken(); t < task.endToken(); t++) {
+                int n = positions[t] - firstKeyPos + 1;   // causal: keys up to the query's own position
+                for (int head = task.firstHead(); head < task.endHead(); head++) {
+                    int qOff = t * qDim + head * headDim;
+                    java.util.Arrays.fill(scores, 0, n, 0f);
+                    for (int c = 0; c < headDim; c++) {
+                        float qc = q[qOff + c];
+                        int kOff = c * nKeys;
+                        for (int j = 0; j < n; j++) scores[j] += qc * keysT[kOff + j];
+                    }
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        scores[j] *= scale;
+                        if (scores[j] > max) max = scores[j];
+                    }
+                    float sum = 0f;
+                    for (int j = 0; j < n; j++) {
+                        float e = (float) Math.exp(scores[j] - max);
+                        scores[j] = e;
+                        sum += e;
+                    }
+                    if (precision == Precision.BF16) {
+                        // As PyTorch's SDPA kernels: the unnormalised probabilities are rounded to bf16 for the
+                        // P·V product (fp32 accumulation), then divided by the fp32 sum of the unrounded ones.
+                        for (int j = 0; j < n; j++) {
+                            float pj = Bf16.round(scores[j]);
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
+                        for (int c = 0; c < headDim; c++) out[qOff + c] = Bf16.round(out[qOff + c] / sum);
+                    } else {
+                        float inv = 1f / sum;
+                        for (int j = 0; j < n; j++) {
+                            float pj = scores[j] * inv;
+                            int vOff = j * headDim;
+                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
+                        }
+                    }
                 }
-                float sum = 0f;
-                for (int j = 0; j < nKeys; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                int oOff = t * qDim + head * headDim;
-                for (int j = 0; j < nKeys; j++) {
-                    float pj = scores[j] * inv;
-                    long vb = keyBase[j];
-                    for (int i = 0; i < headDim; i++) out[oOff + i] += pj * vSeg.get(KV_FLOAT, vb + (long) i * Float.BYTES);
-                }
-                if (precision == Precision.BF16) for (int i = 0; i < headDim; i++) out[oOff + i] = Bf16.round(out[oOff + i]);
             }
         });
         return matmul(w.o(), out, nTokens);
+    }
+
+    /** Query rows (tile tokens × heads of the group) from which the matrix-product path pays off. */
+    private static final int GEMM_MIN_ROWS = 16;
+
+    /** Off-heap K and V of the tile being computed by {@link #attentionByMatmul}; caller thread only. */
+    private Arena gemmArena;
+    private MemorySegment gemmKeys, gemmValues;
+
+    /**
+     * Attention of one tile of queries (all heads of one kv head group) as S = Q·Kᵀ and O = P·V matrix products over
+     * the gathered keys, with the same masking, softmax and rounding as the direct loops.
+     */
+    private void attentionByMatmul(AttentionTask task, Piece piece, int iLayer, boolean rope, float[] q, int[] positions,
+                                   float[] out, float scale) {
+        int headDim = config.headDim(), qDim = config.qDim();
+        MemorySegment kSeg = kCache[iLayer], vSeg = vCache[iLayer];
+        int firstKeyPos = rope ? piece.startPos() / config.attentionChunkSize() * config.attentionChunkSize() : 0;
+        int nKeys = positions[task.endToken() - 1] - firstKeyPos + 1;
+        long rowBytes = (long) headDim * Float.BYTES;
+        if (gemmKeys == null || gemmKeys.byteSize() < nKeys * rowBytes) {
+            if (gemmArena != null) gemmArena.close();
+            gemmArena = Arena.ofShared();   // shared: the compute pool's threads read it during the products
+            long bytes = Math.max(nKeys, 1024) * rowBytes;
+            gemmKeys = gemmArena.allocate(bytes, 64);
+            gemmValues = gemmArena.allocate(bytes, 64);
+        }
+        for (int j = 0; j < nKeys; j++) {
+            long from = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
+            MemorySegment.copy(kSeg, from, gemmKeys, j * rowBytes, rowBytes);
+            MemorySegment.copy(vSeg, from, gemmValues, j * rowBytes, rowBytes);
+        }
+        int nHeads = task.endHead() - task.firstHead();
+        int nRows = (task.endToken() - task.firstToken()) * nHeads;   // row r = (token r / nHeads, head r % nHeads)
+        float[] queries = new float[nRows * headDim];
+        for (int r = 0; r < nRows; r++)
+            System.arraycopy(q, (task.firstToken() + r / nHeads) * qDim + (task.firstHead() + r % nHeads) * headDim,
+                    queries, r * headDim, headDim);
+        float[] scores = new float[nRows * nKeys];
+        Matrices.rowMajor(gemmKeys, DType.F32, nKeys, headDim).matmul(queries, scores, nRows);
+        float[] sums = new float[nRows];
+        for (int r = 0; r < nRows; r++) {
+            int off = r * nKeys;
+            int n = positions[task.firstToken() + r / nHeads] - firstKeyPos + 1;   // causal
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                scores[off + j] *= scale;
+                if (scores[off + j] > max) max = scores[off + j];
+            }
+            float sum = 0f;
+            for (int j = 0; j < n; j++) {
+                float e = (float) Math.exp(scores[off + j] - max);
+                scores[off + j] = e;
+                sum += e;
+            }
+            java.util.Arrays.fill(scores, off + n, off + nKeys, 0f);
+            if (precision == Precision.BF16) {
+                Bf16.round(scores, off, n);   // as in the direct loops: bf16 probabilities, fp32 sum
+                sums[r] = sum;
+            } else {
+                float inv = 1f / sum;
+                for (int j = 0; j < n; j++) scores[off + j] *= inv;
+            }
+        }
+        float[] heads = new float[nRows * headDim];
+        Matrices.inputMajor(gemmValues, DType.F32, nKeys, headDim).matmul(scores, heads, nRows);
+        for (int r = 0; r < nRows; r++) {
+            int o = (task.firstToken() + r / nHeads) * qDim + (task.firstHead() + r % nHeads) * headDim;
+            if (precision == Precision.BF16) {
+                for (int c = 0; c < headDim; c++) out[o + c] = Bf16.round(heads[r * headDim + c] / sums[r]);
+            } else {
+                System.arraycopy(heads, r * headDim, out, o, headDim);
+            }
+        }
     }
 
     /** Float index of the K/V row of position {@code pos} in the layer's cache segment. */
@@ -323,11 +498,11 @@ public final class CpuForwardPass implements ForwardPass {
         return ((long) block * kvConfig.blockSize() + pos % kvConfig.blockSize()) * config.kvDim();
     }
 
-    /** Interleaved (adjacent-pair) rotation of one head at position p, fp32, rounded in BF16 mode. */
-    private void applyRope(float[] x, int off, int p) {
-        for (int j = 0; j < inverseFrequencies.length; j++) {
-            float angle = (float) p * inverseFrequencies[j];
-            float cos = (float) Math.cos(angle), sin = (float) Math.sin(angle);
+    /** Interleaved (adjacent-pair) rotation of one head of token t, fp32, rounded in BF16 mode. */
+    private void applyRope(float[] x, int off, Rotation rotation, int t) {
+        int half = inverseFrequencies.length;
+        for (int j = 0; j < half; j++) {
+            float cos = rotation.cos()[t * half + j], sin = rotation.sin()[t * half + j];
             float x0 = x[off + 2 * j], x1 = x[off + 2 * j + 1];
             x[off + 2 * j] = round(x0 * cos - x1 * sin);
             x[off + 2 * j + 1] = round(x0 * sin + x1 * cos);
@@ -383,9 +558,10 @@ public final class CpuForwardPass implements ForwardPass {
             }
             float[] gateUp = matmul(w.expertGateUp().get(e), xe, n);
             float[] act = new float[n * f];
-            for (int r = 0; r < n; r++)
+            forTokens(n, r -> {
                 for (int i = 0; i < f; i++)
                     act[r * f + i] = round(gateUp[r * 2 * f + f + i] * round(silu(gateUp[r * 2 * f + i])));
+            });
             float[] ye = matmul(w.expertDown().get(e), act, n);
             for (int r = 0; r < n; r++) {
                 int t = expertTokens[e][r];
@@ -393,7 +569,9 @@ public final class CpuForwardPass implements ForwardPass {
             }
         }
         float[] out = swiGlu(w.sharedExpert(), xn, nTokens);
-        for (int i = 0; i < out.length; i++) out[i] = round(out[i] + round(routed[i]));
+        if (precision == Precision.BF16) Bf16.round(routed, 0, routed.length);
+        for (int i = 0; i < out.length; i++) out[i] += routed[i];
+        if (precision == Precision.BF16) Bf16.round(out, 0, out.length);
         return out;
     }
 
@@ -401,7 +579,10 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] swiGlu(Llama4Weights.Mlp w, float[] xn, int nTokens) {
         float[] g = matmul(w.gate(), xn, nTokens);
         float[] u = matmul(w.up(), xn, nTokens);
-        for (int i = 0; i < g.length; i++) g[i] = round(round(silu(g[i])) * u[i]);
+        int width = w.gate().nOut();
+        forTokens(nTokens, t -> {
+            for (int i = t * width; i < (t + 1) * width; i++) g[i] = round(round(silu(g[i])) * u[i]);
+        });
         return matmul(w.down(), g, nTokens);
     }
 
@@ -415,7 +596,7 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] matmul(Matrix w, float[] x, int nTokens) {
         float[] y = new float[nTokens * w.nOut()];
         w.matmul(x, y, nTokens);
-        if (precision == Precision.BF16) for (int i = 0; i < y.length; i++) y[i] = Bf16.round(y[i]);
+        if (precision == Precision.BF16) Bf16.round(y, 0, y.length);
         return y;
     }
 
@@ -423,50 +604,74 @@ public final class CpuForwardPass implements ForwardPass {
     private float[] rmsNorm(float[] x, float[] gain, int nTokens) {
         int d = gain.length;
         float[] y = new float[nTokens * d];
-        for (int t = 0; t < nTokens; t++) {
+        forTokens(nTokens, t -> {
             double ss = 0;
             for (int i = 0; i < d; i++) ss += (double) x[t * d + i] * x[t * d + i];
             float r = (float) (1.0 / Math.sqrt((float) (ss / d) + config.rmsNormEps()));
             for (int i = 0; i < d; i++) y[t * d + i] = round(round(x[t * d + i] * r) * gain[i]);
-        }
+        });
         return y;
     }
 
     /** Residual add, rounded in BF16 mode. */
     private void addInto(float[] h, float[] delta) {
-        for (int i = 0; i < h.length; i++) h[i] = round(h[i] + delta[i]);
+        for (int i = 0; i < h.length; i++) h[i] += delta[i];
+        if (precision == Precision.BF16) Bf16.round(h, 0, h.length);
     }
 
     private float round(float f) {
         return precision == Precision.BF16 ? Bf16.round(f) : f;
     }
 
-    /** Runs body(0 … n-1) split into contiguous ranges over the pool and the calling thread. */
+    /**
+     * Runs body(0 … n-1) on the pool and the calling thread; tasks are claimed one at a time, so uneven tasks (causal
+     * attention tiles) balance out.
+     */
     private void parallelFor(int n, IntConsumer body) {
+        if (n <= 0) return;
         if (pool == null || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        int nParts = Math.min(n, nThreads);
-        List<Future<?>> futures = new ArrayList<>(nParts - 1);
-        for (int part = 1; part < nParts; part++) {
-            int from = (int) ((long) n * part / nParts), to = (int) ((long) n * (part + 1) / nParts);
-            futures.add(pool.submit(() -> { for (int i = from; i < to; i++) body.accept(i); }));
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
+        };
+        int nHelpers = Math.min(n, nThreads) - 1;
+        List<Future<?>> futures = new ArrayList<>(nHelpers);
+        for (int i = 0; i < nHelpers; i++) futures.add(pool.submit(worker));
+        RuntimeException failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException e) {
+            failure = e;
+            next.set(n);   // stop the helpers claiming more
         }
-        int firstEnd = n / nParts;
-        for (int i = 0; i < firstEnd; i++) body.accept(i);
         for (Future<?> f : futures) {
             try {
                 f.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted during attention", e);
+                throw new IllegalStateException("interrupted during a parallel loop", e);
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) throw re;
-                if (e.getCause() instanceof Error err) throw err;
-                throw new IllegalStateException(e.getCause());
+                if (failure == null) failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             }
         }
+        if (failure != null) throw failure;
+    }
+
+    /** Tokens per element-wise task (norms, activations): enough work to be worth a hand-off. */
+    private static final int TOKENS_PER_TASK = 4;
+
+    /** Runs body(t) for every token, in parallel when there are several. */
+    private void forTokens(int nTokens, IntConsumer body) {
+        if (nTokens <= TOKENS_PER_TASK) {
+            for (int t = 0; t < nTokens; t++) body.accept(t);
+            return;
+        }
+        parallelFor(Math.ceilDiv(nTokens, TOKENS_PER_TASK), task -> {
+            for (int t = task * TOKENS_PER_TASK, end = Math.min(nTokens, t + TOKENS_PER_TASK); t < end; t++) body.accept(t);
+        });
     }
 
     @Override
@@ -486,6 +691,7 @@ public final class CpuForwardPass implements ForwardPass {
     @Override
     public void close() {
         if (pool != null) pool.shutdownNow();
+        if (gemmArena != null) gemmArena.close();
         arena.close();
     }
 }

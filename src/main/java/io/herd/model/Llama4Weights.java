@@ -6,6 +6,7 @@ import io.herd.compute.Matrix;
 import io.herd.weights.SafetensorsCheckpoint;
 import io.herd.weights.TensorView;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,9 +95,27 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
         }
     }
 
-    /** Loads every text tensor of {@code checkpoint} (either naming scheme), checking shapes against {@code config}. */
+    /** Inputs per Q8 scale (as llama.cpp's Q8_0 blocks). */
+    public static final int Q8_GROUP_SIZE = 32;
+
+    /**
+     * Loads every text tensor of {@code checkpoint} (either naming scheme), checking shapes against {@code config}.
+     * Q8 copies, if asked for, live in an automatic arena: the garbage collector frees them once these weights are
+     * unreachable. Unquantized matrices are views that die with the checkpoint.
+     */
     public static Llama4Weights load(SafetensorsCheckpoint checkpoint, Llama4Config config, WeightQuantization quantization) {
-        Loader l = new Loader(checkpoint, config, quantization);
+        return load(checkpoint, config, quantization, quantization == WeightQuantization.NONE ? null : Arena.ofAuto());
+    }
+
+    /**
+     * As {@link #load(SafetensorsCheckpoint, Llama4Config, WeightQuantization)}, with Q8 copies allocated in
+     * {@code quantizedArena}, which the caller owns and keeps open while the weights are used (unused for NONE).
+     */
+    public static Llama4Weights load(SafetensorsCheckpoint checkpoint, Llama4Config config, WeightQuantization quantization,
+                                     Arena quantizedArena) {
+        if (quantization != WeightQuantization.NONE && quantizedArena == null)
+            throw new IllegalArgumentException("quantization " + quantization + " needs an arena for the quantized copies");
+        Loader l = new Loader(checkpoint, config, quantization, quantizedArena);
         Llama4TensorNames n = l.names;
         int d = config.dModel();
         Matrix embed = l.rowMajor(n.embedTokens(), config.vocabSize(), d, false);
@@ -140,10 +159,12 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
         final SafetensorsCheckpoint checkpoint;
         final WeightQuantization quantization;
         final Llama4TensorNames names;
+        final Arena arena;
 
-        Loader(SafetensorsCheckpoint checkpoint, Llama4Config config, WeightQuantization quantization) {
+        Loader(SafetensorsCheckpoint checkpoint, Llama4Config config, WeightQuantization quantization, Arena arena) {
             this.checkpoint = checkpoint;
             this.quantization = quantization;
+            this.arena = arena;
             this.names = Llama4TensorNames.detect(checkpoint.names(), checkpoint.location());
         }
 
@@ -165,8 +186,7 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
         Matrix quantize(Matrix m) {
             return switch (quantization) {
                 case NONE -> m;
-                case Q8 -> throw new UnsupportedOperationException(
-                        "Q8 quantization needs io.herd.compute.Matrices.quantizeQ8, not in this build");
+                case Q8 -> Matrices.quantizeQ8(m, Q8_GROUP_SIZE, arena);
             };
         }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.herd.compute.DType;
+import io.herd.compute.cpu.Bf16;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -119,7 +120,7 @@ public final class SafetensorsWriter {
         ByteBuffer buf = ByteBuffer.allocate(v.length * p.dtype().bytes).order(ByteOrder.LITTLE_ENDIAN);
         switch (p.dtype()) {
             case F32 -> { for (float f : v) buf.putFloat(f); }
-            case BF16 -> { for (float f : v) buf.putShort(Bf16.bits(f)); }
+            case BF16 -> { for (float f : v) buf.putShort(Bf16.fromFloat(f)); }
             case F16 -> { for (float f : v) buf.putShort(Float.floatToFloat16(f)); }
             case Q8 -> throw new AssertionError();
         }

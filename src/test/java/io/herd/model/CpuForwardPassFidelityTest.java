@@ -45,6 +45,7 @@ class CpuForwardPassFidelityTest {
                 for (int p = 0; p < c.promptIds().length; p++)
                     for (int v = 0; v < vocab; v++)
                         worst = Math.max(worst, Math.abs(logits[p * vocab + v] - c.promptLogits()[p][v]));
+                System.out.printf("[F32 vs HF] %s/%s: %d positions, max |logit diff| %.2e%n", name, c.name(), c.promptIds().length, worst);
                 assertThat(worst).as("%s/%s max |logit diff|", name, c.name()).isLessThanOrEqualTo(expected.logitsMaxAbs());
             }
         }
