@@ -48,7 +48,7 @@ public final class BenchCommand {
         static Options parse(String[] args) {
             String shape = null;
             Integer layers = null;
-            int promptLen = 128, genLen = 32, batch = 1, q8Group = 64;
+            int promptLen = 128, genLen = 32, batch = 1, q8Group = Llama4Weights.Q8_GROUP_SIZE;
             WeightQuantization quant = WeightQuantization.NONE;
             Precision precision = Precision.BF16;
             boolean json = false, kernels = false;
