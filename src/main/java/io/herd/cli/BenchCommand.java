@@ -149,7 +149,7 @@ public final class BenchCommand {
         r.put("genLen", o.genLen());
         r.putAll(SystemInfo.describe(pool));
 
-        LongAdder bytesRead = new LongAdder();
+        LongAdder bytesRead = new LongAdder(), matmulNanos = new LongAdder();
         int maxPositions = o.promptLen() + o.genLen();
         int blockSize = 16;
         int blocksPerSeq = Math.ceilDiv(maxPositions, blockSize);
@@ -157,7 +157,7 @@ public final class BenchCommand {
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();
-            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead).build(config);
+            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead, matmulNanos).build(config);
             r.put("buildSeconds", round((System.nanoTime() - t0) / 1e9));
             r.put("weightBytes", weightBytes);
             try (CpuForwardPass forward = new CpuForwardPass(weights, kv, o.precision())) {
@@ -175,10 +175,12 @@ public final class BenchCommand {
                 next = run.prefill(prompts);
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
                 bytesRead.reset();
+                matmulNanos.reset();
                 long d0 = System.nanoTime();
                 for (int step = 0; step < o.genLen(); step++) next = run.decode(next);
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
                 long decodeBytes = bytesRead.sum();
+                double matmulSeconds = matmulNanos.sum() / 1e9;
 
                 double prefillTps = (double) o.batch() * o.promptLen() / prefillSeconds;
                 double decodeTps = (double) o.batch() * o.genLen() / decodeSeconds;
@@ -191,12 +193,18 @@ public final class BenchCommand {
                 r.put("decodeMsPerStep", round(decodeSeconds * 1e3 / o.genLen()));
                 r.put("weightBytesPerDecodedToken", Math.round(bytesPerToken));
                 r.put("decodeWeightGBps", round(decodeGBps));
+                // Time inside matmuls alone: separates kernel speed from the rest of the step (attention, routing).
+                r.put("decodeMatmulFractionOfTime", round(matmulSeconds / decodeSeconds));
+                r.put("decodeMatmulGBps", round(decodeBytes / matmulSeconds / 1e9));
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
             }
-            double bandwidth = MemoryBandwidth.measureReadGBps(1L << 30, 5, pool);
+            MemoryBandwidth.Measurement measured = MemoryBandwidth.measure(1L << 30, 8, pool);
+            double bandwidth = measured.bestGBps();
             r.put("readBandwidthGBps", round(bandwidth));
+            r.put("readBandwidthMeanGBps", round(measured.meanGBps()));
             r.put("decodeFractionOfBandwidth", round((Double) r.get("decodeWeightGBps") / bandwidth));
+            r.put("decodeMatmulFractionOfBandwidth", round((Double) r.get("decodeMatmulGBps") / bandwidth));
         }
         r.put("loadAverageAfter", SystemInfo.loadAverage());
         return r;
