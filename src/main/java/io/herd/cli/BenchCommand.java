@@ -37,18 +37,19 @@ public final class BenchCommand {
 
     static final String USAGE = """
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
-                              [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16] [--json]
+                              [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
+                              [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
             """;
 
     /** Parsed command line. */
     record Options(String shape, Integer layers, int promptLen, int genLen, int batch, WeightQuantization quant,
-                   int q8Group, Precision precision, boolean json, boolean kernels) {
+                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb) {
 
         static Options parse(String[] args) {
             String shape = null;
             Integer layers = null;
-            int promptLen = 128, genLen = 32, batch = 1, q8Group = Llama4Weights.Q8_GROUP_SIZE;
+            int promptLen = 128, genLen = 32, batch = 1, q8Group = Llama4Weights.Q8_GROUP_SIZE, bandwidthMb = 1024;
             WeightQuantization quant = WeightQuantization.NONE;
             Precision precision = Precision.BF16;
             boolean json = false, kernels = false;
@@ -67,13 +68,14 @@ public final class BenchCommand {
                         case "bf16" -> Precision.BF16;
                         default -> throw new IllegalArgumentException("--precision must be f32 or bf16, got " + args[i]);
                     };
+                    case "--bandwidth-mb" -> bandwidthMb = positive(value(args, ++i, a), a);
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
                 }
             }
             if (shape == null && !kernels) throw new IllegalArgumentException("--shape is required\n" + USAGE);
-            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels);
+            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -127,7 +129,7 @@ public final class BenchCommand {
                 full.eosTokenIds(), full.padTokenId());
     }
 
-    private static Map<String, Object> runModel(Options o) {
+    static Map<String, Object> runModel(Options o) {
         Llama4Config config = config(o.shape(), o.layers());
         CpuThreadPool pool = CpuThreadPool.shared();
         long weightBytes = RandomWeights.residentBytes(config, o.quant(), o.q8Group());
@@ -199,7 +201,7 @@ public final class BenchCommand {
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
             }
-            MemoryBandwidth.Measurement measured = MemoryBandwidth.measure(1L << 30, 8, pool);
+            MemoryBandwidth.Measurement measured = MemoryBandwidth.measure((long) o.bandwidthMb() << 20, 8, pool);
             double bandwidth = measured.bestGBps();
             r.put("readBandwidthGBps", round(bandwidth));
             r.put("readBandwidthMeanGBps", round(measured.meanGBps()));
