@@ -113,6 +113,7 @@ class BackendConformanceTest {
         f32.matmul(x, exact, nTokens);
         double perRow = q8Nmse(f32, 0, x, exact, nTokens);
         double group32 = q8Nmse(f32, 32, x, exact, nTokens);
+        System.out.printf("[Q8 vs F32] output NMSE: per-row scales %.2e, 32-value groups %.2e%n", perRow, group32);
         assertThat(perRow).isLessThan(NmseBounds.Q8_PER_ROW_VS_F32).isGreaterThan(1e-6);
         assertThat(group32).isLessThan(NmseBounds.Q8_GROUP32_VS_F32).isLessThan(perRow);
     }
