@@ -1040,3 +1040,89 @@ extern "C" __global__ void herd_argmax_f32(const float* logits, int vocab, int* 
     }
     if (threadIdx.x == 0) out[blockIdx.x] = bi[0];
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dequantization for the tensor-core path of many-row linears: rows [r0, r0 + nRows) of an INT4/INT8 matrix
+// [nOut, nIn] (bf16 scales [nOut, nIn / group]) into a bf16 [nRows, nIn] scratch that cuBLAS then multiplies.
+// Each thread writes 8 consecutive weights (one 16-byte store); w = (q [- 8]) * scale in fp32, rounded to bf16
+// once. group and nIn are multiples of 8.
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void herd_dequant_int4_bf16(const uint8_t* __restrict__ q, const bf16* __restrict__ scales,
+                                                  bf16* __restrict__ out, long long r0, int nRows, int nIn,
+                                                  int group) {
+    long long nVec = (long long)nRows * (nIn / 8);
+    for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < nVec;
+         v += (long long)gridDim.x * blockDim.x) {
+        long long r = v / (nIn / 8), c = (v % (nIn / 8)) * 8;
+        long long row = r0 + r;
+        uint32_t packed = __ldg(reinterpret_cast<const uint32_t*>(q + row * (nIn / 2) + c / 2));
+        float s = __bfloat162float(scales[row * (nIn / group) + c / group]);
+        __align__(16) bf16 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) w[i] = __float2bfloat16_rn((float)((int)((packed >> (4 * i)) & 0xF) - 8) * s);
+        *reinterpret_cast<uint4*>(out + r * nIn + c) = *reinterpret_cast<const uint4*>(w);
+    }
+}
+
+extern "C" __global__ void herd_dequant_int8_bf16(const int8_t* __restrict__ q, const bf16* __restrict__ scales,
+                                                  bf16* __restrict__ out, long long r0, int nRows, int nIn,
+                                                  int group) {
+    long long nVec = (long long)nRows * (nIn / 8);
+    for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < nVec;
+         v += (long long)gridDim.x * blockDim.x) {
+        long long r = v / (nIn / 8), c = (v % (nIn / 8)) * 8;
+        long long row = r0 + r;
+        uint2 packed = __ldg(reinterpret_cast<const uint2*>(q + row * nIn + c));
+        const int8_t* b = reinterpret_cast<const int8_t*>(&packed);
+        float s = __bfloat162float(scales[row * (nIn / group) + c / group]);
+        __align__(16) bf16 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) w[i] = __float2bfloat16_rn((float)b[i] * s);
+        *reinterpret_cast<uint4*>(out + r * nIn + c) = *reinterpret_cast<const uint4*>(w);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fused router: logits[t, e] = x[t] . W[e] (fp32, W [nExperts, nIn]) and the top-k + sigmoid of
+// herd_router_topk_sigmoid_f32 in one launch. Grid (T), block min(1024, 32 * nExperts): a warp per expert
+// (warps loop when nExperts > 32), so every expert row is read by its own warp instead of 8 experts per block.
+// nIn % 4 == 0; nExperts <= 1024.
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void herd_router_fused_f32(const float* __restrict__ x, const float* __restrict__ w,
+                                                 float* __restrict__ logits, int nExperts, int nIn, int k,
+                                                 int* ids, float* scores) {
+    __shared__ float sl[1024];
+    int t = blockIdx.x, lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, nWarps = blockDim.x / WARP;
+    const float4* xv = reinterpret_cast<const float4*>(x + (long long)t * nIn);
+    for (int e = warp; e < nExperts; e += nWarps) {
+        const float4* wv = reinterpret_cast<const float4*>(w + (long long)e * nIn);
+        float a = 0.f;
+        for (int i = lane; i < nIn / 4; i += WARP) {
+            float4 xx = __ldg(xv + i), ww = __ldg(wv + i);
+            a = fmaf(ww.x, xx.x, a);
+            a = fmaf(ww.y, xx.y, a);
+            a = fmaf(ww.z, xx.z, a);
+            a = fmaf(ww.w, xx.w, a);
+        }
+        a = warp_sum(a);
+        if (lane == 0) {
+            sl[e] = a;
+            logits[(long long)t * nExperts + e] = a;
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        float bv = -INFINITY;
+        for (int e = 0; e < nExperts; e++) {
+            bool taken = false;
+            for (int q = 0; q < j; q++) taken |= ids[t * k + q] == e;
+            if (!taken && (best < 0 || sl[e] > bv)) { best = e; bv = sl[e]; }
+        }
+        ids[t * k + j] = best;
+        scores[t * k + j] = 1.f / (1.f + expf(-bv));
+    }
+}

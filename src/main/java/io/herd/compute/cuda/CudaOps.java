@@ -16,6 +16,8 @@ public final class CudaOps {
      */
     static final int CUBLAS_MIN_ROWS_BF16 = 64;
     private static final int ELEMENTWISE_BLOCKS = 1024;
+    /** Weights per dequantized block: 16 MB of bf16, well inside an H100/H200 L2 (50 MB) for cuBLAS to read back. */
+    static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
 
@@ -26,6 +28,9 @@ public final class CudaOps {
     private long actRowsTimesIn;
     private long splitScratch;
     private long splitEntries;
+    private long dequantScratch, dequantScratchBytes;
+    private int dequantGemmMinRows = Integer.MAX_VALUE;
+    private boolean fusedRouter;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
@@ -44,7 +49,7 @@ public final class CudaOps {
      * {@code y[m] (+)= x[m] · Wᵀ} for {@code m < nRows} rows of fp32 x [nRows, nIn] into fp32 y [nRows, nOut].
      * Dense F32 matrices from 9 rows and BF16 ones from 64 rows go to cuBLAS (BF16: x rounded to bf16 first, FP32
      * accumulation); F32/BF16 below that run Herd's GEMV kernel on fp32 x; INT8/INT4 quantize x per 32 inputs to
-     * int8 and run Herd's dp4a kernel.
+     * int8 and run Herd's dp4a kernel, or from {@link #useDequantGemmFrom} rows go through {@link #dequantGemm}.
      */
     public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
         if (nRows <= 0) return;
@@ -57,9 +62,72 @@ public final class CudaOps {
             convertF32ToBf16(x, xb, (long) nRows * w.nIn());
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), xb, w.data(),
                     Cublas.R_16BF, y, Cublas.R_32F, accumulate);
+        } else if (nRows >= dequantGemmMinRows && w.format().quantized()) {
+            dequantGemm(w, x, y, nRows, accumulate);
         } else {
             launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4);
         }
+    }
+
+    /**
+     * Many-row INT8/INT4 linear on tensor cores: x is rounded to bf16 once, then the weight is dequantized to bf16
+     * a block of output rows at a time into a scratch small enough to stay in L2, and each block goes through
+     * cuBLAS (BF16 × BF16, FP32 accumulation) into its column slice of y. Reads the packed weight once, like the
+     * GEMV kernel, but the multiply runs at tensor-core rate instead of the dp4a kernel's per-row cost.
+     */
+    private void dequantGemm(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
+        int nIn = w.nIn(), nOut = w.nOut();
+        long xb = bf16Scratch((long) nRows * nIn);
+        convertF32ToBf16(x, xb, (long) nRows * nIn);
+        int block = dequantBlockRows(nIn);
+        long scratch = dequantScratch((long) Math.min(block, nOut) * nIn);
+        String kernel = w.format() == WeightFormat.INT4 ? "herd_dequant_int4_bf16" : "herd_dequant_int8_bf16";
+        for (int r0 = 0; r0 < nOut; r0 += block) {
+            int rows = Math.min(block, nOut - r0);
+            long first = r0;
+            long vectors = (long) rows * nIn / 8;
+            device.launch(kernel, (int) Math.min(ELEMENTWISE_BLOCKS * 8L, (vectors + 255) / 256), 1, 1, 256, 1,
+                    a -> a.ptr(w.data()).ptr(w.scales()).ptr(scratch).i64(first).i32(rows).i32(nIn)
+                            .i32(w.groupSize()));
+            device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, rows, nIn, xb, scratch, Cublas.R_16BF,
+                    y + 4L * r0, nOut, Cublas.R_32F, accumulate);
+        }
+    }
+
+    /** Output rows dequantized per block: about {@value #DEQUANT_BLOCK_ELEMENTS} weights, a multiple of 64 rows. */
+    static int dequantBlockRows(int nIn) {
+        return Math.max(64, (int) (DEQUANT_BLOCK_ELEMENTS / nIn) / 64 * 64);
+    }
+
+    private long dequantScratch(long elements) {
+        long bytes = elements * 2;
+        if (bytes > dequantScratchBytes) {
+            if (dequantScratch != 0) {
+                device.synchronize();
+                device.free(dequantScratch);
+            }
+            dequantScratch = device.alloc(bytes);
+            dequantScratchBytes = bytes;
+        }
+        return dequantScratch;
+    }
+
+    /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
+    public void reserveDequantScratch(int maxIn) {
+        dequantScratch((long) dequantBlockRows(maxIn) * maxIn);
+    }
+
+    /**
+     * Token rows from which dense INT8/INT4 linears take the dequantize + cuBLAS path ({@link Integer#MAX_VALUE}:
+     * never, the default until {@link DequantGemmCheck} chose a threshold on this device).
+     */
+    public void useDequantGemmFrom(int minRows) {
+        if (minRows < 1) throw new IllegalArgumentException("minRows must be positive, got " + minRows);
+        dequantGemmMinRows = minRows;
+    }
+
+    public int dequantGemmMinRows() {
+        return dequantGemmMinRows;
     }
 
     /**
@@ -319,6 +387,35 @@ public final class CudaOps {
     }
 
     // ---- mixture of experts ---------------------------------------------------------------------------------
+
+    /**
+     * Router logits {@code x · Wᵀ} (fp32 W [nExperts, nIn]) into {@code logits}, then top-k + sigmoid into ids and
+     * scores: with the fused kernel (one launch, a warp per expert) once {@link #useFusedRouter} chose it, else the
+     * verified F32 linear followed by {@link #routerTopkSigmoid}.
+     */
+    public void router(DeviceMatrix w, long x, long logits, int k, long ids, long scores, int nTok) {
+        if (nTok <= 0) return;
+        if (w.format() != WeightFormat.F32 || w.nGroups() != 1) {
+            throw new IllegalArgumentException("router weights must be one dense F32 matrix, got " + w);
+        }
+        if (fusedRouter && w.nOut() <= 1024) {
+            int threads = Math.min(1024, 32 * w.nOut());
+            device.launch("herd_router_fused_f32", nTok, 1, 1, threads, 1, a -> a.ptr(x).ptr(w.data()).ptr(logits)
+                    .i32(w.nOut()).i32(w.nIn()).i32(k).ptr(ids).ptr(scores));
+        } else {
+            linear(w, x, logits, nTok, false);
+            routerTopkSigmoid(logits, w.nOut(), k, ids, scores, nTok);
+        }
+    }
+
+    /** Uses the fused router kernel in {@link #router} (see {@link RouterKernelCheck}). */
+    public void useFusedRouter(boolean fused) {
+        fusedRouter = fused;
+    }
+
+    public boolean fusedRouter() {
+        return fusedRouter;
+    }
 
     public void routerTopkSigmoid(long logits, int nExperts, int k, long ids, long scores, int nTok) {
         device.launch("herd_router_topk_sigmoid_f32", (nTok + 127) / 128, 1, 1, 128, 1,

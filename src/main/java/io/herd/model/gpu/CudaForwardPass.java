@@ -6,7 +6,9 @@ import io.herd.compute.cuda.CudaPhaseTimer;
 import io.herd.compute.cuda.DecodeAttentionCheck;
 import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
+import io.herd.compute.cuda.DequantGemmCheck;
 import io.herd.compute.cuda.LinearKernelCheck;
+import io.herd.compute.cuda.RouterKernelCheck;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
 import io.herd.compute.cuda.MemoryPlan;
@@ -95,6 +97,8 @@ public final class CudaForwardPass implements ForwardPass {
     private CudaPhaseTimer phaseTimer;
     private final DecodeAttentionCheck.Result decodeAttentionChoice;
     private final LinearKernelCheck.Result linearChoice;
+    private final DequantGemmCheck.Result dequantChoice;
+    private final RouterKernelCheck.Result routerChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -179,6 +183,7 @@ public final class CudaForwardPass implements ForwardPass {
             ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
                     options.maxLogitRows()), Math.max(maxIn(config), d));
             ops.reserveAttentionSplits(splitTokenHeads(config, options));
+            if (fmt != null && fmt.quantized()) ops.reserveDequantScratch(Math.max(maxIn(config), d));
             // New kernels are used only after they matched the verified kernels on this very device; with
             // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
             boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
@@ -193,6 +198,22 @@ public final class CudaForwardPass implements ForwardPass {
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
+            }
+            if (checks && fmt != null && fmt.quantized()) {
+                dequantChoice = DequantGemmCheck.select(ops, fmt);
+                if (dequantChoice.used()) ops.useDequantGemmFrom(dequantChoice.minRows());
+                log.log(System.Logger.Level.INFO, dequantChoice.summary());
+            } else {
+                dequantChoice = null;
+            }
+            boolean anyMoe = false;
+            for (boolean m : config.moeLayers()) anyMoe |= m;
+            if (checks && anyMoe) {
+                routerChoice = RouterKernelCheck.select(ops, config.nExperts(), d, config.nExpertsPerTok());
+                ops.useFusedRouter(routerChoice.useFused());
+                log.log(System.Logger.Level.INFO, routerChoice.summary());
+            } else {
+                routerChoice = null;
             }
             device.synchronize();
         } catch (RuntimeException | Error e) {
@@ -431,6 +452,33 @@ public final class CudaForwardPass implements ForwardPass {
         return java.util.Optional.ofNullable(linearChoice);
     }
 
+    /** The dequantize + cuBLAS threshold the load-time check chose (empty unless the matrices are INT8/INT4). */
+    public java.util.Optional<DequantGemmCheck.Result> dequantGemmChoice() {
+        return java.util.Optional.ofNullable(dequantChoice);
+    }
+
+    /** The router kernel the load-time check chose (empty for a model without MoE layers or without checks). */
+    public java.util.Optional<RouterKernelCheck.Result> routerChoice() {
+        return java.util.Optional.ofNullable(routerChoice);
+    }
+
+    /**
+     * Sets the dequantize + cuBLAS threshold ({@link Integer#MAX_VALUE}: GEMV kernels only) and the fused router
+     * (benchmarks compare with the verified kernels this way).
+     */
+    public void useDequantGemmAndFusedRouter(int minRows, boolean fusedRouter) {
+        ops.useDequantGemmFrom(minRows);
+        ops.useFusedRouter(fusedRouter);
+    }
+
+    public int dequantGemmMinRows() {
+        return ops.dequantGemmMinRows();
+    }
+
+    public boolean fusedRouter() {
+        return ops.fusedRouter();
+    }
+
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
     public void useTiledInt4(boolean narrow, boolean wide) {
         device.makeCurrent();
@@ -659,8 +707,7 @@ public final class CudaForwardPass implements ForwardPass {
             ops.rmsnorm(buf.h(), l.postNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
             if (l.moe()) {
                 phase("router_linear_topk");
-                ops.linear(l.router(), buf.xn(), buf.routerLogits(), nTok, false);
-                ops.routerTopkSigmoid(buf.routerLogits(), c.nExperts(), k, buf.expertIds(), buf.expertScores(), nTok);
+                ops.router(l.router(), buf.xn(), buf.routerLogits(), k, buf.expertIds(), buf.expertScores(), nTok);
                 phase("moe_route_permute");
                 ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
                 ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);

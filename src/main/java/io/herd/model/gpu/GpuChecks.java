@@ -802,6 +802,8 @@ public final class GpuChecks {
             out.put("bytes_read_per_decode_step_batch1", bytesPerStepBatch1);
             out.put("decode_attention_load_check", choiceReport(gpu.decodeAttentionChoice()));
             gpu.linearKernelChoice().ifPresent(c -> out.put("int4_linear_load_check", c.asMap()));
+            gpu.dequantGemmChoice().ifPresent(c -> out.put("dequant_gemm_load_check", c.asMap()));
+            gpu.routerChoice().ifPresent(c -> out.put("router_load_check", c.asMap()));
             DecodeAttentionKernel chosen = gpu.decodeAttention();
             Random rnd = new Random(3);
             Map<Integer, Double> graphMs = new java.util.HashMap<>();
@@ -890,6 +892,22 @@ public final class GpuChecks {
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
+            // the same with the int8-activation GEMV kernels for every row count and the unfused router, where
+            // the load-time checks chose the dequantize + cuBLAS path or the fused router
+            int dqRows = gpu.dequantGemmMinRows();
+            boolean fusedRouter = gpu.fusedRouter();
+            if (dqRows != Integer.MAX_VALUE || fusedRouter) {
+                gpu.useDequantGemmAndFusedRouter(Integer.MAX_VALUE, false);
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                r.put("decode_attention", chosen.name());
+                out.put("gemv_only_unfused_router_with_graphs", r);
+                gpu.useDequantGemmAndFusedRouter(dqRows, fusedRouter);
+            }
             // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
             gpu.useGraphs(false);
             int[] g = new int[maxBlocks];
@@ -927,6 +945,46 @@ public final class GpuChecks {
                 }
                 agreement.put("tiled_int4_vs_row_per_warp", Map.of("max_abs_logit_diff", maxDiff,
                         "same_argmax", argmax(tiledLogits) == argmax(rowLogits)));
+            }
+            if (dqRows != Integer.MAX_VALUE || fusedRouter) {
+                // a 64-sequence decode step (where the dequantize + cuBLAS path runs) and the batch-1 probe with
+                // the checked choices against the GEMV kernels and the unfused router
+                List<SequenceChunk> batch64 = new ArrayList<>();
+                for (int sq = 0; sq < 64; sq++) {
+                    int[] gs = new int[maxBlocks];
+                    for (int b = 0; b < maxBlocks; b++) gs[b] = sq * maxBlocks + b;
+                    batch64.add(new SequenceChunk(new int[] {17 + 31 * sq}, context + steps + 3,
+                            new BlockTable(gs, gs.clone()), 1));
+                }
+                gpu.useDecodeAttention(chosen);
+                List<float[]> checked64 = gpu.forward(batch64);
+                float[] checked1 = gpu.forward(List.of(probe)).getFirst();
+                gpu.useDequantGemmAndFusedRouter(Integer.MAX_VALUE, false);
+                List<float[]> gemv64 = gpu.forward(batch64);
+                float[] gemv1 = gpu.forward(List.of(probe)).getFirst();
+                gpu.useDequantGemmAndFusedRouter(dqRows, fusedRouter);
+                double maxDiff = 0, maxRef = 0;
+                int sameArgmax = 0;
+                for (int sq = 0; sq < 64; sq++) {
+                    float[] a = checked64.get(sq), b = gemv64.get(sq);
+                    for (int i = 0; i < a.length; i++) {
+                        maxRef = Math.max(maxRef, Math.abs(b[i]));
+                        double diff = Math.abs((double) a[i] - b[i]);
+                        maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                    }
+                    if (argmax(a) == argmax(b)) sameArgmax++;
+                }
+                agreement.put("batch64_checked_choices_vs_gemv_unfused_router", Map.of("max_abs_logit_diff", maxDiff,
+                        "max_abs_logit", maxRef, "sequences_with_same_argmax", sameArgmax + "/64",
+                        "dequant_gemm_from_rows", dqRows == Integer.MAX_VALUE ? "never" : String.valueOf(dqRows),
+                        "fused_router", fusedRouter));
+                double d1 = 0;
+                for (int i = 0; i < gemv1.length; i++) {
+                    double diff = Math.abs((double) checked1[i] - gemv1[i]);
+                    d1 = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(d1, diff);
+                }
+                agreement.put("batch1_checked_choices_vs_gemv_unfused_router", Map.of("max_abs_logit_diff", d1,
+                        "same_argmax", argmax(checked1) == argmax(gemv1)));
             }
             out.put("scout_logits_vs_warp_per_head", agreement);
             gpu.useDecodeAttention(chosen);
