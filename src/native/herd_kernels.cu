@@ -826,6 +826,137 @@ __device__ void attention_split_hd128(const float* qkv, const KV* kc, const KV* 
 HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_f32, float)
 HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_bf16, bf16)
 
+// Flash-decoding for headDim 128, GQA-aware pass 1: grid (T * nKv, nSplits), block 128. Block (t * nKv + kvh, s)
+// serves all G = nHeads / nKv query heads that share KV head kvh (G <= 8), over the same key run as
+// herd_attention_split_hd128, so each key and value row is read from memory once per token instead of G times.
+// Per tile of 32 keys the block stages K and V in shared memory (fp32); warp w scores heads w, w+4 (a lane per
+// key) and keeps their online-softmax state; then thread d accumulates output dim d of every head. Writes the
+// same partial states as herd_attention_split_hd128 (indexed by token * nHeads + head), merged by
+// herd_attention_merge_hd128.
+template <typename KV>
+__device__ __forceinline__ void load8f(const KV* src, float* dst);
+template <>
+__device__ __forceinline__ void load8f<bf16>(const bf16* src, float* dst) {
+    uint4 r = __ldg(reinterpret_cast<const uint4*>(src));
+    const uint32_t u[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        dst[2 * j] = __uint_as_float(u[j] << 16);
+        dst[2 * j + 1] = __uint_as_float(u[j] & 0xffff0000u);
+    }
+}
+template <>
+__device__ __forceinline__ void load8f<float>(const float* src, float* dst) {
+    float4 a = __ldg(reinterpret_cast<const float4*>(src)), b = __ldg(reinterpret_cast<const float4*>(src) + 1);
+    dst[0] = a.x; dst[1] = a.y; dst[2] = a.z; dst[3] = a.w;
+    dst[4] = b.x; dst[5] = b.y; dst[6] = b.z; dst[7] = b.w;
+}
+
+template <typename KV>
+__device__ void attention_gqa_hd128(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                    int nHeads, int nKv, int chunkSize, float scale, float* partMax, float* partSum,
+                                    float* partAcc) {
+    constexpr int HD = 128, MAXG = 8;
+    __shared__ float qs[MAXG][HD];
+    __shared__ float ks[WARP][HD + 1];
+    __shared__ float vs[WARP][HD];
+    __shared__ float ps[MAXG][WARP];
+    __shared__ float corrS[MAXG];
+    int G = nHeads / nKv;
+    int t = blockIdx.x / nKv, kvh = blockIdx.x % nKv, s = blockIdx.y, nSplits = gridDim.y;
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int ld = (nHeads + 2 * nKv) * HD;
+    for (int g = 0; g < G; g++)
+        qs[g][threadIdx.x] = qkv[(long long)t * ld + (long long)(kvh * G + g) * HD + threadIdx.x] * scale;
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    int perSplit = (nTiles + nSplits - 1) / nSplits;
+    int begin = min(nTiles, s * perSplit), end = min(nTiles, begin + perSplit);
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, acc[MAXG];
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) acc[g] = 0.f;
+    for (int tile = begin; tile < end; tile++) {
+        int j0 = lo + tile * WARP;
+        __syncthreads();  // the previous tile's ks/vs/ps are consumed (and qs written before the first)
+        for (int c = threadIdx.x; c < WARP * (HD / 8); c += blockDim.x) {
+            int r = c / (HD / 8), col = (c % (HD / 8)) * 8;
+            int j = j0 + r;
+            float kv8[8], vv8[8];
+            if (j <= p) {
+                long long off = kv_offset(table, j, blockSize, nKv, kvh, HD) + col;
+                load8f<KV>(kc + off, kv8);
+                load8f<KV>(vc + off, vv8);
+            } else {
+#pragma unroll
+                for (int e = 0; e < 8; e++) { kv8[e] = 0.f; vv8[e] = 0.f; }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) { ks[r][col + e] = kv8[e]; vs[r][col + e] = vv8[e]; }
+        }
+        __syncthreads();
+        int j = j0 + lane;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            int g = warp + 4 * i;
+            if (g >= G) break;
+            float sc = -INFINITY;
+            if (j <= p) {
+                float a = 0.f;
+#pragma unroll 16
+                for (int d = 0; d < HD; d++) a = fmaf(qs[g][d], ks[lane][d], a);
+                sc = a;
+            }
+            float mNew = fmaxf(m[i], warp_max(sc));
+            float corr = expf(m[i] - mNew);
+            float pj = j <= p ? expf(sc - mNew) : 0.f;
+            l[i] = l[i] * corr + warp_sum(pj);
+            m[i] = mNew;
+            ps[g][lane] = pj;
+            if (lane == 0) corrS[g] = corr;
+        }
+        __syncthreads();
+        int d = threadIdx.x;
+#pragma unroll
+        for (int g = 0; g < MAXG; g++) {
+            if (g < G) {
+                float a = acc[g] * corrS[g];
+#pragma unroll 8
+                for (int jj = 0; jj < WARP; jj++) a = fmaf(ps[g][jj], vs[jj][d], a);
+                acc[g] = a;
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int g = warp + 4 * i;
+        if (g < G && lane == 0) {
+            long long idx = ((long long)t * nHeads + kvh * G + g) * nSplits + s;
+            partMax[idx] = m[i];
+            partSum[idx] = l[i];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) {
+        if (g < G) {
+            long long idx = ((long long)t * nHeads + kvh * G + g) * nSplits + s;
+            partAcc[idx * HD + threadIdx.x] = acc[g];
+        }
+    }
+}
+#define HERD_ATTN_GQA_HD128(NAME, KV)                                                                              \
+    extern "C" __global__ void NAME(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,              \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int chunkSize, float scale, float* partMax,              \
+                                    float* partSum, float* partAcc) {                                              \
+        attention_gqa_hd128<KV>(qkv, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv,      \
+                                chunkSize, scale, partMax, partSum, partAcc);                                      \
+    }
+HERD_ATTN_GQA_HD128(herd_attention_gqa_hd128_f32, float)
+HERD_ATTN_GQA_HD128(herd_attention_gqa_hd128_bf16, bf16)
+
 // Flash-decoding pass 2: out[th, d] = sum_s e^(m_s - M) acc_s[d] / sum_s e^(m_s - M) l_s over the nSplits partial
 // states of (token, head) th (empty runs have m_s = -inf and weigh nothing; run 0 is never empty). Grid T * nHeads,
 // block 128 (one thread per output dim).
@@ -991,20 +1122,23 @@ extern "C" __global__ void herd_moe_route(const int* ids, int nAssign, int nExpe
     }
 }
 
-// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign), block 256.
+// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign, slices), block 256:
+// blockIdx.y takes every gridDim.y-th run of 256 elements, so one row is spread over several blocks (a decode step
+// has a single row; one block walking 5120 elements is latency-bound). Same arithmetic per element for any grid.
 extern "C" __global__ void herd_moe_permute_f32(const float* x, const int* assignOfPos, const float* scores, float* xp,
                                                 int k, int dim) {
     int row = blockIdx.x;
     int a = assignOfPos[row];
     float s = scores[a];
     const float* src = x + (long long)(a / k) * dim;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) xp[(long long)row * dim + i] = src[i] * s;
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x)
+        xp[(long long)row * dim + i] = src[i] * s;
 }
 
-// h[t] += sum over t's k assignments of yp[row]. Grid (T), block 256.
+// h[t] += sum over t's k assignments of yp[row]. Grid (T, slices), block 256; slices as in herd_moe_permute_f32.
 extern "C" __global__ void herd_moe_unpermute_add_f32(const float* yp, const int* posOfAssign, float* h, int k, int dim) {
     int t = blockIdx.x;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x) {
         float s = 0.f;
         for (int j = 0; j < k; j++) s += yp[(long long)posOfAssign[t * k + j] * dim + i];
         h[(long long)t * dim + i] += s;

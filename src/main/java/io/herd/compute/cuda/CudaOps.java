@@ -20,6 +20,8 @@ public final class CudaOps {
     static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
+    /** Decode tokens per step from which the kernel chosen for large batches runs (see DecodeAttentionCheck). */
+    public static final int MANY_DECODE_TOKENS = 16;
 
     private final CudaDevice device;
     private long bf16Scratch;
@@ -32,6 +34,7 @@ public final class CudaOps {
     private int dequantGemmMinRows = Integer.MAX_VALUE;
     private boolean fusedRouter;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
+    private DecodeAttentionKernel decodeAttentionMany = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
 
@@ -286,7 +289,8 @@ public final class CudaOps {
      */
     public void attentionDecode(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
                                 int nTok, int nHeads, int nKv, int headDim, int chunkSize, float scale) {
-        attentionDecode(decodeAttention.supports(headDim) ? decodeAttention : DecodeAttentionKernel.WARP_PER_HEAD,
+        DecodeAttentionKernel k = nTok >= MANY_DECODE_TOKENS ? decodeAttentionMany : decodeAttention;
+        attentionDecode(k.supports(headDim, nHeads, nKv) ? k : DecodeAttentionKernel.WARP_PER_HEAD,
                 qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize, scale);
     }
 
@@ -294,7 +298,10 @@ public final class CudaOps {
     public void attentionDecode(DecodeAttentionKernel kernel, long qkv, long out, long kCache, long vCache,
                                 boolean kvBf16, KvAddressing kv, int nTok, int nHeads, int nKv, int headDim,
                                 int chunkSize, float scale) {
-        if (!kernel.supports(headDim)) throw new IllegalArgumentException(kernel + " does not serve headDim " + headDim);
+        if (!kernel.supports(headDim, nHeads, nKv)) {
+            throw new IllegalArgumentException(kernel + " does not serve headDim " + headDim + " with " + nHeads
+                    + " query heads over " + nKv + " KV heads");
+        }
         switch (kernel) {
             case WARP_PER_HEAD -> attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv,
                     headDim, chunkSize, scale);
@@ -318,12 +325,42 @@ public final class CudaOps {
                 device.launch("herd_attention_merge_hd128", heads, 1, 1, 128, 1,
                         a -> a.ptr(pMax).ptr(pSum).ptr(pAcc).ptr(out).i32(splits));
             }
+            case GQA_SPLIT_HD128 -> {
+                int heads = nTok * nHeads;
+                // blocks are per (token, KV head); the partial states per (token, query head) must fit the scratch
+                int splits = (int) Math.min(splitsFor(nTok * nKv, device.info().multiprocessors()),
+                        splitEntries / heads);
+                if (splits < 1) {
+                    throw new IllegalStateException("split attention scratch holds " + splitEntries
+                            + " partial states, " + heads + " heads need more (reserveAttentionSplits)");
+                }
+                long pMax = splitScratch, pSum = splitScratch + 4L * splitEntries, pAcc = splitScratch + 8L * splitEntries;
+                device.launch(kvBf16 ? "herd_attention_gqa_hd128_bf16" : "herd_attention_gqa_hd128_f32", nTok * nKv,
+                        splits, 1, 128, 1, a -> a.ptr(qkv).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                                .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                                .i32(chunkSize).f32(scale).ptr(pMax).ptr(pSum).ptr(pAcc));
+                device.launch("herd_attention_merge_hd128", heads, 1, 1, 128, 1,
+                        a -> a.ptr(pMax).ptr(pSum).ptr(pAcc).ptr(out).i32(splits));
+            }
         }
     }
 
-    /** Chooses the kernel {@link #attentionDecode} uses for the head sizes it supports. */
+    /** Chooses the kernel {@link #attentionDecode} uses for the head sizes it supports (any token count). */
     public void useDecodeAttention(DecodeAttentionKernel kernel) {
-        decodeAttention = kernel;
+        useDecodeAttention(kernel, kernel);
+    }
+
+    /**
+     * Chooses the decode attention kernels: {@code few} below {@value #MANY_DECODE_TOKENS} tokens per step,
+     * {@code many} from there on (each falls back to the warp-per-head kernel for shapes it does not serve).
+     */
+    public void useDecodeAttention(DecodeAttentionKernel few, DecodeAttentionKernel many) {
+        decodeAttention = few;
+        decodeAttentionMany = many;
+    }
+
+    public DecodeAttentionKernel decodeAttentionMany() {
+        return decodeAttentionMany;
     }
 
     public DecodeAttentionKernel decodeAttention() {
@@ -349,7 +386,9 @@ public final class CudaOps {
      * allocation inside a captured graph).
      */
     public void reserveAttentionSplits(long maxTokenHeads) {
-        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors());
+        // the GQA kernel sizes its splits by (token, KV head) blocks: up to MAX_GQA_GROUP times the entries
+        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors())
+                * DecodeAttentionKernel.MAX_GQA_GROUP;
         if (entries <= splitEntries) return;
         if (splitScratch != 0) {
             device.synchronize();
@@ -429,12 +468,12 @@ public final class CudaOps {
     }
 
     public void moePermute(long x, long assignOfPos, long scores, long xp, int nAssign, int k, int dim) {
-        device.launch("herd_moe_permute_f32", nAssign, 1, 1, 256, 1,
+        device.launch("herd_moe_permute_f32", nAssign, rowSlices(nAssign, dim), 1, 256, 1,
                 a -> a.ptr(x).ptr(assignOfPos).ptr(scores).ptr(xp).i32(k).i32(dim));
     }
 
     public void moeUnpermuteAdd(long yp, long posOfAssign, long h, int nTok, int k, int dim) {
-        device.launch("herd_moe_unpermute_add_f32", nTok, 1, 1, 256, 1,
+        device.launch("herd_moe_unpermute_add_f32", nTok, rowSlices(nTok, dim), 1, 256, 1,
                 a -> a.ptr(yp).ptr(posOfAssign).ptr(h).i32(k).i32(dim));
     }
 
@@ -469,6 +508,12 @@ public final class CudaOps {
 
     public void fillBf16(long p, long n, float value) {
         device.launch("herd_fill_const_bf16", blocks(n), 1, 1, 256, 1, a -> a.ptr(p).i64(n).f32(value));
+    }
+
+    /** Blocks per row of a row-wise elementwise kernel: about two blocks per multiprocessor in all, ≥ 1. */
+    private int rowSlices(int rows, int dim) {
+        int perRow = (2 * device.info().multiprocessors() + rows - 1) / rows;
+        return Math.max(1, Math.min(perRow, (dim + 255) / 256));
     }
 
     private static int blocks(long n) {

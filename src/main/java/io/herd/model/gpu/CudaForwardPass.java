@@ -188,8 +188,8 @@ public final class CudaForwardPass implements ForwardPass {
             // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
             boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
             decodeAttentionChoice = checks ? DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
-                    options.kvBf16()) : new DecodeAttentionCheck.Result(DecodeAttentionKernel.WARP_PER_HEAD, Map.of());
-            ops.useDecodeAttention(decodeAttentionChoice.chosen());
+                    options.kvBf16()) : DecodeAttentionCheck.Result.verifiedOnly();
+            ops.useDecodeAttention(decodeAttentionChoice.chosen(), decodeAttentionChoice.chosenMany());
             System.Logger log = System.getLogger(CudaForwardPass.class.getName());
             log.log(System.Logger.Level.INFO, decodeAttentionChoice.summary());
             if (checks && options.matrixFormat() == WeightFormat.INT4) {
@@ -467,6 +467,7 @@ public final class CudaForwardPass implements ForwardPass {
      * (benchmarks compare with the verified kernels this way).
      */
     public void useDequantGemmAndFusedRouter(int minRows, boolean fusedRouter) {
+        dropGraphs();
         ops.useDequantGemmFrom(minRows);
         ops.useFusedRouter(fusedRouter);
     }
@@ -481,16 +482,37 @@ public final class CudaForwardPass implements ForwardPass {
 
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
     public void useTiledInt4(boolean narrow, boolean wide) {
+        dropGraphs();
+        ops.useTiledInt4(narrow, wide);
+    }
+
+    /** Closes the captured decode graphs: they hold the kernels chosen when they were captured. */
+    private void dropGraphs() {
         device.makeCurrent();
         device.synchronize();
         for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
         decodeGraphs.clear();
-        ops.useTiledInt4(narrow, wide);
     }
 
-    /** The decode attention kernel in use. */
+    /** The decode attention kernel in use below {@link CudaOps#MANY_DECODE_TOKENS} tokens per step. */
     public DecodeAttentionKernel decodeAttention() {
         return ops.decodeAttention();
+    }
+
+    /** The decode attention kernel in use from {@link CudaOps#MANY_DECODE_TOKENS} tokens per step. */
+    public DecodeAttentionKernel decodeAttentionMany() {
+        return ops.decodeAttentionMany();
+    }
+
+    /** Uses {@code few} below and {@code many} from {@link CudaOps#MANY_DECODE_TOKENS} decode tokens per step. */
+    public void useDecodeAttention(DecodeAttentionKernel few, DecodeAttentionKernel many) {
+        for (DecodeAttentionKernel k : new DecodeAttentionKernel[] {few, many}) {
+            if (!k.supports(config.headDim(), config.nHeads(), config.nKvHeads())) {
+                throw new IllegalArgumentException(k + " does not serve this model's attention heads");
+            }
+        }
+        dropGraphs();
+        ops.useDecodeAttention(few, many);
     }
 
     /**
@@ -498,14 +520,7 @@ public final class CudaForwardPass implements ForwardPass {
      * kernels this way); captured graphs are dropped since they hold the old kernel.
      */
     public void useDecodeAttention(DecodeAttentionKernel kernel) {
-        if (!kernel.supports(config.headDim())) {
-            throw new IllegalArgumentException(kernel + " does not serve headDim " + config.headDim());
-        }
-        device.makeCurrent();
-        device.synchronize();
-        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
-        decodeGraphs.clear();
-        ops.useDecodeAttention(kernel);
+        useDecodeAttention(kernel, kernel);
     }
 
     /**

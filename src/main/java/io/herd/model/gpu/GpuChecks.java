@@ -804,7 +804,7 @@ public final class GpuChecks {
             gpu.linearKernelChoice().ifPresent(c -> out.put("int4_linear_load_check", c.asMap()));
             gpu.dequantGemmChoice().ifPresent(c -> out.put("dequant_gemm_load_check", c.asMap()));
             gpu.routerChoice().ifPresent(c -> out.put("router_load_check", c.asMap()));
-            DecodeAttentionKernel chosen = gpu.decodeAttention();
+            DecodeAttentionKernel chosen = gpu.decodeAttention(), chosenMany = gpu.decodeAttentionMany();
             Random rnd = new Random(3);
             Map<Integer, Double> graphMs = new java.util.HashMap<>();
             for (int run = 0; run < 3; run++) {
@@ -819,6 +819,7 @@ public final class GpuChecks {
                 r.put("tokens_per_second", batch * steps / seconds);
                 r.put("cuda_graphs", graphs);
                 r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                 if (graphs) graphMs.put(batch, seconds / steps * 1e3);
                 if (batch == 1 && spec != null) {
                     double roofline = spec.bandwidthGbs() * 1e9 / bytesPerStepBatch1;
@@ -850,6 +851,7 @@ public final class GpuChecks {
                     }
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                     r.put("profiled_steps", rounds);
                     r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
                     r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
@@ -877,7 +879,7 @@ public final class GpuChecks {
                 perKernel.put(e.getKey().name(), r);
             }
             out.put("decode_attention_kernels_with_graphs", perKernel);
-            gpu.useDecodeAttention(chosen);
+            gpu.useDecodeAttention(chosen, chosenMany);
             // the same with the row-per-warp int4 kernels, where the load-time check chose the tiled ones
             LinearKernelCheck.Result lin = gpu.linearKernelChoice().orElse(null);
             if (lin != null && (lin.useNarrow() || lin.useWide())) {
@@ -889,6 +891,7 @@ public final class GpuChecks {
                     r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
                 }
                 r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
@@ -905,6 +908,7 @@ public final class GpuChecks {
                     r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
                 }
                 r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                 out.put("gemv_only_unfused_router_with_graphs", r);
                 gpu.useDequantGemmAndFusedRouter(dqRows, fusedRouter);
             }
@@ -946,9 +950,9 @@ public final class GpuChecks {
                 agreement.put("tiled_int4_vs_row_per_warp", Map.of("max_abs_logit_diff", maxDiff,
                         "same_argmax", argmax(tiledLogits) == argmax(rowLogits)));
             }
-            if (dqRows != Integer.MAX_VALUE || fusedRouter) {
-                // a 64-sequence decode step (where the dequantize + cuBLAS path runs) and the batch-1 probe with
-                // the checked choices against the GEMV kernels and the unfused router
+            {
+                // a 64-sequence decode step (where the dequantize + cuBLAS path and the many-token attention kernel
+                // run) and the batch-1 probe with every checked choice against the verified kernels only
                 List<SequenceChunk> batch64 = new ArrayList<>();
                 for (int sq = 0; sq < 64; sq++) {
                     int[] gs = new int[maxBlocks];
@@ -956,12 +960,17 @@ public final class GpuChecks {
                     batch64.add(new SequenceChunk(new int[] {17 + 31 * sq}, context + steps + 3,
                             new BlockTable(gs, gs.clone()), 1));
                 }
-                gpu.useDecodeAttention(chosen);
+                gpu.useDecodeAttention(chosen, chosenMany);
                 List<float[]> checked64 = gpu.forward(batch64);
                 float[] checked1 = gpu.forward(List.of(probe)).getFirst();
                 gpu.useDequantGemmAndFusedRouter(Integer.MAX_VALUE, false);
+                gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+                boolean tiledN = lin != null && lin.useNarrow(), tiledW = lin != null && lin.useWide();
+                gpu.useTiledInt4(false, false);
                 List<float[]> gemv64 = gpu.forward(batch64);
                 float[] gemv1 = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(tiledN, tiledW);
+                gpu.useDecodeAttention(chosen, chosenMany);
                 gpu.useDequantGemmAndFusedRouter(dqRows, fusedRouter);
                 double maxDiff = 0, maxRef = 0;
                 int sameArgmax = 0;
@@ -974,20 +983,20 @@ public final class GpuChecks {
                     }
                     if (argmax(a) == argmax(b)) sameArgmax++;
                 }
-                agreement.put("batch64_checked_choices_vs_gemv_unfused_router", Map.of("max_abs_logit_diff", maxDiff,
+                agreement.put("batch64_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", maxDiff,
                         "max_abs_logit", maxRef, "sequences_with_same_argmax", sameArgmax + "/64",
                         "dequant_gemm_from_rows", dqRows == Integer.MAX_VALUE ? "never" : String.valueOf(dqRows),
-                        "fused_router", fusedRouter));
+                        "fused_router", fusedRouter, "decode_attention_64_tokens", chosenMany.name()));
                 double d1 = 0;
                 for (int i = 0; i < gemv1.length; i++) {
                     double diff = Math.abs((double) checked1[i] - gemv1[i]);
                     d1 = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(d1, diff);
                 }
-                agreement.put("batch1_checked_choices_vs_gemv_unfused_router", Map.of("max_abs_logit_diff", d1,
-                        "same_argmax", argmax(checked1) == argmax(gemv1)));
+                agreement.put("batch1_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", d1,
+                        "same_argmax", argmax(checked1) == argmax(gemv1), "decode_attention", chosen.name()));
             }
             out.put("scout_logits_vs_warp_per_head", agreement);
-            gpu.useDecodeAttention(chosen);
+            gpu.useDecodeAttention(chosen, chosenMany);
             gpu.useGraphs(true);
         }
         return out;
@@ -1020,8 +1029,11 @@ public final class GpuChecks {
     static Map<String, Object> choiceReport(DecodeAttentionCheck.Result r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("chosen", r.chosen().name());
+        m.put("chosen_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", r.chosenMany().name());
         r.candidates().forEach((k, c) -> m.put(k.name(), Map.of("max_rel_error_vs_warp_per_head", c.maxAbsError(),
-                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch())));
+                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch(),
+                "us_per_launch_" + DecodeAttentionCheck.MANY_TOKENS + "_tokens_6_to_2048_positions",
+                c.microsPerLaunchMany())));
         m.put("tolerance", DecodeAttentionCheck.TOLERANCE);
         return m;
     }
