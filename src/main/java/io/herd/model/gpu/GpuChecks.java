@@ -183,7 +183,7 @@ public final class GpuChecks {
         int nGroups = 3, nOut = 72, nIn = 256;
         float[] w = new float[nGroups * nOut * nIn];
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.05f;
-        boolean allPass = true, tiledPass = true;
+        boolean allPass = true, tiledPass = true, dequantPass = true;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment wHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
             for (WeightFormat f : WeightFormat.values()) {
@@ -248,6 +248,27 @@ public final class GpuChecks {
                         r.put("pass", pass);
                         out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + (f.quantized() ? "_g" + group : "")
                                 + "_rows" + rows, r);
+                        if (f.quantized() && !tiled && rows > 4) {
+                            // dequantize + cuBLAS path: bf16 x times bf16-rounded dequantized weights, fp32 sums
+                            ops.useDequantGemmFrom(1);
+                            ops.linear(m0, xd, yd, rows, false);
+                            ops.useDequantGemmFrom(Integer.MAX_VALUE);
+                            float[] yDq = copyOut(device, arena, yd, rows * nOut);
+                            double errDq = 0;
+                            for (int t = 0; t < rows; t++) {
+                                for (int o = 0; o < nOut; o++) {
+                                    double ref = 0;
+                                    for (int i = 0; i < nIn; i++) {
+                                        ref += (double) bf16(x[t * nIn + i]) * bf16(deq[o * nIn + i]);
+                                    }
+                                    errDq = Math.max(errDq, Math.abs(ref - yDq[t * nOut + o]));
+                                }
+                            }
+                            boolean dqPass = errDq / scale < 1e-4;
+                            dequantPass &= dqPass;
+                            out.put("linear_dequant_gemm_" + f.kernelSuffix + "_g" + group + "_rows" + rows,
+                                    Map.of("max_rel_error_vs_host_reference", errDq / scale, "pass", dqPass));
+                        }
                         device.free(xd);
                         device.free(yd);
                         device.free(offs);
@@ -260,6 +281,7 @@ public final class GpuChecks {
             device.freeSince(mark);
         }
         out.put("tiled_int4_pass", tiledPass);
+        out.put("dequant_gemm_pass", dequantPass);
         Map<String, Object> attention = attentionChecks(device);
         out.put("attention", attention);
         out.put("pass", allPass && (boolean) attention.get("pass"));
@@ -267,7 +289,7 @@ public final class GpuChecks {
     }
 
     /**
-     * The three attention kernels (warp-per-head decode, the headDim-128 split-key decode, tiled prefill) against a
+     * The attention kernels (warp-per-head decode, the headDim-128 block, split-key and GQA decode, tiled prefill) against a
      * host reference over a paged cache with shuffled block ids: GQA 8 query heads on 2 KV heads, global and chunked
      * masks, f32 and bf16 caches.
      */
@@ -307,7 +329,8 @@ public final class GpuChecks {
                         int nPre = 40, preStart = 60;
                         int[] prePos = new int[nPre], preSeq = new int[nPre];
                         for (int i = 0; i < nPre; i++) { prePos[i] = preStart + i; preSeq[i] = 3; }
-                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128", "prefill")
+                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128",
+                                "decode_gqa_hd128", "prefill")
                                 : List.of("decode", "prefill")) {
                             boolean prefill = kind.equals("prefill");
                             int[] pos = prefill ? prePos : decodePos, seq = prefill ? preSeq : decodeSeq;
@@ -327,6 +350,8 @@ public final class GpuChecks {
                                 case "decode_hd128" -> ops.attentionDecode(DecodeAttentionKernel.BLOCK_PER_HEAD_HD128,
                                         qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 case "decode_split_hd128" -> ops.attentionDecode(DecodeAttentionKernel.SPLIT_KEYS_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
+                                case "decode_gqa_hd128" -> ops.attentionDecode(DecodeAttentionKernel.GQA_SPLIT_HD128,
                                         qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 default -> {
                                     int nTiles = (nTok + 15) / 16;
