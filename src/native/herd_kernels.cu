@@ -1260,3 +1260,56 @@ extern "C" __global__ void herd_router_fused_f32(const float* __restrict__ x, co
         scores[t * k + j] = 1.f / (1.f + expf(-bv));
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Argmax in two passes (same result as herd_argmax_f32: the largest value, the lowest index among equal ones,
+// NaN never chosen). Pass 1, grid (rows, slices), block 256: block (r, s) reduces the s-th of gridDim.y equal
+// slices of row r to (value, index) at partial[r * gridDim.y + s]. Pass 2, grid (rows), block 256: reduces a row's
+// nSlices (<= 256) partials. One block per row walked a 202048-entry vocabulary alone; slices spread it over the GPU.
+// ---------------------------------------------------------------------------------------------------------------
+
+__device__ void argmax_block_reduce(float best, int idx, float* outV, int* outI) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = idx;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) { *outV = bv[0]; *outI = bi[0]; }
+}
+
+extern "C" __global__ void herd_argmax_partial_f32(const float* logits, int vocab, float* partV, int* partI) {
+    const float* row = logits + (long long)blockIdx.x * vocab;
+    int per = (vocab + gridDim.y - 1) / gridDim.y;
+    int begin = blockIdx.y * per, end = min(vocab, begin + per);
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = begin + threadIdx.x; i < end; i += blockDim.x)
+        if (row[i] > best) { best = row[i]; idx = i; }
+    long long slot = (long long)blockIdx.x * gridDim.y + blockIdx.y;
+    argmax_block_reduce(best, idx, partV + slot, partI + slot);
+}
+
+extern "C" __global__ void herd_argmax_final(const float* partV, const int* partI, int nSlices, int* out) {
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    if (threadIdx.x < nSlices) {
+        long long slot = (long long)blockIdx.x * nSlices + threadIdx.x;
+        best = partV[slot];
+        idx = partI[slot];
+    }
+    __shared__ float v;
+    __shared__ int i;
+    argmax_block_reduce(best, idx, &v, &i);
+    if (threadIdx.x == 0) out[blockIdx.x] = i;
+}

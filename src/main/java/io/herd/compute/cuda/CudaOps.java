@@ -33,6 +33,9 @@ public final class CudaOps {
     private long dequantScratch, dequantScratchBytes;
     private int dequantGemmMinRows = Integer.MAX_VALUE;
     private boolean fusedRouter;
+    private boolean slicedArgmax;
+    private long argmaxScratch, argmaxEntries;
+    static final int MAX_ARGMAX_SLICES = 256;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
     private DecodeAttentionKernel decodeAttentionMany = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
@@ -117,7 +120,8 @@ public final class CudaOps {
 
     /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
     public void reserveDequantScratch(int maxIn) {
-        dequantScratch((long) dequantBlockRows(maxIn) * maxIn);
+        // a block of a matrix with fewer inputs can hold a few more weights (rounding to 64 rows): the bound covers all
+        dequantScratch(Math.max(DEQUANT_BLOCK_ELEMENTS, 64L * maxIn));
     }
 
     /**
@@ -259,8 +263,49 @@ public final class CudaOps {
         device.launch("herd_silu_mul_f32", blocks(total), 1, 1, 256, 1, k -> k.ptr(h).ptr(a).i32(f).i64(total));
     }
 
+    /**
+     * out[r] = index of the largest of row r's vocab logits (lowest index on ties): one block per row, or with
+     * {@link #useSlicedArgmax} the two-pass kernels that spread each row over up to 256 blocks.
+     */
     public void argmax(long logits, int nRows, int vocab, long out) {
-        device.launch("herd_argmax_f32", nRows, 1, 1, 256, 1, a -> a.ptr(logits).i32(vocab).ptr(out));
+        if (nRows <= 0) return;
+        int slices = argmaxSlices(nRows, vocab);
+        if (slicedArgmax && (long) nRows * slices <= argmaxEntries) {
+            long partV = argmaxScratch, partI = argmaxScratch + 4L * argmaxEntries;
+            device.launch("herd_argmax_partial_f32", nRows, slices, 1, 256, 1,
+                    a -> a.ptr(logits).i32(vocab).ptr(partV).ptr(partI));
+            device.launch("herd_argmax_final", nRows, 1, 1, 256, 1,
+                    a -> a.ptr(partV).ptr(partI).i32(slices).ptr(out));
+        } else {
+            device.launch("herd_argmax_f32", nRows, 1, 1, 256, 1, a -> a.ptr(logits).i32(vocab).ptr(out));
+        }
+    }
+
+    /** Slices per row of the two-pass argmax: about two blocks per multiprocessor, ≥ 1024 entries each, ≤ 256. */
+    int argmaxSlices(int nRows, int vocab) {
+        int wanted = (2 * device.info().multiprocessors() + nRows - 1) / nRows;
+        return Math.max(1, Math.min(Math.min(MAX_ARGMAX_SLICES, wanted), (vocab + 1023) / 1024));
+    }
+
+    /** Reserves the two-pass argmax's partial results for up to {@code maxRows} rows (none inside a graph). */
+    public void reserveArgmaxScratch(int maxRows) {
+        long entries = (long) maxRows * MAX_ARGMAX_SLICES;
+        if (entries <= argmaxEntries) return;
+        if (argmaxScratch != 0) {
+            device.synchronize();
+            device.free(argmaxScratch);
+        }
+        argmaxScratch = device.alloc(entries * 8);
+        argmaxEntries = entries;
+    }
+
+    /** Uses the two-pass argmax (see {@link ArgmaxKernelCheck}); rows beyond the reserved scratch use one pass. */
+    public void useSlicedArgmax(boolean sliced) {
+        slicedArgmax = sliced;
+    }
+
+    public boolean slicedArgmax() {
+        return slicedArgmax;
     }
 
     // ---- attention ------------------------------------------------------------------------------------------

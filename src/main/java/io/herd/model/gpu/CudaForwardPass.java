@@ -3,6 +3,7 @@ package io.herd.model.gpu;
 import io.herd.compute.cuda.CudaDevice;
 import io.herd.compute.cuda.CudaOps;
 import io.herd.compute.cuda.CudaPhaseTimer;
+import io.herd.compute.cuda.ArgmaxKernelCheck;
 import io.herd.compute.cuda.DecodeAttentionCheck;
 import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
@@ -99,6 +100,7 @@ public final class CudaForwardPass implements ForwardPass {
     private final LinearKernelCheck.Result linearChoice;
     private final DequantGemmCheck.Result dequantChoice;
     private final RouterKernelCheck.Result routerChoice;
+    private final ArgmaxKernelCheck.Result argmaxChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -184,6 +186,7 @@ public final class CudaForwardPass implements ForwardPass {
                     options.maxLogitRows()), Math.max(maxIn(config), d));
             ops.reserveAttentionSplits(splitTokenHeads(config, options));
             if (fmt != null && fmt.quantized()) ops.reserveDequantScratch(Math.max(maxIn(config), d));
+            ops.reserveArgmaxScratch(Math.max(1, options.maxLogitRows()));
             // New kernels are used only after they matched the verified kernels on this very device; with
             // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
             boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
@@ -214,6 +217,13 @@ public final class CudaForwardPass implements ForwardPass {
                 log.log(System.Logger.Level.INFO, routerChoice.summary());
             } else {
                 routerChoice = null;
+            }
+            if (checks) {
+                argmaxChoice = ArgmaxKernelCheck.select(ops, config.vocabSize());
+                ops.useSlicedArgmax(argmaxChoice.useSliced());
+                log.log(System.Logger.Level.INFO, argmaxChoice.summary());
+            } else {
+                argmaxChoice = null;
             }
             device.synchronize();
         } catch (RuntimeException | Error e) {
@@ -462,14 +472,24 @@ public final class CudaForwardPass implements ForwardPass {
         return java.util.Optional.ofNullable(routerChoice);
     }
 
+    /** The argmax kernels the load-time check chose (empty without checks). */
+    public java.util.Optional<ArgmaxKernelCheck.Result> argmaxChoice() {
+        return java.util.Optional.ofNullable(argmaxChoice);
+    }
+
     /**
-     * Sets the dequantize + cuBLAS threshold ({@link Integer#MAX_VALUE}: GEMV kernels only) and the fused router
-     * (benchmarks compare with the verified kernels this way).
+     * Sets the dequantize + cuBLAS threshold ({@link Integer#MAX_VALUE}: GEMV kernels only), the fused router and
+     * the sliced argmax (benchmarks compare with the verified kernels this way).
      */
-    public void useDequantGemmAndFusedRouter(int minRows, boolean fusedRouter) {
+    public void useCheckedKernels(int dequantGemmMinRows, boolean fusedRouter, boolean slicedArgmax) {
         dropGraphs();
-        ops.useDequantGemmFrom(minRows);
+        ops.useDequantGemmFrom(dequantGemmMinRows);
         ops.useFusedRouter(fusedRouter);
+        ops.useSlicedArgmax(slicedArgmax);
+    }
+
+    public boolean slicedArgmax() {
+        return ops.slicedArgmax();
     }
 
     public int dequantGemmMinRows() {
