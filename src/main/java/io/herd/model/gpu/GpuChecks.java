@@ -877,7 +877,7 @@ public final class GpuChecks {
                     }
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("decode_attention", chosen.name());
-                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
+                    r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                     r.put("profiled_steps", rounds);
                     r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
                     r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
