@@ -291,6 +291,57 @@ extern "C" __global__ void herd_quantize_act_q8(const float* x, int8_t* xq, floa
     if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
 }
 
+// Fused producers of the int8 activations (same values, bit for bit, as the unfused kernels followed by
+// herd_quantize_act_q8; one launch fewer each). The group quantization of one warp's 32 inputs:
+__device__ __forceinline__ void quantize_group_q8(float v, int8_t* xq, float* xs, int* xsum, long long gid,
+                                                  long long base, int lane, int int4Order) {
+    float amax = warp_max(fabsf(v));
+    float s = amax / 127.f;
+    int q = s > 0.f ? max(-127, min(127, __float2int_rn(v / s))) : 0;
+    int sum = __reduce_add_sync(FULL_MASK, q);
+    int dest = int4Order ? (lane & ~7) + ((lane & 1) ? 4 : 0) + ((lane & 7) >> 1) : lane;
+    xq[base + dest] = (int8_t)q;
+    if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
+}
+
+// silu(h[t, j]) * h[t, F + j] (as herd_silu_mul_f32) quantized per 32 inputs, without writing the f32 product.
+// Warp per group, nGroups = T * F / 32.
+extern "C" __global__ void herd_quantize_act_q8_silu(const float* h, int F, int8_t* xq, float* xs, int* xsum,
+                                                     int int4Order, long long nGroups) {
+    long long gid = blockIdx.x * (long long)(blockDim.x / WARP) + threadIdx.x / WARP;
+    if (gid >= nGroups) return;
+    int lane = threadIdx.x % WARP;
+    int groupsPerRow = F / 32;
+    long long t = gid / groupsPerRow, g = gid % groupsPerRow;
+    long long j = g * 32 + lane;
+    float gt = h[t * 2 * F + j], up = h[t * 2 * F + F + j];
+    float v = gt / (1.f + expf(-gt)) * up;
+    quantize_group_q8(v, xq, xs, xsum, gid, t * F + g * 32, lane, int4Order);
+}
+
+// herd_rmsnorm_f32 (same block size, so the same sum order) that also quantizes its output row per 32 inputs.
+// Grid (rows), block min(1024, dim rounded up to 32); dim % 32 == 0.
+extern "C" __global__ void herd_rmsnorm_quantize_f32(const float* x, const float* g, float* y, int dim, float eps,
+                                                     const int* rows, int8_t* xq, float* xs, int* xsum,
+                                                     int int4Order) {
+    int r = blockIdx.x;
+    const float* xr = x + (long long)(rows ? rows[r] : r) * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss);
+    float inv = rsqrtf(ss / dim + eps);
+    float* yr = y + (long long)r * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = g ? xr[i] * inv * g[i] : xr[i] * inv;
+    __syncthreads();  // the row is written; every warp quantizes whole groups of it
+    int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, nWarps = blockDim.x / WARP;
+    int groupsPerRow = dim / 32;
+    for (int gi = warp; gi < groupsPerRow; gi += nWarps) {
+        float v = yr[gi * 32 + lane];
+        quantize_group_q8(v, xq, xs, xsum, (long long)r * groupsPerRow + gi, (long long)r * dim + gi * 32, lane,
+                          int4Order);
+    }
+}
+
 struct QINT8 {
     static constexpr int VEC = 16;
     __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn; }

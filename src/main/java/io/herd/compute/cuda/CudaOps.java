@@ -34,6 +34,7 @@ public final class CudaOps {
     private int dequantGemmMinRows = Integer.MAX_VALUE;
     private boolean fusedRouter;
     private boolean slicedArgmax;
+    private boolean fusedQuantize;
     private long argmaxScratch, argmaxEntries;
     static final int MAX_ARGMAX_SLICES = 256;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
@@ -58,7 +59,20 @@ public final class CudaOps {
      * int8 and run Herd's dp4a kernel, or from {@link #useDequantGemmFrom} rows go through {@link #dequantGemm}.
      */
     public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
+        linear(w, x, y, nRows, accumulate, false);
+    }
+
+    /**
+     * As {@link #linear(DeviceMatrix, long, long, int, boolean)}; {@code inputQuantized}: the int8 activations of x
+     * for w's format are already in the scratch (from {@link #rmsnormQuantized} or {@link #siluMulQuantized}), so
+     * the GEMV path skips its quantization. Only valid where {@link #quantizedGemv} is true for w and nRows.
+     */
+    public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate, boolean inputQuantized) {
         if (nRows <= 0) return;
+        if (inputQuantized && !quantizedGemv(w, nRows)) {
+            throw new IllegalStateException("pre-quantized input, but " + w.format() + " at " + nRows
+                    + " rows does not run the int8-activation GEMV");
+        }
         if (w.nGroups() != 1) throw new IllegalArgumentException("grouped matrix needs linearGrouped");
         if (nRows >= CUBLAS_MIN_ROWS_F32 && w.format() == WeightFormat.F32) {
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), x, w.data(),
@@ -71,8 +85,13 @@ public final class CudaOps {
         } else if (nRows >= dequantGemmMinRows && w.format().quantized()) {
             dequantGemm(w, x, y, nRows, accumulate);
         } else {
-            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4);
+            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
         }
+    }
+
+    /** Whether {@link #linear} runs the int8-activation GEMV for w at nRows (dense; grouped quantized always do). */
+    public boolean quantizedGemv(DeviceMatrix w, int nRows) {
+        return w.format().quantized() && (w.nGroups() != 1 || nRows < dequantGemmMinRows);
     }
 
     /**
@@ -144,12 +163,21 @@ public final class CudaOps {
      * {@code wide} picks the kernel that shares one weight load among 16 rows (prefill) instead of 4 (decode).
      */
     public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate) {
+        linearGrouped(w, x, y, offsets, nRows, wide, accumulate, false);
+    }
+
+    /** As above; {@code inputQuantized} as in {@link #linear(DeviceMatrix, long, long, int, boolean, boolean)}. */
+    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate,
+                              boolean inputQuantized) {
         if (nRows <= 0) return;
-        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide);
+        if (inputQuantized && !w.format().quantized()) {
+            throw new IllegalStateException("pre-quantized input for a " + w.format() + " matrix");
+        }
+        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide, inputQuantized);
     }
 
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
-                              boolean wide) {
+                              boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
                 : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
@@ -159,7 +187,7 @@ public final class CudaOps {
         int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
         if (w.format().quantized()) {
-            quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
+            if (!inputQuantized) quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
             device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
                     .ptr(actQ).ptr(actScales).ptr(actSums).ptr(y).ptr(w.data()).ptr(w.scales())
                     .i32(w.nOut()).i32(w.nIn()).i32(w.groupSize()).i32(m).ptr(offsets).i32(nGroupsTotal)
@@ -186,6 +214,11 @@ public final class CudaOps {
 
     public boolean tiledInt4Wide() {
         return tiledInt4Wide;
+    }
+
+    /** The GEMV's own activation quantization of x (rows × nIn) into the scratch (for the on-device checks). */
+    void quantizeForCheck(long x, int nRows, int nIn, boolean int4Order) {
+        quantizeActivations(x, nRows, nIn, int4Order);
     }
 
     /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */
@@ -255,6 +288,51 @@ public final class CudaOps {
             default -> throw new IllegalArgumentException("embedding table must be F32 or BF16, not " + tableFormat);
         };
         device.launch(k, nTok, 1, 1, 256, 1, a -> a.ptr(table).ptr(ids).ptr(out).i32(dim));
+    }
+
+    /**
+     * y = rmsnorm as {@link #rmsnorm}, and its int8 activations for a following {@code format} (INT8/INT4) GEMV in
+     * the scratch, in one launch. Bit-identical to rmsnorm + the GEMV's own quantization (see FusedQuantizeCheck).
+     */
+    public void rmsnormQuantized(long x, long gain, long y, int nRows, int dim, float eps, long rows,
+                                 WeightFormat format) {
+        if (!format.quantized() || dim % 32 != 0) {
+            throw new IllegalArgumentException("fused quantization needs INT8/INT4 and dim % 32 == 0: " + format + ", " + dim);
+        }
+        reserveActivationScratch(nRows, dim);
+        boolean int4 = format == WeightFormat.INT4;
+        device.launch("herd_rmsnorm_quantize_f32", nRows, 1, 1, Math.min(1024, roundUp(dim, 32)), 1,
+                a -> a.ptr(x).ptr(gain).ptr(y).i32(dim).f32(eps).ptr(rows).ptr(actQ).ptr(actScales).ptr(actSums)
+                        .i32(int4 ? 1 : 0));
+    }
+
+    /**
+     * The int8 activations of silu(h[t, j]) · h[t, F + j] for a following {@code format} GEMV, in the scratch,
+     * without writing the f32 product (one launch instead of silu-mul + quantization, bit-identical).
+     */
+    public void siluMulQuantized(long h, int nRows, int f, WeightFormat format) {
+        if (!format.quantized() || f % 32 != 0) {
+            throw new IllegalArgumentException("fused quantization needs INT8/INT4 and F % 32 == 0: " + format + ", " + f);
+        }
+        reserveActivationScratch(nRows, f);
+        long nGroups = (long) nRows * f / 32;
+        boolean int4 = format == WeightFormat.INT4;
+        device.launch("herd_quantize_act_q8_silu", (int) ((nGroups + 7) / 8), 1, 1, 256, 1, a -> a
+                .ptr(h).i32(f).ptr(actQ).ptr(actScales).ptr(actSums).i32(int4 ? 1 : 0).i64(nGroups));
+    }
+
+    /** Uses {@link #rmsnormQuantized} and {@link #siluMulQuantized} where callers may (see FusedQuantizeCheck). */
+    public void useFusedQuantize(boolean fused) {
+        fusedQuantize = fused;
+    }
+
+    public boolean fusedQuantize() {
+        return fusedQuantize;
+    }
+
+    /** Device addresses of the int8 activation scratch: values, scales, sums (for the on-device checks). */
+    long[] activationScratch() {
+        return new long[] {actQ, actScales, actSums};
     }
 
     /** a[t, j] = silu(h[t, j]) · h[t, F + j] for t < nRows. */

@@ -8,6 +8,7 @@ import io.herd.compute.cuda.DecodeAttentionCheck;
 import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
 import io.herd.compute.cuda.DequantGemmCheck;
+import io.herd.compute.cuda.FusedQuantizeCheck;
 import io.herd.compute.cuda.LinearKernelCheck;
 import io.herd.compute.cuda.RouterKernelCheck;
 import io.herd.compute.cuda.DeviceWeights;
@@ -101,6 +102,7 @@ public final class CudaForwardPass implements ForwardPass {
     private final DequantGemmCheck.Result dequantChoice;
     private final RouterKernelCheck.Result routerChoice;
     private final ArgmaxKernelCheck.Result argmaxChoice;
+    private final FusedQuantizeCheck.Result fusedQuantizeChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -217,6 +219,13 @@ public final class CudaForwardPass implements ForwardPass {
                 log.log(System.Logger.Level.INFO, routerChoice.summary());
             } else {
                 routerChoice = null;
+            }
+            if (checks && fmt != null && fmt.quantized() && d % 32 == 0 && dFfs(config) % 32 == 0) {
+                fusedQuantizeChoice = FusedQuantizeCheck.select(ops, d, dFfs(config), config.rmsNormEps());
+                ops.useFusedQuantize(fusedQuantizeChoice.useFused());
+                log.log(System.Logger.Level.INFO, fusedQuantizeChoice.summary());
+            } else {
+                fusedQuantizeChoice = null;
             }
             if (checks) {
                 argmaxChoice = ArgmaxKernelCheck.select(ops, config.vocabSize());
@@ -472,6 +481,16 @@ public final class CudaForwardPass implements ForwardPass {
         return java.util.Optional.ofNullable(routerChoice);
     }
 
+    /** The fused norm/silu + quantization choice of the load-time check (empty unless INT8/INT4 with checks). */
+    public java.util.Optional<FusedQuantizeCheck.Result> fusedQuantizeChoice() {
+        return java.util.Optional.ofNullable(fusedQuantizeChoice);
+    }
+
+    /** The larger feed-forward width (MoE experts or dense MLP) the silu fusion is checked at. */
+    private static int dFfs(Llama4Config c) {
+        return Math.max(c.dFf(), c.dFfMlp());
+    }
+
     /** The argmax kernels the load-time check chose (empty without checks). */
     public java.util.Optional<ArgmaxKernelCheck.Result> argmaxChoice() {
         return java.util.Optional.ofNullable(argmaxChoice);
@@ -481,8 +500,10 @@ public final class CudaForwardPass implements ForwardPass {
      * Sets the dequantize + cuBLAS threshold ({@link Integer#MAX_VALUE}: GEMV kernels only), the fused router and
      * the sliced argmax (benchmarks compare with the verified kernels this way).
      */
-    public void useCheckedKernels(int dequantGemmMinRows, boolean fusedRouter, boolean slicedArgmax) {
+    public void useCheckedKernels(int dequantGemmMinRows, boolean fusedRouter, boolean slicedArgmax,
+                                  boolean fusedQuantize) {
         dropGraphs();
+        ops.useFusedQuantize(fusedQuantize);
         ops.useDequantGemmFrom(dequantGemmMinRows);
         ops.useFusedRouter(fusedRouter);
         ops.useSlicedArgmax(slicedArgmax);
@@ -490,6 +511,10 @@ public final class CudaForwardPass implements ForwardPass {
 
     public boolean slicedArgmax() {
         return ops.slicedArgmax();
+    }
+
+    public boolean fusedQuantize() {
+        return ops.fusedQuantize();
     }
 
     public int dequantGemmMinRows() {
@@ -705,6 +730,15 @@ public final class CudaForwardPass implements ForwardPass {
         ops.linear(lmHead, buf.xn(), buf.logits(), n, false);
     }
 
+    /**
+     * silu(gate) · up of buf.hidden for the down projection {@code down}: into buf.act, or (fused) straight into the
+     * down GEMV's int8 activations.
+     */
+    private void siluMulFor(DeviceMatrix down, int nRows, int f, boolean fused) {
+        if (fused) ops.siluMulQuantized(buf.hidden(), nRows, f, down.format());
+        else ops.siluMul(buf.hidden(), buf.act(), nRows, f);
+    }
+
     private void runLayers(StepLayout s) {
         Llama4Config c = config;
         int nTok = s.nTok, d = c.dModel(), hd = c.headDim();
@@ -720,9 +754,15 @@ public final class CudaForwardPass implements ForwardPass {
         for (Layer l : layers) {
             CudaOps.KvAddressing kv = l.rope() ? chunked : global;
             phase("rmsnorm");
-            ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            // fused: the norm kernel also writes the qkv GEMV's int8 activations (one launch fewer)
+            boolean qkvPrequantized = ops.fusedQuantize() && ops.quantizedGemv(l.qkv(), nTok);
+            if (qkvPrequantized) {
+                ops.rmsnormQuantized(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0, l.qkv().format());
+            } else {
+                ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            }
             phase("qkv_linear");
-            ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false);
+            ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false, qkvPrequantized);
             phase("attn_prep_rope_kv_write");
             ops.attnPrep(buf.qkv(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok, c.nHeads(), c.nKvHeads(), hd,
                     l.rope() ? omega : 0, l.rope() && c.useQkNorm(), c.rmsNormEps(),
@@ -750,24 +790,28 @@ public final class CudaForwardPass implements ForwardPass {
                 phase("experts_linear");
                 ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nAssign, c.dFf());
+                boolean expertsFused = ops.fusedQuantize() && l.expertsDown().format().quantized();
+                siluMulFor(l.expertsDown(), nAssign, c.dFf(), expertsFused);
                 phase("experts_linear");
-                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false);
+                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false,
+                        expertsFused);
                 phase("moe_unpermute_add");
                 ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
                 phase("shared_expert_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFf());
+                boolean sharedFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
+                siluMulFor(l.down(), nTok, c.dFf(), sharedFused);
                 phase("shared_expert_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, sharedFused);
             } else {
                 phase("dense_mlp_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFfMlp());
+                boolean mlpFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
+                siluMulFor(l.down(), nTok, c.dFfMlp(), mlpFused);
                 phase("dense_mlp_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, mlpFused);
             }
         }
     }

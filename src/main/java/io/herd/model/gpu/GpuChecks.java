@@ -830,6 +830,7 @@ public final class GpuChecks {
             gpu.dequantGemmChoice().ifPresent(c -> out.put("dequant_gemm_load_check", c.asMap()));
             gpu.routerChoice().ifPresent(c -> out.put("router_load_check", c.asMap()));
             gpu.argmaxChoice().ifPresent(c -> out.put("argmax_load_check", c.asMap()));
+            gpu.fusedQuantizeChoice().ifPresent(c -> out.put("fused_quantize_load_check", c.asMap()));
             DecodeAttentionKernel chosen = gpu.decodeAttention(), chosenMany = gpu.decodeAttentionMany();
             Random rnd = new Random(3);
             Map<Integer, Double> graphMs = new java.util.HashMap<>();
@@ -924,9 +925,9 @@ public final class GpuChecks {
             // the same with the int8-activation GEMV kernels for every row count and the unfused router, where
             // the load-time checks chose the dequantize + cuBLAS path or the fused router
             int dqRows = gpu.dequantGemmMinRows();
-            boolean fusedRouter = gpu.fusedRouter(), slicedArgmax = gpu.slicedArgmax();
-            if (dqRows != Integer.MAX_VALUE || fusedRouter || slicedArgmax) {
-                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false);
+            boolean fusedRouter = gpu.fusedRouter(), slicedArgmax = gpu.slicedArgmax(), fusedQuant = gpu.fusedQuantize();
+            if (dqRows != Integer.MAX_VALUE || fusedRouter || slicedArgmax || fusedQuant) {
+                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false, false);
                 Map<String, Object> r = new LinkedHashMap<>();
                 for (int batch : new int[] {1, 64}) {
                     double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
@@ -935,9 +936,10 @@ public final class GpuChecks {
                 }
                 r.put("decode_attention", chosen.name());
                 r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
-                r.put("note", "int8-activation GEMV for every row count, unfused router, one-pass argmax");
+                r.put("note", "int8-activation GEMV for every row count, unfused router, one-pass argmax, unfused "
+                        + "norm/silu quantization");
                 out.put("gemv_only_unfused_router_with_graphs", r);
-                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax);
+                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax, fusedQuant);
             }
             // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
             gpu.useGraphs(false);
@@ -990,7 +992,7 @@ public final class GpuChecks {
                 gpu.useDecodeAttention(chosen, chosenMany);
                 List<float[]> checked64 = gpu.forward(batch64);
                 float[] checked1 = gpu.forward(List.of(probe)).getFirst();
-                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false);
+                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false, false);
                 gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
                 boolean tiledN = lin != null && lin.useNarrow(), tiledW = lin != null && lin.useWide();
                 gpu.useTiledInt4(false, false);
@@ -998,7 +1000,7 @@ public final class GpuChecks {
                 float[] gemv1 = gpu.forward(List.of(probe)).getFirst();
                 gpu.useTiledInt4(tiledN, tiledW);
                 gpu.useDecodeAttention(chosen, chosenMany);
-                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax);
+                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax, fusedQuant);
                 double maxDiff = 0, maxRef = 0;
                 int sameArgmax = 0;
                 for (int sq = 0; sq < 64; sq++) {
@@ -1013,7 +1015,7 @@ public final class GpuChecks {
                 agreement.put("batch64_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", maxDiff,
                         "max_abs_logit", maxRef, "sequences_with_same_argmax", sameArgmax + "/64",
                         "dequant_gemm_from_rows", dqRows == Integer.MAX_VALUE ? "never" : String.valueOf(dqRows),
-                        "fused_router", fusedRouter, "sliced_argmax", slicedArgmax,
+                        "fused_router", fusedRouter, "sliced_argmax", slicedArgmax, "fused_quantize", fusedQuant,
                         "decode_attention_64_tokens", chosenMany.name()));
                 double d1 = 0;
                 for (int i = 0; i < gemv1.length; i++) {
