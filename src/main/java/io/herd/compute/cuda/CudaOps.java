@@ -560,7 +560,7 @@ public final class CudaOps {
         if (w.format() != WeightFormat.F32 || w.nGroups() != 1) {
             throw new IllegalArgumentException("router weights must be one dense F32 matrix, got " + w);
         }
-        if (fusedRouter && w.nOut() <= 1024) {
+        if (fusedRouter && w.nOut() <= 1024 && w.nIn() % 4 == 0) {  // the fused kernel loads float4
             int threads = Math.min(1024, 32 * w.nOut());
             device.launch("herd_router_fused_f32", nTok, 1, 1, threads, 1, a -> a.ptr(x).ptr(w.data()).ptr(logits)
                     .i32(w.nOut()).i32(w.nIn()).i32(k).ptr(ids).ptr(scores));
