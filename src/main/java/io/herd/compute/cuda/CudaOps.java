@@ -18,6 +18,11 @@ public final class CudaOps {
     private static final int ELEMENTWISE_BLOCKS = 1024;
     /** Weights per dequantized block: 16 MB of bf16, well inside an H100/H200 L2 (50 MB) for cuBLAS to read back. */
     static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
+    /**
+     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, and one of 128 MB whose GEMMs are wide enough to
+     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles).
+     */
+    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20};
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
     /** Decode tokens per step from which the kernel chosen for large batches runs (see DecodeAttentionCheck). */
@@ -31,6 +36,7 @@ public final class CudaOps {
     private long splitScratch;
     private long splitEntries;
     private long dequantScratch, dequantScratchBytes;
+    private long dequantBlockElements = DEQUANT_BLOCK_ELEMENTS;
     private int dequantGemmMinRows = Integer.MAX_VALUE;
     private boolean fusedRouter;
     private boolean slicedArgmax;
@@ -104,7 +110,7 @@ public final class CudaOps {
         int nIn = w.nIn(), nOut = w.nOut();
         long xb = bf16Scratch((long) nRows * nIn);
         convertF32ToBf16(x, xb, (long) nRows * nIn);
-        int block = dequantBlockRows(nIn);
+        int block = dequantBlockRows(nIn, dequantBlockElements);
         long scratch = dequantScratch((long) Math.min(block, nOut) * nIn);
         String kernel = w.format() == WeightFormat.INT4 ? "herd_dequant_int4_bf16" : "herd_dequant_int8_bf16";
         for (int r0 = 0; r0 < nOut; r0 += block) {
@@ -121,7 +127,24 @@ public final class CudaOps {
 
     /** Output rows dequantized per block: about {@value #DEQUANT_BLOCK_ELEMENTS} weights, a multiple of 64 rows. */
     static int dequantBlockRows(int nIn) {
-        return Math.max(64, (int) (DEQUANT_BLOCK_ELEMENTS / nIn) / 64 * 64);
+        return dequantBlockRows(nIn, DEQUANT_BLOCK_ELEMENTS);
+    }
+
+    /** Output rows per block of about {@code elements} weights, a multiple of 64 rows (at least 64). */
+    static int dequantBlockRows(int nIn, long elements) {
+        return (int) Math.max(64, Math.min(Integer.MAX_VALUE / 2, elements / nIn) / 64 * 64);
+    }
+
+    /** Weights per dequantized block from now on: one of {@link #DEQUANT_BLOCK_CANDIDATES}. */
+    public void useDequantBlockElements(long elements) {
+        boolean known = false;
+        for (long c : DEQUANT_BLOCK_CANDIDATES) known |= c == elements;
+        if (!known) throw new IllegalArgumentException("dequant block of " + elements + " weights is not a candidate");
+        dequantBlockElements = elements;
+    }
+
+    public long dequantBlockElements() {
+        return dequantBlockElements;
     }
 
     private long dequantScratch(long elements) {
@@ -139,8 +162,10 @@ public final class CudaOps {
 
     /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
     public void reserveDequantScratch(int maxIn) {
-        // a block of a matrix with fewer inputs can hold a few more weights (rounding to 64 rows): the bound covers all
-        dequantScratch(Math.max(DEQUANT_BLOCK_ELEMENTS, 64L * maxIn));
+        // the largest candidate; a block is never above max(elements, 64 rows), whatever the input width
+        long largest = 0;
+        for (long c : DEQUANT_BLOCK_CANDIDATES) largest = Math.max(largest, c);
+        dequantScratch(Math.max(largest, 64L * maxIn));
     }
 
     /**

@@ -9,8 +9,9 @@ import java.util.Map;
  * random weights with random per-group scales (3500 × 5120, so three dequantization blocks, the last one partial)
  * for 16, 37 and 64 rows; the new path must agree within {@value #TOLERANCE} of max |reference| (the two round the
  * activations differently, bf16 against int8 per 32 inputs, so they are not bit-equal: a layout or scale-index
- * fault is off by order one). It is then timed on a 16384 × 5120 matrix at 8, 16, 32 and 64 rows against the GEMV
- * kernel currently selected, and used from the smallest row count from which it is faster at every larger one.
+ * fault is off by order one), with every candidate block size. Each block size is then timed on a 16384 × 5120
+ * matrix at 8, 16, 32 and 64 rows against the GEMV kernel currently selected; the block size fastest at 64 rows is
+ * kept, and the path is used from the smallest row count from which it is faster at every larger one.
  */
 public final class DequantGemmCheck {
     public static final double TOLERANCE = 2e-2;
@@ -23,7 +24,8 @@ public final class DequantGemmCheck {
 
     /** Largest relative difference, µs per call of each path by timed row count, and the chosen threshold. */
     public record Result(WeightFormat format, double maxError, Map<Integer, Double> microsGemv,
-                         Map<Integer, Double> microsDequantGemm, int minRows) {
+                         Map<Integer, Double> microsDequantGemm, int minRows, long blockElements,
+                         Map<Long, Double> micros64RowsByBlock) {
         public boolean used() {
             return minRows != Integer.MAX_VALUE;
         }
@@ -36,12 +38,16 @@ public final class DequantGemmCheck {
             microsGemv.forEach((r, us) -> m.put("gemv_us_16384x5120_rows" + r, us));
             microsDequantGemm.forEach((r, us) -> m.put("dequant_gemm_us_16384x5120_rows" + r, us));
             m.put("dequant_gemm_from_rows", used() ? minRows : null);
+            m.put("block_weights", blockElements);
+            micros64RowsByBlock.forEach((b, us) -> m.put("dequant_gemm_us_rows64_block" + b, us));
             return m;
         }
 
         public String summary() {
-            return String.format("%s dequant+cuBLAS linear: %s (err %.1e vs GEMV; us GEMV %s, dequant+GEMM %s)", format,
-                    used() ? "from " + minRows + " rows" : "not used", maxError, microsGemv, microsDequantGemm);
+            return String.format("%s dequant+cuBLAS linear: %s, blocks of %d weights (err %.1e vs GEMV; us GEMV %s, "
+                            + "dequant+GEMM %s; 64 rows by block %s)", format,
+                    used() ? "from " + minRows + " rows" : "not used", blockElements, maxError, microsGemv,
+                    microsDequantGemm, micros64RowsByBlock);
         }
     }
 
@@ -55,9 +61,10 @@ public final class DequantGemmCheck {
         if (!format.quantized()) throw new IllegalArgumentException("dequant GEMM serves INT8/INT4, not " + format);
         CudaDevice device = ops.device();
         int was = ops.dequantGemmMinRows();
+        long wasBlock = ops.dequantBlockElements();
         ops.reserveActivationScratch(MAX_ROWS, N_IN);
         ops.reserveBf16Scratch((long) MAX_ROWS * N_IN);
-        ops.reserveDequantScratch(N_IN);
+        ops.reserveDequantScratch(N_IN);  // every candidate block size
         long mark = device.allocationMark();
         try {
             DeviceWeights up = new DeviceWeights(ops);
@@ -67,18 +74,35 @@ public final class DequantGemmCheck {
             long x = device.alloc((long) MAX_ROWS * N_IN * 4), y = device.alloc((long) MAX_ROWS * CHECK_OUT * 4);
             ops.fillRandomF32(x, (long) MAX_ROWS * N_IN, 53, 1f);
             double err = 0;
-            for (int rows : CHECK_ROWS) {
-                for (boolean accumulate : new boolean[] {false, true}) {
-                    float[] ref = run(ops, m, x, y, rows, Integer.MAX_VALUE, accumulate);
-                    float[] got = run(ops, m, x, y, rows, 1, accumulate);
-                    err = Math.max(err, relError(ref, got));
+            for (long block : CudaOps.DEQUANT_BLOCK_CANDIDATES) {
+                ops.useDequantBlockElements(block);
+                for (int rows : CHECK_ROWS) {
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        float[] ref = run(ops, m, x, y, rows, Integer.MAX_VALUE, accumulate);
+                        float[] got = run(ops, m, x, y, rows, 1, accumulate);
+                        err = Math.max(err, relError(ref, got));
+                    }
                 }
             }
             Map<Integer, Double> gemv = new LinkedHashMap<>(), dq = new LinkedHashMap<>();
+            Map<Long, Double> byBlock = new LinkedHashMap<>();
             int minRows = Integer.MAX_VALUE;
+            long bestBlock = CudaOps.DEQUANT_BLOCK_ELEMENTS;
             if (err <= TOLERANCE) {
                 DeviceMatrix big = up.random(1, 16384, N_IN, format, GROUP, 54);
                 long yBig = device.alloc((long) MAX_ROWS * 16384 * 4);
+                double bestUs = Double.POSITIVE_INFINITY;
+                for (long block : CudaOps.DEQUANT_BLOCK_CANDIDATES) {
+                    ops.useDequantBlockElements(block);
+                    double us = Double.POSITIVE_INFINITY;
+                    for (int round = 0; round < 3; round++) us = Math.min(us, time(ops, big, x, yBig, MAX_ROWS, 1));
+                    byBlock.put(block, us);
+                    if (us < bestUs) {
+                        bestUs = us;
+                        bestBlock = block;
+                    }
+                }
+                ops.useDequantBlockElements(bestBlock);
                 for (int rows : TIMED_ROWS) {
                     gemv.put(rows, Double.POSITIVE_INFINITY);
                     dq.put(rows, Double.POSITIVE_INFINITY);
@@ -95,10 +119,11 @@ public final class DequantGemmCheck {
                     else break;
                 }
             }
-            return new Result(format, err, gemv, dq, minRows);
+            return new Result(format, err, gemv, dq, minRows, bestBlock, byBlock);
         } finally {
             device.synchronize();
             ops.useDequantGemmFrom(was);
+            ops.useDequantBlockElements(wasBlock);
             device.freeSince(mark);
         }
     }

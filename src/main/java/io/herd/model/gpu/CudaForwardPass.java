@@ -206,7 +206,10 @@ public final class CudaForwardPass implements ForwardPass {
             }
             if (checks && fmt != null && fmt.quantized()) {
                 dequantChoice = DequantGemmCheck.select(ops, fmt);
-                if (dequantChoice.used()) ops.useDequantGemmFrom(dequantChoice.minRows());
+                if (dequantChoice.used()) {
+                    ops.useDequantGemmFrom(dequantChoice.minRows());
+                    ops.useDequantBlockElements(dequantChoice.blockElements());
+                }
                 log.log(System.Logger.Level.INFO, dequantChoice.summary());
             } else {
                 dequantChoice = null;

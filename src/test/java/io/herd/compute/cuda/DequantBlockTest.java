@@ -19,4 +19,21 @@ class DequantBlockTest {
         // Scout's shared expert (16384 x 5120): 1600-row blocks, 11 of them
         assertThat(CudaOps.dequantBlockRows(5120)).isEqualTo(1600);
     }
+
+    @Test
+    void everyCandidateBlockFitsTheScratchReservedForTheWidestInput() {
+        long largest = 0;
+        for (long c : CudaOps.DEQUANT_BLOCK_CANDIDATES) largest = Math.max(largest, c);
+        for (int maxIn : new int[] {256, 5120, 8192, 1 << 20}) {
+            long reserved = Math.max(largest, 64L * maxIn);
+            for (long block : CudaOps.DEQUANT_BLOCK_CANDIDATES) {
+                for (int nIn = 32; nIn <= maxIn; nIn *= 2) {
+                    assertThat((long) CudaOps.dequantBlockRows(nIn, block) * nIn).as("nIn %d, block %d", nIn, block)
+                            .isLessThanOrEqualTo(reserved);
+                }
+            }
+        }
+        // the wide candidate: Scout's shared expert gate_up in two blocks (13056 + 3328 rows)
+        assertThat(CudaOps.dequantBlockRows(5120, 64L << 20)).isEqualTo(13056);
+    }
 }
