@@ -34,7 +34,7 @@ log="$report_dir/gpu-checks.log"
   run throughput 60 gemm,bandwidth
   # 4. Scout decode with the kernels the load-time checks chose; if that run fails (a newer kernel faulting the
   #    context, say), once more with the verified kernels only so that the decode figures are never lost
-  run scout 120 scout_decode || run scout-verified 90 scout_decode --verified-kernels-only
+  run scout 150 scout_decode || run scout-verified 60 scout_decode --verified-kernels-only
   python3 - "$report_dir" <<'PY'
 import json, sys, os, glob
 d = sys.argv[1]

@@ -291,6 +291,57 @@ extern "C" __global__ void herd_quantize_act_q8(const float* x, int8_t* xq, floa
     if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
 }
 
+// Fused producers of the int8 activations (same values, bit for bit, as the unfused kernels followed by
+// herd_quantize_act_q8; one launch fewer each). The group quantization of one warp's 32 inputs:
+__device__ __forceinline__ void quantize_group_q8(float v, int8_t* xq, float* xs, int* xsum, long long gid,
+                                                  long long base, int lane, int int4Order) {
+    float amax = warp_max(fabsf(v));
+    float s = amax / 127.f;
+    int q = s > 0.f ? max(-127, min(127, __float2int_rn(v / s))) : 0;
+    int sum = __reduce_add_sync(FULL_MASK, q);
+    int dest = int4Order ? (lane & ~7) + ((lane & 1) ? 4 : 0) + ((lane & 7) >> 1) : lane;
+    xq[base + dest] = (int8_t)q;
+    if (lane == 0) { xs[gid] = s; xsum[gid] = sum; }
+}
+
+// silu(h[t, j]) * h[t, F + j] (as herd_silu_mul_f32) quantized per 32 inputs, without writing the f32 product.
+// Warp per group, nGroups = T * F / 32.
+extern "C" __global__ void herd_quantize_act_q8_silu(const float* h, int F, int8_t* xq, float* xs, int* xsum,
+                                                     int int4Order, long long nGroups) {
+    long long gid = blockIdx.x * (long long)(blockDim.x / WARP) + threadIdx.x / WARP;
+    if (gid >= nGroups) return;
+    int lane = threadIdx.x % WARP;
+    int groupsPerRow = F / 32;
+    long long t = gid / groupsPerRow, g = gid % groupsPerRow;
+    long long j = g * 32 + lane;
+    float gt = h[t * 2 * F + j], up = h[t * 2 * F + F + j];
+    float v = gt / (1.f + expf(-gt)) * up;
+    quantize_group_q8(v, xq, xs, xsum, gid, t * F + g * 32, lane, int4Order);
+}
+
+// herd_rmsnorm_f32 (same block size, so the same sum order) that also quantizes its output row per 32 inputs.
+// Grid (rows), block min(1024, dim rounded up to 32); dim % 32 == 0.
+extern "C" __global__ void herd_rmsnorm_quantize_f32(const float* x, const float* g, float* y, int dim, float eps,
+                                                     const int* rows, int8_t* xq, float* xs, int* xsum,
+                                                     int int4Order) {
+    int r = blockIdx.x;
+    const float* xr = x + (long long)(rows ? rows[r] : r) * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss);
+    float inv = rsqrtf(ss / dim + eps);
+    float* yr = y + (long long)r * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = g ? xr[i] * inv * g[i] : xr[i] * inv;
+    __syncthreads();  // the row is written; every warp quantizes whole groups of it
+    int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, nWarps = blockDim.x / WARP;
+    int groupsPerRow = dim / 32;
+    for (int gi = warp; gi < groupsPerRow; gi += nWarps) {
+        float v = yr[gi * 32 + lane];
+        quantize_group_q8(v, xq, xs, xsum, (long long)r * groupsPerRow + gi, (long long)r * dim + gi * 32, lane,
+                          int4Order);
+    }
+}
+
 struct QINT8 {
     static constexpr int VEC = 16;
     __host__ __device__ static long long rowBytes(int nIn) { return (long long)nIn; }
@@ -826,6 +877,137 @@ __device__ void attention_split_hd128(const float* qkv, const KV* kc, const KV* 
 HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_f32, float)
 HERD_ATTN_SPLIT_HD128(herd_attention_split_hd128_bf16, bf16)
 
+// Flash-decoding for headDim 128, GQA-aware pass 1: grid (T * nKv, nSplits), block 128. Block (t * nKv + kvh, s)
+// serves all G = nHeads / nKv query heads that share KV head kvh (G <= 8), over the same key run as
+// herd_attention_split_hd128, so each key and value row is read from memory once per token instead of G times.
+// Per tile of 32 keys the block stages K and V in shared memory (fp32); warp w scores heads w, w+4 (a lane per
+// key) and keeps their online-softmax state; then thread d accumulates output dim d of every head. Writes the
+// same partial states as herd_attention_split_hd128 (indexed by token * nHeads + head), merged by
+// herd_attention_merge_hd128.
+template <typename KV>
+__device__ __forceinline__ void load8f(const KV* src, float* dst);
+template <>
+__device__ __forceinline__ void load8f<bf16>(const bf16* src, float* dst) {
+    uint4 r = __ldg(reinterpret_cast<const uint4*>(src));
+    const uint32_t u[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        dst[2 * j] = __uint_as_float(u[j] << 16);
+        dst[2 * j + 1] = __uint_as_float(u[j] & 0xffff0000u);
+    }
+}
+template <>
+__device__ __forceinline__ void load8f<float>(const float* src, float* dst) {
+    float4 a = __ldg(reinterpret_cast<const float4*>(src)), b = __ldg(reinterpret_cast<const float4*>(src) + 1);
+    dst[0] = a.x; dst[1] = a.y; dst[2] = a.z; dst[3] = a.w;
+    dst[4] = b.x; dst[5] = b.y; dst[6] = b.z; dst[7] = b.w;
+}
+
+template <typename KV>
+__device__ void attention_gqa_hd128(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,
+                                    int nHeads, int nKv, int chunkSize, float scale, float* partMax, float* partSum,
+                                    float* partAcc) {
+    constexpr int HD = 128, MAXG = 8;
+    __shared__ float qs[MAXG][HD];
+    __shared__ float ks[WARP][HD + 1];
+    __shared__ float vs[WARP][HD];
+    __shared__ float ps[MAXG][WARP];
+    __shared__ float corrS[MAXG];
+    int G = nHeads / nKv;
+    int t = blockIdx.x / nKv, kvh = blockIdx.x % nKv, s = blockIdx.y, nSplits = gridDim.y;
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int ld = (nHeads + 2 * nKv) * HD;
+    for (int g = 0; g < G; g++)
+        qs[g][threadIdx.x] = qkv[(long long)t * ld + (long long)(kvh * G + g) * HD + threadIdx.x] * scale;
+    int p = tokPos[t];
+    int lo = chunkSize > 0 ? (p / chunkSize) * chunkSize : 0;
+    const int* table = blockTables + (long long)tokSeq[t] * maxBlocks;
+    int nTiles = (p - lo) / WARP + 1;
+    int perSplit = (nTiles + nSplits - 1) / nSplits;
+    int begin = min(nTiles, s * perSplit), end = min(nTiles, begin + perSplit);
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, acc[MAXG];
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) acc[g] = 0.f;
+    for (int tile = begin; tile < end; tile++) {
+        int j0 = lo + tile * WARP;
+        __syncthreads();  // the previous tile's ks/vs/ps are consumed (and qs written before the first)
+        for (int c = threadIdx.x; c < WARP * (HD / 8); c += blockDim.x) {
+            int r = c / (HD / 8), col = (c % (HD / 8)) * 8;
+            int j = j0 + r;
+            float kv8[8], vv8[8];
+            if (j <= p) {
+                long long off = kv_offset(table, j, blockSize, nKv, kvh, HD) + col;
+                load8f<KV>(kc + off, kv8);
+                load8f<KV>(vc + off, vv8);
+            } else {
+#pragma unroll
+                for (int e = 0; e < 8; e++) { kv8[e] = 0.f; vv8[e] = 0.f; }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) { ks[r][col + e] = kv8[e]; vs[r][col + e] = vv8[e]; }
+        }
+        __syncthreads();
+        int j = j0 + lane;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            int g = warp + 4 * i;
+            if (g >= G) break;
+            float sc = -INFINITY;
+            if (j <= p) {
+                float a = 0.f;
+#pragma unroll 16
+                for (int d = 0; d < HD; d++) a = fmaf(qs[g][d], ks[lane][d], a);
+                sc = a;
+            }
+            float mNew = fmaxf(m[i], warp_max(sc));
+            float corr = expf(m[i] - mNew);
+            float pj = j <= p ? expf(sc - mNew) : 0.f;
+            l[i] = l[i] * corr + warp_sum(pj);
+            m[i] = mNew;
+            ps[g][lane] = pj;
+            if (lane == 0) corrS[g] = corr;
+        }
+        __syncthreads();
+        int d = threadIdx.x;
+#pragma unroll
+        for (int g = 0; g < MAXG; g++) {
+            if (g < G) {
+                float a = acc[g] * corrS[g];
+#pragma unroll 8
+                for (int jj = 0; jj < WARP; jj++) a = fmaf(ps[g][jj], vs[jj][d], a);
+                acc[g] = a;
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int g = warp + 4 * i;
+        if (g < G && lane == 0) {
+            long long idx = ((long long)t * nHeads + kvh * G + g) * nSplits + s;
+            partMax[idx] = m[i];
+            partSum[idx] = l[i];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < MAXG; g++) {
+        if (g < G) {
+            long long idx = ((long long)t * nHeads + kvh * G + g) * nSplits + s;
+            partAcc[idx * HD + threadIdx.x] = acc[g];
+        }
+    }
+}
+#define HERD_ATTN_GQA_HD128(NAME, KV)                                                                              \
+    extern "C" __global__ void NAME(const float* qkv, const KV* kc, const KV* vc, const int* tokPos,              \
+                                    const int* tokSeq, const int* blockTables, int maxBlocks, int blockSize,      \
+                                    int nHeads, int nKv, int chunkSize, float scale, float* partMax,              \
+                                    float* partSum, float* partAcc) {                                              \
+        attention_gqa_hd128<KV>(qkv, kc, vc, tokPos, tokSeq, blockTables, maxBlocks, blockSize, nHeads, nKv,      \
+                                chunkSize, scale, partMax, partSum, partAcc);                                      \
+    }
+HERD_ATTN_GQA_HD128(herd_attention_gqa_hd128_f32, float)
+HERD_ATTN_GQA_HD128(herd_attention_gqa_hd128_bf16, bf16)
+
 // Flash-decoding pass 2: out[th, d] = sum_s e^(m_s - M) acc_s[d] / sum_s e^(m_s - M) l_s over the nSplits partial
 // states of (token, head) th (empty runs have m_s = -inf and weigh nothing; run 0 is never empty). Grid T * nHeads,
 // block 128 (one thread per output dim).
@@ -991,20 +1173,23 @@ extern "C" __global__ void herd_moe_route(const int* ids, int nAssign, int nExpe
     }
 }
 
-// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign), block 256.
+// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign, slices), block 256:
+// blockIdx.y takes every gridDim.y-th run of 256 elements, so one row is spread over several blocks (a decode step
+// has a single row; one block walking 5120 elements is latency-bound). Same arithmetic per element for any grid.
 extern "C" __global__ void herd_moe_permute_f32(const float* x, const int* assignOfPos, const float* scores, float* xp,
                                                 int k, int dim) {
     int row = blockIdx.x;
     int a = assignOfPos[row];
     float s = scores[a];
     const float* src = x + (long long)(a / k) * dim;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) xp[(long long)row * dim + i] = src[i] * s;
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x)
+        xp[(long long)row * dim + i] = src[i] * s;
 }
 
-// h[t] += sum over t's k assignments of yp[row]. Grid (T), block 256.
+// h[t] += sum over t's k assignments of yp[row]. Grid (T, slices), block 256; slices as in herd_moe_permute_f32.
 extern "C" __global__ void herd_moe_unpermute_add_f32(const float* yp, const int* posOfAssign, float* h, int k, int dim) {
     int t = blockIdx.x;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x) {
         float s = 0.f;
         for (int j = 0; j < k; j++) s += yp[(long long)posOfAssign[t * k + j] * dim + i];
         h[(long long)t * dim + i] += s;
@@ -1039,4 +1224,143 @@ extern "C" __global__ void herd_argmax_f32(const float* logits, int vocab, int* 
         __syncthreads();
     }
     if (threadIdx.x == 0) out[blockIdx.x] = bi[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dequantization for the tensor-core path of many-row linears: rows [r0, r0 + nRows) of an INT4/INT8 matrix
+// [nOut, nIn] (bf16 scales [nOut, nIn / group]) into a bf16 [nRows, nIn] scratch that cuBLAS then multiplies.
+// Each thread writes 8 consecutive weights (one 16-byte store); w = (q [- 8]) * scale in fp32, rounded to bf16
+// once. group and nIn are multiples of 8.
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void herd_dequant_int4_bf16(const uint8_t* __restrict__ q, const bf16* __restrict__ scales,
+                                                  bf16* __restrict__ out, long long r0, int nRows, int nIn,
+                                                  int group) {
+    long long nVec = (long long)nRows * (nIn / 8);
+    for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < nVec;
+         v += (long long)gridDim.x * blockDim.x) {
+        long long r = v / (nIn / 8), c = (v % (nIn / 8)) * 8;
+        long long row = r0 + r;
+        uint32_t packed = __ldg(reinterpret_cast<const uint32_t*>(q + row * (nIn / 2) + c / 2));
+        float s = __bfloat162float(scales[row * (nIn / group) + c / group]);
+        __align__(16) bf16 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) w[i] = __float2bfloat16_rn((float)((int)((packed >> (4 * i)) & 0xF) - 8) * s);
+        *reinterpret_cast<uint4*>(out + r * nIn + c) = *reinterpret_cast<const uint4*>(w);
+    }
+}
+
+extern "C" __global__ void herd_dequant_int8_bf16(const int8_t* __restrict__ q, const bf16* __restrict__ scales,
+                                                  bf16* __restrict__ out, long long r0, int nRows, int nIn,
+                                                  int group) {
+    long long nVec = (long long)nRows * (nIn / 8);
+    for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < nVec;
+         v += (long long)gridDim.x * blockDim.x) {
+        long long r = v / (nIn / 8), c = (v % (nIn / 8)) * 8;
+        long long row = r0 + r;
+        uint2 packed = __ldg(reinterpret_cast<const uint2*>(q + row * nIn + c));
+        const int8_t* b = reinterpret_cast<const int8_t*>(&packed);
+        float s = __bfloat162float(scales[row * (nIn / group) + c / group]);
+        __align__(16) bf16 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) w[i] = __float2bfloat16_rn((float)b[i] * s);
+        *reinterpret_cast<uint4*>(out + r * nIn + c) = *reinterpret_cast<const uint4*>(w);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fused router: logits[t, e] = x[t] . W[e] (fp32, W [nExperts, nIn]) and the top-k + sigmoid of
+// herd_router_topk_sigmoid_f32 in one launch. Grid (T), block min(1024, 32 * nExperts): a warp per expert
+// (warps loop when nExperts > 32), so every expert row is read by its own warp instead of 8 experts per block.
+// nIn % 4 == 0; nExperts <= 1024.
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void herd_router_fused_f32(const float* __restrict__ x, const float* __restrict__ w,
+                                                 float* __restrict__ logits, int nExperts, int nIn, int k,
+                                                 int* ids, float* scores) {
+    __shared__ float sl[1024];
+    int t = blockIdx.x, lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, nWarps = blockDim.x / WARP;
+    const float4* xv = reinterpret_cast<const float4*>(x + (long long)t * nIn);
+    for (int e = warp; e < nExperts; e += nWarps) {
+        const float4* wv = reinterpret_cast<const float4*>(w + (long long)e * nIn);
+        float a = 0.f;
+        for (int i = lane; i < nIn / 4; i += WARP) {
+            float4 xx = __ldg(xv + i), ww = __ldg(wv + i);
+            a = fmaf(ww.x, xx.x, a);
+            a = fmaf(ww.y, xx.y, a);
+            a = fmaf(ww.z, xx.z, a);
+            a = fmaf(ww.w, xx.w, a);
+        }
+        a = warp_sum(a);
+        if (lane == 0) {
+            sl[e] = a;
+            logits[(long long)t * nExperts + e] = a;
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        float bv = -INFINITY;
+        for (int e = 0; e < nExperts; e++) {
+            bool taken = false;
+            for (int q = 0; q < j; q++) taken |= ids[t * k + q] == e;
+            if (!taken && (best < 0 || sl[e] > bv)) { best = e; bv = sl[e]; }
+        }
+        ids[t * k + j] = best;
+        scores[t * k + j] = 1.f / (1.f + expf(-bv));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Argmax in two passes (same result as herd_argmax_f32: the largest value, the lowest index among equal ones,
+// NaN never chosen). Pass 1, grid (rows, slices), block 256: block (r, s) reduces the s-th of gridDim.y equal
+// slices of row r to (value, index) at partial[r * gridDim.y + s]. Pass 2, grid (rows), block 256: reduces a row's
+// nSlices (<= 256) partials. One block per row walked a 202048-entry vocabulary alone; slices spread it over the GPU.
+// ---------------------------------------------------------------------------------------------------------------
+
+__device__ void argmax_block_reduce(float best, int idx, float* outV, int* outI) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = idx;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) { *outV = bv[0]; *outI = bi[0]; }
+}
+
+extern "C" __global__ void herd_argmax_partial_f32(const float* logits, int vocab, float* partV, int* partI) {
+    const float* row = logits + (long long)blockIdx.x * vocab;
+    int per = (vocab + gridDim.y - 1) / gridDim.y;
+    int begin = blockIdx.y * per, end = min(vocab, begin + per);
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = begin + threadIdx.x; i < end; i += blockDim.x)
+        if (row[i] > best) { best = row[i]; idx = i; }
+    long long slot = (long long)blockIdx.x * gridDim.y + blockIdx.y;
+    argmax_block_reduce(best, idx, partV + slot, partI + slot);
+}
+
+extern "C" __global__ void herd_argmax_final(const float* partV, const int* partI, int nSlices, int* out) {
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    if (threadIdx.x < nSlices) {
+        long long slot = (long long)blockIdx.x * nSlices + threadIdx.x;
+        best = partV[slot];
+        idx = partI[slot];
+    }
+    __shared__ float v;
+    __shared__ int i;
+    argmax_block_reduce(best, idx, &v, &i);
+    if (threadIdx.x == 0) out[blockIdx.x] = i;
 }

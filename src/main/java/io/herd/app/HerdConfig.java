@@ -87,14 +87,13 @@ public interface HerdConfig {
         @WithName("external-bootstrap-servers")
         Optional<String> externalBootstrapServers();
 
+        /** Consumer group of the request topic; the requests channel's group.id is set from it. */
+        @WithDefault("herd")
+        String groupId();
+
         Embedded embedded();
 
         Topics topics();
-
-        /** Consumer group of the requests topic (HERD_CONSUMER_GROUP); the requests channel's group.id refers to it. */
-        @WithName("group-id")
-        @WithDefault("herd")
-        String groupId();
 
         /** Topic names (kafka-topics/topics.json holds the same defaults). */
         interface Topics {

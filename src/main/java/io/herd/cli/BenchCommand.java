@@ -37,18 +37,19 @@ public final class BenchCommand {
 
     static final String USAGE = """
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
-                              [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16] [--json]
+                              [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
+                              [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
             """;
 
     /** Parsed command line. */
     record Options(String shape, Integer layers, int promptLen, int genLen, int batch, WeightQuantization quant,
-                   int q8Group, Precision precision, boolean json, boolean kernels) {
+                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb) {
 
         static Options parse(String[] args) {
             String shape = null;
             Integer layers = null;
-            int promptLen = 128, genLen = 32, batch = 1, q8Group = 64;
+            int promptLen = 128, genLen = 32, batch = 1, q8Group = Llama4Weights.Q8_GROUP_SIZE, bandwidthMb = 1024;
             WeightQuantization quant = WeightQuantization.NONE;
             Precision precision = Precision.BF16;
             boolean json = false, kernels = false;
@@ -67,14 +68,14 @@ public final class BenchCommand {
                         case "bf16" -> Precision.BF16;
                         default -> throw new IllegalArgumentException("--precision must be f32 or bf16, got " + args[i]);
                     };
+                    case "--bandwidth-mb" -> bandwidthMb = positive(value(args, ++i, a), a);
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
-                    case "-h", "--help" -> throw new IllegalArgumentException("\n" + USAGE);
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
                 }
             }
             if (shape == null && !kernels) throw new IllegalArgumentException("--shape is required\n" + USAGE);
-            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels);
+            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -100,6 +101,10 @@ public final class BenchCommand {
     }
 
     static int run(String[] args) {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.print(USAGE);
+            return 0;
+        }
         Options o = Options.parse(args);
         Map<String, Object> result = o.kernels() ? KernelBench.run(CpuThreadPool.shared()) : runModel(o);
         print(result, o.json());
@@ -124,7 +129,7 @@ public final class BenchCommand {
                 full.eosTokenIds(), full.padTokenId());
     }
 
-    private static Map<String, Object> runModel(Options o) {
+    static Map<String, Object> runModel(Options o) {
         Llama4Config config = config(o.shape(), o.layers());
         CpuThreadPool pool = CpuThreadPool.shared();
         long weightBytes = RandomWeights.residentBytes(config, o.quant(), o.q8Group());
@@ -146,7 +151,7 @@ public final class BenchCommand {
         r.put("genLen", o.genLen());
         r.putAll(SystemInfo.describe(pool));
 
-        LongAdder bytesRead = new LongAdder();
+        LongAdder bytesRead = new LongAdder(), matmulNanos = new LongAdder();
         int maxPositions = o.promptLen() + o.genLen();
         int blockSize = 16;
         int blocksPerSeq = Math.ceilDiv(maxPositions, blockSize);
@@ -154,7 +159,7 @@ public final class BenchCommand {
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();
-            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead).build(config);
+            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead, matmulNanos).build(config);
             r.put("buildSeconds", round((System.nanoTime() - t0) / 1e9));
             r.put("weightBytes", weightBytes);
             try (CpuForwardPass forward = new CpuForwardPass(weights, kv, o.precision())) {
@@ -172,10 +177,12 @@ public final class BenchCommand {
                 next = run.prefill(prompts);
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
                 bytesRead.reset();
+                matmulNanos.reset();
                 long d0 = System.nanoTime();
                 for (int step = 0; step < o.genLen(); step++) next = run.decode(next);
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
                 long decodeBytes = bytesRead.sum();
+                double matmulSeconds = matmulNanos.sum() / 1e9;
 
                 double prefillTps = (double) o.batch() * o.promptLen() / prefillSeconds;
                 double decodeTps = (double) o.batch() * o.genLen() / decodeSeconds;
@@ -188,12 +195,18 @@ public final class BenchCommand {
                 r.put("decodeMsPerStep", round(decodeSeconds * 1e3 / o.genLen()));
                 r.put("weightBytesPerDecodedToken", Math.round(bytesPerToken));
                 r.put("decodeWeightGBps", round(decodeGBps));
+                // Time inside matmuls alone: separates kernel speed from the rest of the step (attention, routing).
+                r.put("decodeMatmulFractionOfTime", round(matmulSeconds / decodeSeconds));
+                r.put("decodeMatmulGBps", round(decodeBytes / matmulSeconds / 1e9));
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
             }
-            double bandwidth = MemoryBandwidth.measureReadGBps(1L << 30, 5, pool);
+            MemoryBandwidth.Measurement measured = MemoryBandwidth.measure((long) o.bandwidthMb() << 20, 8, pool);
+            double bandwidth = measured.bestGBps();
             r.put("readBandwidthGBps", round(bandwidth));
+            r.put("readBandwidthMeanGBps", round(measured.meanGBps()));
             r.put("decodeFractionOfBandwidth", round((Double) r.get("decodeWeightGBps") / bandwidth));
+            r.put("decodeMatmulFractionOfBandwidth", round((Double) r.get("decodeMatmulGBps") / bandwidth));
         }
         r.put("loadAverageAfter", SystemInfo.loadAverage());
         return r;

@@ -13,10 +13,13 @@ import java.util.concurrent.atomic.LongAdder;
 final class CountingMatrix implements Matrix {
     private final Matrix inner;
     private final LongAdder bytes;
+    private final LongAdder nanos;
 
-    CountingMatrix(Matrix inner, LongAdder bytes) {
+    /** @param nanos receives the wall time spent inside matmul calls (to tell kernel time from the rest of a step) */
+    CountingMatrix(Matrix inner, LongAdder bytes, LongAdder nanos) {
         this.inner = inner;
         this.bytes = bytes;
+        this.nanos = nanos;
     }
 
     @Override public int nOut() { return inner.nOut(); }
@@ -27,7 +30,9 @@ final class CountingMatrix implements Matrix {
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
         if (nTokens > 0) bytes.add(inner.bytesRead());
+        long t0 = System.nanoTime();
         inner.matmul(x, y, nTokens);
+        nanos.add(System.nanoTime() - t0);
     }
 
     @Override

@@ -36,16 +36,17 @@ final class RandomWeights {
     private final WeightQuantization quantization;
     private final int q8GroupSize;
     private final CpuThreadPool pool;
-    private final LongAdder bytesRead;
+    private final LongAdder bytesRead, matmulNanos;
     private long seed;
 
     RandomWeights(Arena arena, WeightQuantization quantization, int q8GroupSize, CpuThreadPool pool, long seed,
-                  LongAdder bytesRead) {
+                  LongAdder bytesRead, LongAdder matmulNanos) {
         this.arena = arena;
         this.quantization = quantization;
         this.q8GroupSize = q8GroupSize;
         this.pool = pool;
         this.bytesRead = bytesRead;
+        this.matmulNanos = matmulNanos;
         this.seed = seed;
     }
 
@@ -114,7 +115,7 @@ final class RandomWeights {
     }
 
     private Matrix count(Matrix m) {
-        return new CountingMatrix(m, bytesRead);
+        return new CountingMatrix(m, bytesRead, matmulNanos);
     }
 
     private static float[] ones(int n) {

@@ -56,6 +56,24 @@ public record Q8Weights(MemorySegment values, MemorySegment scales, int nOut, in
     }
 
     /**
+     * One value: |v·inverse| + 0.5 truncated (half away from zero), at most 127, with v's sign. Written with the
+     * same float operations a vector loop can use (multiply, abs, add, truncating convert), so both agree exactly.
+     */
+    public static byte quantize(float v, float inverse) {
+        int q = Math.min(127, (int) (Math.abs(v * inverse) + 0.5f));
+        return (byte) (v < 0 ? -q : q);
+    }
+
+    /** The scale of a group with this largest magnitude, and its inverse (0 for an all-zero group). */
+    public static float scaleOf(float absMax) {
+        return absMax / 127f;
+    }
+
+    public static float inverseScaleOf(float absMax) {
+        return absMax == 0f ? 0f : 127f / absMax;
+    }
+
+    /**
      * Quantizes one row (fp32, nIn values from src[srcOff]) into row {@code out}: the written definition of the
      * format, shared by every quantizer so they agree bit for bit.
      */
@@ -67,14 +85,10 @@ public record Q8Weights(MemorySegment values, MemorySegment scales, int nOut, in
             for (int i = from; i < to; i++) absMax = Math.max(absMax, Math.abs(src[srcOff + i]));
             if (!Float.isFinite(absMax))
                 throw new IllegalArgumentException("row " + out + " has a non-finite weight; cannot quantize to Q8");
-            float scale = absMax / 127f;
-            float inverse = absMax == 0f ? 0f : 127f / absMax;
-            scales.setAtIndex(SCALE, (long) out * nGroups + g, scale);
+            scales.setAtIndex(SCALE, (long) out * nGroups + g, scaleOf(absMax));
+            float inverse = inverseScaleOf(absMax);
             long base = (long) out * nIn;
-            for (int i = from; i < to; i++) {
-                int q = Math.clamp(Math.round(src[srcOff + i] * inverse), -127, 127);
-                values.set(ValueLayout.JAVA_BYTE, base + i, (byte) q);
-            }
+            for (int i = from; i < to; i++) values.set(ValueLayout.JAVA_BYTE, base + i, quantize(src[srcOff + i], inverse));
         }
     }
 }

@@ -135,7 +135,17 @@ public final class Cublas {
      */
     public void gemmRowMajorXWt(MemorySegment handle, int m, int n, int k, long x, long w, int inType, long y,
                                 int outType, boolean accumulate) {
-        gemmEx(handle, OP_T, OP_N, n, m, k, 1f, w, inType, k, x, inType, k, accumulate ? 1f : 0f, y, outType, n,
+        gemmRowMajorXWt(handle, m, n, k, x, w, inType, y, n, outType, accumulate);
+    }
+
+    /**
+     * As {@link #gemmRowMajorXWt(MemorySegment, int, int, int, long, long, int, long, int, boolean)} into a column
+     * slice of a wider y: row r of the result starts at {@code y + r * ldy} elements (ldy ≥ n), so a weight matrix
+     * can be multiplied a block of output rows at a time.
+     */
+    public void gemmRowMajorXWt(MemorySegment handle, int m, int n, int k, long x, long w, int inType, long y,
+                                int ldy, int outType, boolean accumulate) {
+        gemmEx(handle, OP_T, OP_N, n, m, k, 1f, w, inType, k, x, inType, k, accumulate ? 1f : 0f, y, outType, ldy,
                 COMPUTE_32F);
     }
 }

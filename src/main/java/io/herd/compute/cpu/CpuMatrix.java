@@ -60,8 +60,25 @@ public final class CpuMatrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
+        if (nTokens == 1 && dtype != DType.F16) {
+            gemv(x, y);
+            return;
+        }
         if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
+    }
+
+    /** Decode: straight from the stored weights, split over the pool in equal ranges of outputs. */
+    private void gemv(float[] x, float[] y) {
+        if (x.length < nIn || y.length < nOut)
+            throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
+        int nTasks = Gemv.tasks(pool, nOut, bytesRead());
+        int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, Simd.LANES);
+        pool.parallelFor((nOut + per - 1) / per, task -> {
+            int o0 = task * per, o1 = Math.min(nOut, o0 + per);
+            if (inputMajor) GemvKernels.inputMajor(dtype, data, nIn, nOut, x, y, o0, o1);
+            else GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1);
+        });
     }
 
     @Override

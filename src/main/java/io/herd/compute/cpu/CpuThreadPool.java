@@ -53,7 +53,9 @@ public final class CpuThreadPool implements AutoCloseable {
      */
     public void parallelFor(int nTasks, IntConsumer task) {
         if (nTasks <= 0) return;
-        if (nTasks == 1 || workers.length == 0 || closed || isWorker() || !dispatch.tryLock()) {
+        // The lock is reentrant, so a loop started from the caller's own task must be caught before tryLock.
+        if (nTasks == 1 || workers.length == 0 || closed || isWorker() || dispatch.isHeldByCurrentThread()
+                || !dispatch.tryLock()) {
             for (int i = 0; i < nTasks; i++) task.accept(i);
             return;
         }

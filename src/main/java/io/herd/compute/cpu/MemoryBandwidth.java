@@ -18,8 +18,21 @@ import static io.herd.compute.cpu.Simd.LE;
 public final class MemoryBandwidth {
     private MemoryBandwidth() {}
 
+    /**
+     * Read bandwidth in GB/s (10⁹ bytes per second) over {@code repetitions} timed passes.
+     *
+     * @param bestGBps the fastest pass: what the memory system can deliver
+     * @param meanGBps all bytes over all the time: what a long run gets when other processes compete for the cores
+     */
+    public record Measurement(double bestGBps, double meanGBps) {}
+
     /** Best of {@code repetitions} passes over a {@code bufferBytes} buffer, in GB/s (10⁹ bytes per second). */
     public static double measureReadGBps(long bufferBytes, int repetitions, CpuThreadPool pool) {
+        return measure(bufferBytes, repetitions, pool).bestGBps();
+    }
+
+    /** Best and mean of {@code repetitions} passes over a {@code bufferBytes} buffer (after one warm-up pass). */
+    public static Measurement measure(long bufferBytes, int repetitions, CpuThreadPool pool) {
         if (bufferBytes < 1 << 20) throw new IllegalArgumentException("buffer of " + bufferBytes + " bytes is too small");
         if (repetitions < 1) throw new IllegalArgumentException("repetitions " + repetitions);
         // Owner: this method; the buffer is freed before it returns.
@@ -32,17 +45,19 @@ public final class MemoryBandwidth {
                 for (long off = s * slice; off < (s + 1) * slice; off += 4096) buffer.set(ValueLayout.JAVA_FLOAT, off, 1f);
             });
             double[] sums = new double[nSlices];
-            double best = 0;
+            double best = 0, totalSeconds = 0;
             for (int rep = 0; rep <= repetitions; rep++) {
                 long t0 = System.nanoTime();
                 pool.parallelFor(nSlices, s -> sums[s] += sum(buffer, s * slice, slice));
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                if (rep > 0) best = Math.max(best, slice * nSlices / seconds / 1e9); // rep 0 warms up the JIT
+                if (rep == 0) continue; // warms up the JIT
+                best = Math.max(best, slice * nSlices / seconds / 1e9);
+                totalSeconds += seconds;
             }
             double total = 0;
             for (double s : sums) total += s;
             if (!(total > 0)) throw new IllegalStateException("bandwidth pass read no data (sum " + total + ")");
-            return best;
+            return new Measurement(best, (double) slice * nSlices * repetitions / totalSeconds / 1e9);
         }
     }
 

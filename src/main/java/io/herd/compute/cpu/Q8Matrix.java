@@ -16,9 +16,15 @@ public final class Q8Matrix implements Matrix {
         this.weights = weights;
         this.pool = pool;
         int nIn = weights.nIn(), groupSize = weights.groupSize(), nGroups = weights.nGroups();
+        boolean flat = Simd.B != null && Integer.bitCount(groupSize) == 1 && groupSize % Simd.LANES == 0;
+        int shift = Integer.numberOfTrailingZeros(groupSize);
         this.rows = (row, col0, n, dst, dstOff) -> {
             long rowBase = (long) row * nIn;
             long scaleBase = (long) row * nGroups;
+            if (flat && col0 % Simd.LANES == 0) {
+                WeightDecoder.q8Flat(weights.values(), rowBase, weights.scales(), scaleBase, shift, col0, n, dst, dstOff);
+                return;
+            }
             int col = col0, end = col0 + n;
             while (col < end) {
                 int g = col / groupSize;
@@ -38,7 +44,8 @@ public final class Q8Matrix implements Matrix {
         if (groupSize < 0) throw new IllegalArgumentException("groupSize " + groupSize);
         int nOut = source.nOut(), nIn = source.nIn();
         Q8Weights q = Q8Weights.allocate(arena, nOut, nIn, groupSize);
-        int rowsPerTask = 16;
+        // Input-major sources are read across their rows: 64 outputs give 128-byte runs instead of 32-byte ones.
+        int rowsPerTask = source instanceof CpuMatrix cpu && cpu.inputMajor() ? 64 : 16;
         int nTasks = (nOut + rowsPerTask - 1) / rowsPerTask;
         pool.parallelFor(nTasks, task -> {
             int o0 = task * rowsPerTask, nRows = Math.min(rowsPerTask, nOut - o0);
@@ -48,7 +55,7 @@ public final class Q8Matrix implements Matrix {
             } else {
                 for (int r = 0; r < nRows; r++) for (int i = 0; i < nIn; i++) buf[r * nIn + i] = source.get(o0 + r, i);
             }
-            for (int r = 0; r < nRows; r++) q.quantizeRow(o0 + r, buf, r * nIn);
+            for (int r = 0; r < nRows; r++) Q8Quantizer.quantizeRow(q, o0 + r, buf, r * nIn);
         });
         return new Q8Matrix(q, pool);
     }
@@ -63,6 +70,16 @@ public final class Q8Matrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
+        int nOut = weights.nOut(), nIn = weights.nIn();
+        if (nTokens == 1 && GemvKernels.q8Supported(nIn, weights.groupSize())) {
+            if (x.length < nIn || y.length < nOut)
+                throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
+            int nTasks = Gemv.tasks(pool, nOut, bytesRead());
+            int per = (nOut + nTasks - 1) / nTasks;
+            pool.parallelFor((nOut + per - 1) / per, task -> GemvKernels.q8RowMajor(weights.values(), weights.scales(),
+                    nIn, weights.groupSize(), x, y, task * per, Math.min(nOut, (task + 1) * per)));
+            return;
+        }
         PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
     }
 }

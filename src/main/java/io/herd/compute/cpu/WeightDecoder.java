@@ -5,7 +5,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -58,8 +57,9 @@ final class WeightDecoder {
     }
 
     /**
-     * IEEE half to float without a table: move exponent and mantissa into place (13 bits up), then multiply by
-     * 2^112 to re-bias the exponent (exact, and right for subnormals too); Inf/NaN get the fp32 all-ones exponent.
+     * IEEE half to float: exponent and mantissa 13 bits up, times 2^112 to re-bias (exact, subnormals included);
+     * exponent 31 (Inf/NaN) carries into bit 15 when 0x400 is added, and that bit, smeared over the word, ORs in the
+     * all-ones fp32 exponent. Written inline: a vector-returning helper would box once compiled on its own.
      */
     static void f16(MemorySegment src, long byteOff, float[] dst, int dstOff, int n) {
         int i = 0;
@@ -67,9 +67,9 @@ final class WeightDecoder {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, byteOff + 2L * i, LE)
                     .convertShape(VectorOperators.S2I, I, 0);
             IntVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector scaled = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-            VectorMask<Integer> infOrNan = h.and(0x7c00).eq(0x7c00);
-            IntVector bits = scaled.blend(magnitude.or(0x7f800000), infOrNan)
+            IntVector bits = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .or(h.and(0x7c00).add(0x400).lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 31).and(0x7f800000))
                     .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
             bits.reinterpretAsFloats().intoArray(dst, dstOff + i);
         }
@@ -88,6 +88,23 @@ final class WeightDecoder {
             }
         }
         for (; i < n; i++) dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, byteOff + i) * scale;
+    }
+
+    /**
+     * Q8 values [col0, col0+n) of one row whose groups are a power of two (1 << shift) of whole vectors, col0 on a
+     * vector boundary: one flat loop, each vector's scale found with a shift (no short loop per group).
+     */
+    static void q8Flat(MemorySegment values, long rowBase, MemorySegment scales, long scaleRow, int shift, int col0,
+                       int n, float[] dst, int dstOff) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            float scale = scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
+            ((FloatVector) ByteVector.fromMemorySegment(B, values, rowBase + col0 + i, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++)
+            dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, rowBase + col0 + i)
+                    * scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
     }
 
     static void zero(float[] dst, int from, int to) {

@@ -16,8 +16,17 @@ public final class CudaOps {
      */
     static final int CUBLAS_MIN_ROWS_BF16 = 64;
     private static final int ELEMENTWISE_BLOCKS = 1024;
+    /** Weights per dequantized block: 16 MB of bf16, well inside an H100/H200 L2 (50 MB) for cuBLAS to read back. */
+    static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
+    /**
+     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, and one of 128 MB whose GEMMs are wide enough to
+     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles).
+     */
+    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20};
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
+    /** Decode tokens per step from which the kernel chosen for large batches runs (see DecodeAttentionCheck). */
+    public static final int MANY_DECODE_TOKENS = 16;
 
     private final CudaDevice device;
     private long bf16Scratch;
@@ -26,7 +35,16 @@ public final class CudaOps {
     private long actRowsTimesIn;
     private long splitScratch;
     private long splitEntries;
+    private long dequantScratch, dequantScratchBytes;
+    private long dequantBlockElements = DEQUANT_BLOCK_ELEMENTS;
+    private int dequantGemmMinRows = Integer.MAX_VALUE;
+    private boolean fusedRouter;
+    private boolean slicedArgmax;
+    private boolean fusedQuantize;
+    private long argmaxScratch, argmaxEntries;
+    static final int MAX_ARGMAX_SLICES = 256;
     private DecodeAttentionKernel decodeAttention = DecodeAttentionKernel.WARP_PER_HEAD;
+    private DecodeAttentionKernel decodeAttentionMany = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
 
@@ -44,10 +62,23 @@ public final class CudaOps {
      * {@code y[m] (+)= x[m] · Wᵀ} for {@code m < nRows} rows of fp32 x [nRows, nIn] into fp32 y [nRows, nOut].
      * Dense F32 matrices from 9 rows and BF16 ones from 64 rows go to cuBLAS (BF16: x rounded to bf16 first, FP32
      * accumulation); F32/BF16 below that run Herd's GEMV kernel on fp32 x; INT8/INT4 quantize x per 32 inputs to
-     * int8 and run Herd's dp4a kernel.
+     * int8 and run Herd's dp4a kernel, or from {@link #useDequantGemmFrom} rows go through {@link #dequantGemm}.
      */
     public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
+        linear(w, x, y, nRows, accumulate, false);
+    }
+
+    /**
+     * As {@link #linear(DeviceMatrix, long, long, int, boolean)}; {@code inputQuantized}: the int8 activations of x
+     * for w's format are already in the scratch (from {@link #rmsnormQuantized} or {@link #siluMulQuantized}), so
+     * the GEMV path skips its quantization. Only valid where {@link #quantizedGemv} is true for w and nRows.
+     */
+    public void linear(DeviceMatrix w, long x, long y, int nRows, boolean accumulate, boolean inputQuantized) {
         if (nRows <= 0) return;
+        if (inputQuantized && !quantizedGemv(w, nRows)) {
+            throw new IllegalStateException("pre-quantized input, but " + w.format() + " at " + nRows
+                    + " rows does not run the int8-activation GEMV");
+        }
         if (w.nGroups() != 1) throw new IllegalArgumentException("grouped matrix needs linearGrouped");
         if (nRows >= CUBLAS_MIN_ROWS_F32 && w.format() == WeightFormat.F32) {
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), x, w.data(),
@@ -57,9 +88,97 @@ public final class CudaOps {
             convertF32ToBf16(x, xb, (long) nRows * w.nIn());
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), xb, w.data(),
                     Cublas.R_16BF, y, Cublas.R_32F, accumulate);
+        } else if (nRows >= dequantGemmMinRows && w.format().quantized()) {
+            dequantGemm(w, x, y, nRows, accumulate);
         } else {
-            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4);
+            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
         }
+    }
+
+    /** Whether {@link #linear} runs the int8-activation GEMV for w at nRows (dense; grouped quantized always do). */
+    public boolean quantizedGemv(DeviceMatrix w, int nRows) {
+        return w.format().quantized() && (w.nGroups() != 1 || nRows < dequantGemmMinRows);
+    }
+
+    /**
+     * Many-row INT8/INT4 linear on tensor cores: x is rounded to bf16 once, then the weight is dequantized to bf16
+     * a block of output rows at a time into a scratch small enough to stay in L2, and each block goes through
+     * cuBLAS (BF16 × BF16, FP32 accumulation) into its column slice of y. Reads the packed weight once, like the
+     * GEMV kernel, but the multiply runs at tensor-core rate instead of the dp4a kernel's per-row cost.
+     */
+    private void dequantGemm(DeviceMatrix w, long x, long y, int nRows, boolean accumulate) {
+        int nIn = w.nIn(), nOut = w.nOut();
+        long xb = bf16Scratch((long) nRows * nIn);
+        convertF32ToBf16(x, xb, (long) nRows * nIn);
+        int block = dequantBlockRows(nIn, dequantBlockElements);
+        long scratch = dequantScratch((long) Math.min(block, nOut) * nIn);
+        String kernel = w.format() == WeightFormat.INT4 ? "herd_dequant_int4_bf16" : "herd_dequant_int8_bf16";
+        for (int r0 = 0; r0 < nOut; r0 += block) {
+            int rows = Math.min(block, nOut - r0);
+            long first = r0;
+            long vectors = (long) rows * nIn / 8;
+            device.launch(kernel, (int) Math.min(ELEMENTWISE_BLOCKS * 8L, (vectors + 255) / 256), 1, 1, 256, 1,
+                    a -> a.ptr(w.data()).ptr(w.scales()).ptr(scratch).i64(first).i32(rows).i32(nIn)
+                            .i32(w.groupSize()));
+            device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, rows, nIn, xb, scratch, Cublas.R_16BF,
+                    y + 4L * r0, nOut, Cublas.R_32F, accumulate);
+        }
+    }
+
+    /** Output rows dequantized per block: about {@value #DEQUANT_BLOCK_ELEMENTS} weights, a multiple of 64 rows. */
+    static int dequantBlockRows(int nIn) {
+        return dequantBlockRows(nIn, DEQUANT_BLOCK_ELEMENTS);
+    }
+
+    /** Output rows per block of about {@code elements} weights, a multiple of 64 rows (at least 64). */
+    static int dequantBlockRows(int nIn, long elements) {
+        return (int) Math.max(64, Math.min(Integer.MAX_VALUE / 2, elements / nIn) / 64 * 64);
+    }
+
+    /** Weights per dequantized block from now on: one of {@link #DEQUANT_BLOCK_CANDIDATES}. */
+    public void useDequantBlockElements(long elements) {
+        boolean known = false;
+        for (long c : DEQUANT_BLOCK_CANDIDATES) known |= c == elements;
+        if (!known) throw new IllegalArgumentException("dequant block of " + elements + " weights is not a candidate");
+        dequantBlockElements = elements;
+    }
+
+    public long dequantBlockElements() {
+        return dequantBlockElements;
+    }
+
+    private long dequantScratch(long elements) {
+        long bytes = elements * 2;
+        if (bytes > dequantScratchBytes) {
+            if (dequantScratch != 0) {
+                device.synchronize();
+                device.free(dequantScratch);
+            }
+            dequantScratch = device.alloc(bytes);
+            dequantScratchBytes = bytes;
+        }
+        return dequantScratch;
+    }
+
+    /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
+    public void reserveDequantScratch(int maxIn) {
+        // the largest candidate; a block is never above max(elements, 64 rows), whatever the input width
+        long largest = 0;
+        for (long c : DEQUANT_BLOCK_CANDIDATES) largest = Math.max(largest, c);
+        dequantScratch(Math.max(largest, 64L * maxIn));
+    }
+
+    /**
+     * Token rows from which dense INT8/INT4 linears take the dequantize + cuBLAS path ({@link Integer#MAX_VALUE}:
+     * never, the default until {@link DequantGemmCheck} chose a threshold on this device).
+     */
+    public void useDequantGemmFrom(int minRows) {
+        if (minRows < 1) throw new IllegalArgumentException("minRows must be positive, got " + minRows);
+        dequantGemmMinRows = minRows;
+    }
+
+    public int dequantGemmMinRows() {
+        return dequantGemmMinRows;
     }
 
     /**
@@ -69,12 +188,21 @@ public final class CudaOps {
      * {@code wide} picks the kernel that shares one weight load among 16 rows (prefill) instead of 4 (decode).
      */
     public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate) {
+        linearGrouped(w, x, y, offsets, nRows, wide, accumulate, false);
+    }
+
+    /** As above; {@code inputQuantized} as in {@link #linear(DeviceMatrix, long, long, int, boolean, boolean)}. */
+    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate,
+                              boolean inputQuantized) {
         if (nRows <= 0) return;
-        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide);
+        if (inputQuantized && !w.format().quantized()) {
+            throw new IllegalStateException("pre-quantized input for a " + w.format() + " matrix");
+        }
+        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide, inputQuantized);
     }
 
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
-                              boolean wide) {
+                              boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
                 : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
@@ -84,7 +212,7 @@ public final class CudaOps {
         int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
         if (w.format().quantized()) {
-            quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
+            if (!inputQuantized) quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
             device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
                     .ptr(actQ).ptr(actScales).ptr(actSums).ptr(y).ptr(w.data()).ptr(w.scales())
                     .i32(w.nOut()).i32(w.nIn()).i32(w.groupSize()).i32(m).ptr(offsets).i32(nGroupsTotal)
@@ -111,6 +239,11 @@ public final class CudaOps {
 
     public boolean tiledInt4Wide() {
         return tiledInt4Wide;
+    }
+
+    /** The GEMV's own activation quantization of x (rows × nIn) into the scratch (for the on-device checks). */
+    void quantizeForCheck(long x, int nRows, int nIn, boolean int4Order) {
+        quantizeActivations(x, nRows, nIn, int4Order);
     }
 
     /** int8 activations (per 32 inputs) for the quantized kernels, into the reserved scratch. */
@@ -182,14 +315,100 @@ public final class CudaOps {
         device.launch(k, nTok, 1, 1, 256, 1, a -> a.ptr(table).ptr(ids).ptr(out).i32(dim));
     }
 
+    /**
+     * y = rmsnorm as {@link #rmsnorm}, and its int8 activations for a following {@code format} (INT8/INT4) GEMV in
+     * the scratch, in one launch. Bit-identical to rmsnorm + the GEMV's own quantization (see FusedQuantizeCheck).
+     */
+    public void rmsnormQuantized(long x, long gain, long y, int nRows, int dim, float eps, long rows,
+                                 WeightFormat format) {
+        if (!format.quantized() || dim % 32 != 0) {
+            throw new IllegalArgumentException("fused quantization needs INT8/INT4 and dim % 32 == 0: " + format + ", " + dim);
+        }
+        reserveActivationScratch(nRows, dim);
+        boolean int4 = format == WeightFormat.INT4;
+        device.launch("herd_rmsnorm_quantize_f32", nRows, 1, 1, Math.min(1024, roundUp(dim, 32)), 1,
+                a -> a.ptr(x).ptr(gain).ptr(y).i32(dim).f32(eps).ptr(rows).ptr(actQ).ptr(actScales).ptr(actSums)
+                        .i32(int4 ? 1 : 0));
+    }
+
+    /**
+     * The int8 activations of silu(h[t, j]) · h[t, F + j] for a following {@code format} GEMV, in the scratch,
+     * without writing the f32 product (one launch instead of silu-mul + quantization, bit-identical).
+     */
+    public void siluMulQuantized(long h, int nRows, int f, WeightFormat format) {
+        if (!format.quantized() || f % 32 != 0) {
+            throw new IllegalArgumentException("fused quantization needs INT8/INT4 and F % 32 == 0: " + format + ", " + f);
+        }
+        reserveActivationScratch(nRows, f);
+        long nGroups = (long) nRows * f / 32;
+        boolean int4 = format == WeightFormat.INT4;
+        device.launch("herd_quantize_act_q8_silu", (int) ((nGroups + 7) / 8), 1, 1, 256, 1, a -> a
+                .ptr(h).i32(f).ptr(actQ).ptr(actScales).ptr(actSums).i32(int4 ? 1 : 0).i64(nGroups));
+    }
+
+    /** Uses {@link #rmsnormQuantized} and {@link #siluMulQuantized} where callers may (see FusedQuantizeCheck). */
+    public void useFusedQuantize(boolean fused) {
+        fusedQuantize = fused;
+    }
+
+    public boolean fusedQuantize() {
+        return fusedQuantize;
+    }
+
+    /** Device addresses of the int8 activation scratch: values, scales, sums (for the on-device checks). */
+    long[] activationScratch() {
+        return new long[] {actQ, actScales, actSums};
+    }
+
     /** a[t, j] = silu(h[t, j]) · h[t, F + j] for t < nRows. */
     public void siluMul(long h, long a, int nRows, int f) {
         long total = (long) nRows * f;
         device.launch("herd_silu_mul_f32", blocks(total), 1, 1, 256, 1, k -> k.ptr(h).ptr(a).i32(f).i64(total));
     }
 
+    /**
+     * out[r] = index of the largest of row r's vocab logits (lowest index on ties): one block per row, or with
+     * {@link #useSlicedArgmax} the two-pass kernels that spread each row over up to 256 blocks.
+     */
     public void argmax(long logits, int nRows, int vocab, long out) {
-        device.launch("herd_argmax_f32", nRows, 1, 1, 256, 1, a -> a.ptr(logits).i32(vocab).ptr(out));
+        if (nRows <= 0) return;
+        int slices = argmaxSlices(nRows, vocab);
+        if (slicedArgmax && (long) nRows * slices <= argmaxEntries) {
+            long partV = argmaxScratch, partI = argmaxScratch + 4L * argmaxEntries;
+            device.launch("herd_argmax_partial_f32", nRows, slices, 1, 256, 1,
+                    a -> a.ptr(logits).i32(vocab).ptr(partV).ptr(partI));
+            device.launch("herd_argmax_final", nRows, 1, 1, 256, 1,
+                    a -> a.ptr(partV).ptr(partI).i32(slices).ptr(out));
+        } else {
+            device.launch("herd_argmax_f32", nRows, 1, 1, 256, 1, a -> a.ptr(logits).i32(vocab).ptr(out));
+        }
+    }
+
+    /** Slices per row of the two-pass argmax: about two blocks per multiprocessor, ≥ 1024 entries each, ≤ 256. */
+    int argmaxSlices(int nRows, int vocab) {
+        int wanted = (2 * device.info().multiprocessors() + nRows - 1) / nRows;
+        return Math.max(1, Math.min(Math.min(MAX_ARGMAX_SLICES, wanted), (vocab + 1023) / 1024));
+    }
+
+    /** Reserves the two-pass argmax's partial results for up to {@code maxRows} rows (none inside a graph). */
+    public void reserveArgmaxScratch(int maxRows) {
+        long entries = (long) maxRows * MAX_ARGMAX_SLICES;
+        if (entries <= argmaxEntries) return;
+        if (argmaxScratch != 0) {
+            device.synchronize();
+            device.free(argmaxScratch);
+        }
+        argmaxScratch = device.alloc(entries * 8);
+        argmaxEntries = entries;
+    }
+
+    /** Uses the two-pass argmax (see {@link ArgmaxKernelCheck}); rows beyond the reserved scratch use one pass. */
+    public void useSlicedArgmax(boolean sliced) {
+        slicedArgmax = sliced;
+    }
+
+    public boolean slicedArgmax() {
+        return slicedArgmax;
     }
 
     // ---- attention ------------------------------------------------------------------------------------------
@@ -218,7 +437,8 @@ public final class CudaOps {
      */
     public void attentionDecode(long qkv, long out, long kCache, long vCache, boolean kvBf16, KvAddressing kv,
                                 int nTok, int nHeads, int nKv, int headDim, int chunkSize, float scale) {
-        attentionDecode(decodeAttention.supports(headDim) ? decodeAttention : DecodeAttentionKernel.WARP_PER_HEAD,
+        DecodeAttentionKernel k = nTok >= MANY_DECODE_TOKENS ? decodeAttentionMany : decodeAttention;
+        attentionDecode(k.supports(headDim, nHeads, nKv) ? k : DecodeAttentionKernel.WARP_PER_HEAD,
                 qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv, headDim, chunkSize, scale);
     }
 
@@ -226,7 +446,10 @@ public final class CudaOps {
     public void attentionDecode(DecodeAttentionKernel kernel, long qkv, long out, long kCache, long vCache,
                                 boolean kvBf16, KvAddressing kv, int nTok, int nHeads, int nKv, int headDim,
                                 int chunkSize, float scale) {
-        if (!kernel.supports(headDim)) throw new IllegalArgumentException(kernel + " does not serve headDim " + headDim);
+        if (!kernel.supports(headDim, nHeads, nKv)) {
+            throw new IllegalArgumentException(kernel + " does not serve headDim " + headDim + " with " + nHeads
+                    + " query heads over " + nKv + " KV heads");
+        }
         switch (kernel) {
             case WARP_PER_HEAD -> attentionDecodeWarpPerHead(qkv, out, kCache, vCache, kvBf16, kv, nTok, nHeads, nKv,
                     headDim, chunkSize, scale);
@@ -250,12 +473,42 @@ public final class CudaOps {
                 device.launch("herd_attention_merge_hd128", heads, 1, 1, 128, 1,
                         a -> a.ptr(pMax).ptr(pSum).ptr(pAcc).ptr(out).i32(splits));
             }
+            case GQA_SPLIT_HD128 -> {
+                int heads = nTok * nHeads;
+                // blocks are per (token, KV head); the partial states per (token, query head) must fit the scratch
+                int splits = (int) Math.min(splitsFor(nTok * nKv, device.info().multiprocessors()),
+                        splitEntries / heads);
+                if (splits < 1) {
+                    throw new IllegalStateException("split attention scratch holds " + splitEntries
+                            + " partial states, " + heads + " heads need more (reserveAttentionSplits)");
+                }
+                long pMax = splitScratch, pSum = splitScratch + 4L * splitEntries, pAcc = splitScratch + 8L * splitEntries;
+                device.launch(kvBf16 ? "herd_attention_gqa_hd128_bf16" : "herd_attention_gqa_hd128_f32", nTok * nKv,
+                        splits, 1, 128, 1, a -> a.ptr(qkv).ptr(kCache).ptr(vCache).ptr(kv.tokPos()).ptr(kv.tokSeq())
+                                .ptr(kv.blockTables()).i32(kv.maxBlocks()).i32(kv.blockSize()).i32(nHeads).i32(nKv)
+                                .i32(chunkSize).f32(scale).ptr(pMax).ptr(pSum).ptr(pAcc));
+                device.launch("herd_attention_merge_hd128", heads, 1, 1, 128, 1,
+                        a -> a.ptr(pMax).ptr(pSum).ptr(pAcc).ptr(out).i32(splits));
+            }
         }
     }
 
-    /** Chooses the kernel {@link #attentionDecode} uses for the head sizes it supports. */
+    /** Chooses the kernel {@link #attentionDecode} uses for the head sizes it supports (any token count). */
     public void useDecodeAttention(DecodeAttentionKernel kernel) {
-        decodeAttention = kernel;
+        useDecodeAttention(kernel, kernel);
+    }
+
+    /**
+     * Chooses the decode attention kernels: {@code few} below {@value #MANY_DECODE_TOKENS} tokens per step,
+     * {@code many} from there on (each falls back to the warp-per-head kernel for shapes it does not serve).
+     */
+    public void useDecodeAttention(DecodeAttentionKernel few, DecodeAttentionKernel many) {
+        decodeAttention = few;
+        decodeAttentionMany = many;
+    }
+
+    public DecodeAttentionKernel decodeAttentionMany() {
+        return decodeAttentionMany;
     }
 
     public DecodeAttentionKernel decodeAttention() {
@@ -281,7 +534,9 @@ public final class CudaOps {
      * allocation inside a captured graph).
      */
     public void reserveAttentionSplits(long maxTokenHeads) {
-        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors());
+        // the GQA kernel sizes its splits by (token, KV head) blocks: up to MAX_GQA_GROUP times the entries
+        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors())
+                * DecodeAttentionKernel.MAX_GQA_GROUP;
         if (entries <= splitEntries) return;
         if (splitScratch != 0) {
             device.synchronize();
@@ -320,6 +575,35 @@ public final class CudaOps {
 
     // ---- mixture of experts ---------------------------------------------------------------------------------
 
+    /**
+     * Router logits {@code x · Wᵀ} (fp32 W [nExperts, nIn]) into {@code logits}, then top-k + sigmoid into ids and
+     * scores: with the fused kernel (one launch, a warp per expert) once {@link #useFusedRouter} chose it, else the
+     * verified F32 linear followed by {@link #routerTopkSigmoid}.
+     */
+    public void router(DeviceMatrix w, long x, long logits, int k, long ids, long scores, int nTok) {
+        if (nTok <= 0) return;
+        if (w.format() != WeightFormat.F32 || w.nGroups() != 1) {
+            throw new IllegalArgumentException("router weights must be one dense F32 matrix, got " + w);
+        }
+        if (fusedRouter && w.nOut() <= 1024 && w.nIn() % 4 == 0) {  // the fused kernel loads float4
+            int threads = Math.min(1024, 32 * w.nOut());
+            device.launch("herd_router_fused_f32", nTok, 1, 1, threads, 1, a -> a.ptr(x).ptr(w.data()).ptr(logits)
+                    .i32(w.nOut()).i32(w.nIn()).i32(k).ptr(ids).ptr(scores));
+        } else {
+            linear(w, x, logits, nTok, false);
+            routerTopkSigmoid(logits, w.nOut(), k, ids, scores, nTok);
+        }
+    }
+
+    /** Uses the fused router kernel in {@link #router} (see {@link RouterKernelCheck}). */
+    public void useFusedRouter(boolean fused) {
+        fusedRouter = fused;
+    }
+
+    public boolean fusedRouter() {
+        return fusedRouter;
+    }
+
     public void routerTopkSigmoid(long logits, int nExperts, int k, long ids, long scores, int nTok) {
         device.launch("herd_router_topk_sigmoid_f32", (nTok + 127) / 128, 1, 1, 128, 1,
                 a -> a.ptr(logits).i32(nExperts).i32(k).ptr(ids).ptr(scores).i32(nTok));
@@ -332,12 +616,12 @@ public final class CudaOps {
     }
 
     public void moePermute(long x, long assignOfPos, long scores, long xp, int nAssign, int k, int dim) {
-        device.launch("herd_moe_permute_f32", nAssign, 1, 1, 256, 1,
+        device.launch("herd_moe_permute_f32", nAssign, rowSlices(nAssign, dim), 1, 256, 1,
                 a -> a.ptr(x).ptr(assignOfPos).ptr(scores).ptr(xp).i32(k).i32(dim));
     }
 
     public void moeUnpermuteAdd(long yp, long posOfAssign, long h, int nTok, int k, int dim) {
-        device.launch("herd_moe_unpermute_add_f32", nTok, 1, 1, 256, 1,
+        device.launch("herd_moe_unpermute_add_f32", nTok, rowSlices(nTok, dim), 1, 256, 1,
                 a -> a.ptr(yp).ptr(posOfAssign).ptr(h).i32(k).i32(dim));
     }
 
@@ -372,6 +656,12 @@ public final class CudaOps {
 
     public void fillBf16(long p, long n, float value) {
         device.launch("herd_fill_const_bf16", blocks(n), 1, 1, 256, 1, a -> a.ptr(p).i64(n).f32(value));
+    }
+
+    /** Blocks per row of a row-wise elementwise kernel: about two blocks per multiprocessor in all, ≥ 1. */
+    private int rowSlices(int rows, int dim) {
+        int perRow = (2 * device.info().multiprocessors() + rows - 1) / rows;
+        return Math.max(1, Math.min(perRow, (dim + 255) / 256));
     }
 
     private static int blocks(long n) {

@@ -11,6 +11,8 @@ import java.util.Random;
  * Picks the decode attention kernel on the device at hand: every candidate runs on the same random paged KV cache
  * and queries (four sequences of 6 to 2048 positions, global and chunked attention) and is compared with the
  * warp-per-head kernel; of those that match within tolerance the fastest on one sequence of 2048 positions wins.
+ * A second choice is made for large decode batches ({@link CudaOps#MANY_DECODE_TOKENS} tokens and more): the
+ * fastest passing kernel on {@value #MANY_TOKENS} tokens spread over the four sequences.
  * A kernel that computes wrong results (or NaN) is never chosen, so a faulty fast kernel costs speed, not logits.
  */
 public final class DecodeAttentionCheck {
@@ -20,16 +22,29 @@ public final class DecodeAttentionCheck {
     private static final int BLOCK_SIZE = 16;
     private static final int[] POSITIONS = {5, 130, 700, 2047};
     private static final int TIMED_LAUNCHES = 20;
+    /** Tokens of the large-batch timing. */
+    public static final int MANY_TOKENS = 64;
 
-    /** One kernel's outcome: error against the reference (NaN when not run), pass, and µs per batch-1 launch. */
-    public record Candidate(double maxAbsError, boolean pass, double microsPerLaunch) {}
+    /**
+     * One kernel's outcome: error against the reference (NaN when not run), pass, and µs per launch for one token
+     * and for {@value #MANY_TOKENS} tokens.
+     */
+    public record Candidate(double maxAbsError, boolean pass, double microsPerLaunch, double microsPerLaunchMany) {}
 
-    /** The chosen kernel and what each candidate did. */
-    public record Result(DecodeAttentionKernel chosen, Map<DecodeAttentionKernel, Candidate> candidates) {
+    /** The chosen kernels (few tokens, many tokens) and what each candidate did. */
+    public record Result(DecodeAttentionKernel chosen, DecodeAttentionKernel chosenMany,
+                         Map<DecodeAttentionKernel, Candidate> candidates) {
+        /** Only the verified kernel, for every batch (no check ran). */
+        public static Result verifiedOnly() {
+            return new Result(DecodeAttentionKernel.WARP_PER_HEAD, DecodeAttentionKernel.WARP_PER_HEAD, Map.of());
+        }
+
         public String summary() {
-            StringBuilder b = new StringBuilder("decode attention: ").append(chosen);
-            candidates.forEach((k, c) -> b.append(String.format(" | %s err %.2e %s %.1f us", k, c.maxAbsError(),
-                    c.pass() ? "ok" : "REJECTED", c.microsPerLaunch())));
+            StringBuilder b = new StringBuilder("decode attention: ").append(chosen).append(", from ")
+                    .append(CudaOps.MANY_DECODE_TOKENS).append(" tokens ").append(chosenMany);
+            candidates.forEach((k, c) -> b.append(String.format(" | %s err %.2e %s %.1f us, %d tokens %.1f us", k,
+                    c.maxAbsError(), c.pass() ? "ok" : "REJECTED", c.microsPerLaunch(), MANY_TOKENS,
+                    c.microsPerLaunchMany())));
             return b.toString();
         }
     }
@@ -50,11 +65,11 @@ public final class DecodeAttentionCheck {
         Map<DecodeAttentionKernel, Candidate> out = new EnumMap<>(DecodeAttentionKernel.class);
         List<DecodeAttentionKernel> candidates = new ArrayList<>();
         for (DecodeAttentionKernel k : DecodeAttentionKernel.values()) {
-            if (k != DecodeAttentionKernel.WARP_PER_HEAD && k.supports(headDim)) candidates.add(k);
+            if (k != DecodeAttentionKernel.WARP_PER_HEAD && k.supports(headDim, nHeads, nKv)) candidates.add(k);
         }
-        if (candidates.isEmpty()) return new Result(DecodeAttentionKernel.WARP_PER_HEAD, out);
+        if (candidates.isEmpty()) return Result.verifiedOnly();
         CudaDevice device = ops.device();
-        ops.reserveAttentionSplits((long) CHECK_SEQS * nHeads);
+        ops.reserveAttentionSplits((long) MANY_TOKENS * nHeads);
         long mark = device.allocationMark();
         try {
             int maxBlocks = (POSITIONS[POSITIONS.length - 1] + BLOCK_SIZE) / BLOCK_SIZE;
@@ -70,8 +85,8 @@ public final class DecodeAttentionCheck {
                 ops.fillRandomF32(vc, kvElems, 72, 1f);
             }
             int ld = (nHeads + 2 * nKv) * headDim;
-            long qkv = device.alloc((long) CHECK_SEQS * ld * 4);
-            ops.fillRandomF32(qkv, (long) CHECK_SEQS * ld, 73, 3f);
+            long qkv = device.alloc((long) MANY_TOKENS * ld * 4);
+            ops.fillRandomF32(qkv, (long) MANY_TOKENS * ld, 73, 3f);
             // each sequence its own shuffled blocks, so the kernels must follow the block table
             List<Integer> ids = new ArrayList<>();
             for (int b = 0; b < nBlocks; b++) ids.add(b);
@@ -115,22 +130,42 @@ public final class DecodeAttentionCheck {
             CudaOps.KvAddressing one = new CudaOps.KvAddressing(posD + 4L * last, seqD + 4L * last, tablesD,
                     maxBlocks, BLOCK_SIZE);
             long q1 = qkv + 4L * last * ld;
-            DecodeAttentionKernel best = DecodeAttentionKernel.WARP_PER_HEAD;
-            double bestUs = timeMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, q1, gotD, kc, vc, kvBf16, one, nHeads,
-                    nKv, headDim, scale);
-            out.put(DecodeAttentionKernel.WARP_PER_HEAD, new Candidate(0, true, bestUs));
+            // many tokens: MANY_TOKENS queries, token i of sequence i % CHECK_SEQS at its position (attention only
+            // reads the cache, so tokens may share a sequence)
+            int[] posMany = new int[MANY_TOKENS], seqMany = new int[MANY_TOKENS];
+            for (int i = 0; i < MANY_TOKENS; i++) {
+                seqMany[i] = i % CHECK_SEQS;
+                posMany[i] = POSITIONS[i % CHECK_SEQS];
+            }
+            long posManyD = device.alloc(MANY_TOKENS * 4L), seqManyD = device.alloc(MANY_TOKENS * 4L);
+            device.uploadInts(posMany, posManyD);
+            device.uploadInts(seqMany, seqManyD);
+            CudaOps.KvAddressing many = new CudaOps.KvAddressing(posManyD, seqManyD, tablesD, maxBlocks, BLOCK_SIZE);
+            long outMany = device.alloc((long) MANY_TOKENS * nHeads * headDim * 4);
+            DecodeAttentionKernel best = DecodeAttentionKernel.WARP_PER_HEAD, bestMany = best;
+            double bestUs = timeMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, q1, gotD, kc, vc, kvBf16, one, 1,
+                    nHeads, nKv, headDim, scale);
+            double bestManyUs = timeMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, qkv, outMany, kc, vc, kvBf16,
+                    many, MANY_TOKENS, nHeads, nKv, headDim, scale);
+            out.put(DecodeAttentionKernel.WARP_PER_HEAD, new Candidate(0, true, bestUs, bestManyUs));
             for (DecodeAttentionKernel k : candidates) {
                 double err = errors.get(k);
                 boolean pass = err <= TOLERANCE;
-                double us = pass ? timeMicros(ops, k, q1, gotD, kc, vc, kvBf16, one, nHeads, nKv, headDim, scale)
+                double us = pass ? timeMicros(ops, k, q1, gotD, kc, vc, kvBf16, one, 1, nHeads, nKv, headDim, scale)
                         : Double.NaN;
-                out.put(k, new Candidate(err, pass, us));
+                double usMany = pass ? timeMicros(ops, k, qkv, outMany, kc, vc, kvBf16, many, MANY_TOKENS, nHeads, nKv,
+                        headDim, scale) : Double.NaN;
+                out.put(k, new Candidate(err, pass, us, usMany));
                 if (pass && us < bestUs) {
                     best = k;
                     bestUs = us;
                 }
+                if (pass && usMany < bestManyUs) {
+                    bestMany = k;
+                    bestManyUs = usMany;
+                }
             }
-            return new Result(best, out);
+            return new Result(best, bestMany, out);
         } finally {
             device.synchronize();
             device.freeSince(mark);
@@ -138,12 +173,12 @@ public final class DecodeAttentionCheck {
     }
 
     private static double timeMicros(CudaOps ops, DecodeAttentionKernel k, long qkv, long out, long kc, long vc,
-                                     boolean kvBf16, CudaOps.KvAddressing kv, int nHeads, int nKv, int headDim,
-                                     float scale) {
-        ops.attentionDecode(k, qkv, out, kc, vc, kvBf16, kv, 1, nHeads, nKv, headDim, 0, scale);  // warm-up
+                                     boolean kvBf16, CudaOps.KvAddressing kv, int nTok, int nHeads, int nKv,
+                                     int headDim, float scale) {
+        ops.attentionDecode(k, qkv, out, kc, vc, kvBf16, kv, nTok, nHeads, nKv, headDim, 0, scale);  // warm-up
         float ms = ops.device().time(() -> {
             for (int i = 0; i < TIMED_LAUNCHES; i++) {
-                ops.attentionDecode(k, qkv, out, kc, vc, kvBf16, kv, 1, nHeads, nKv, headDim, 0, scale);
+                ops.attentionDecode(k, qkv, out, kc, vc, kvBf16, kv, nTok, nHeads, nKv, headDim, 0, scale);
             }
         });
         return ms * 1000.0 / TIMED_LAUNCHES;

@@ -3,10 +3,14 @@ package io.herd.model.gpu;
 import io.herd.compute.cuda.CudaDevice;
 import io.herd.compute.cuda.CudaOps;
 import io.herd.compute.cuda.CudaPhaseTimer;
+import io.herd.compute.cuda.ArgmaxKernelCheck;
 import io.herd.compute.cuda.DecodeAttentionCheck;
 import io.herd.compute.cuda.DecodeAttentionKernel;
 import io.herd.compute.cuda.DeviceMatrix;
+import io.herd.compute.cuda.DequantGemmCheck;
+import io.herd.compute.cuda.FusedQuantizeCheck;
 import io.herd.compute.cuda.LinearKernelCheck;
+import io.herd.compute.cuda.RouterKernelCheck;
 import io.herd.compute.cuda.DeviceWeights;
 import io.herd.compute.cuda.DeviceWeights.HostTensor;
 import io.herd.compute.cuda.MemoryPlan;
@@ -95,6 +99,10 @@ public final class CudaForwardPass implements ForwardPass {
     private CudaPhaseTimer phaseTimer;
     private final DecodeAttentionCheck.Result decodeAttentionChoice;
     private final LinearKernelCheck.Result linearChoice;
+    private final DequantGemmCheck.Result dequantChoice;
+    private final RouterKernelCheck.Result routerChoice;
+    private final ArgmaxKernelCheck.Result argmaxChoice;
+    private final FusedQuantizeCheck.Result fusedQuantizeChoice;
 
     /** One decoder layer's device weights and KV cache. */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
@@ -179,12 +187,14 @@ public final class CudaForwardPass implements ForwardPass {
             ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
                     options.maxLogitRows()), Math.max(maxIn(config), d));
             ops.reserveAttentionSplits(splitTokenHeads(config, options));
+            if (fmt != null && fmt.quantized()) ops.reserveDequantScratch(Math.max(maxIn(config), d));
+            ops.reserveArgmaxScratch(Math.max(1, options.maxLogitRows()));
             // New kernels are used only after they matched the verified kernels on this very device; with
             // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
             boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
             decodeAttentionChoice = checks ? DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
-                    options.kvBf16()) : new DecodeAttentionCheck.Result(DecodeAttentionKernel.WARP_PER_HEAD, Map.of());
-            ops.useDecodeAttention(decodeAttentionChoice.chosen());
+                    options.kvBf16()) : DecodeAttentionCheck.Result.verifiedOnly();
+            ops.useDecodeAttention(decodeAttentionChoice.chosen(), decodeAttentionChoice.chosenMany());
             System.Logger log = System.getLogger(CudaForwardPass.class.getName());
             log.log(System.Logger.Level.INFO, decodeAttentionChoice.summary());
             if (checks && options.matrixFormat() == WeightFormat.INT4) {
@@ -193,6 +203,39 @@ public final class CudaForwardPass implements ForwardPass {
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
+            }
+            if (checks && fmt != null && fmt.quantized()) {
+                dequantChoice = DequantGemmCheck.select(ops, fmt);
+                if (dequantChoice.used()) {
+                    ops.useDequantGemmFrom(dequantChoice.minRows());
+                    ops.useDequantBlockElements(dequantChoice.blockElements());
+                }
+                log.log(System.Logger.Level.INFO, dequantChoice.summary());
+            } else {
+                dequantChoice = null;
+            }
+            boolean anyMoe = false;
+            for (boolean m : config.moeLayers()) anyMoe |= m;
+            if (checks && anyMoe) {
+                routerChoice = RouterKernelCheck.select(ops, config.nExperts(), d, config.nExpertsPerTok());
+                ops.useFusedRouter(routerChoice.useFused());
+                log.log(System.Logger.Level.INFO, routerChoice.summary());
+            } else {
+                routerChoice = null;
+            }
+            if (checks && fmt != null && fmt.quantized() && d % 32 == 0 && dFfs(config) % 32 == 0) {
+                fusedQuantizeChoice = FusedQuantizeCheck.select(ops, d, dFfs(config), config.rmsNormEps());
+                ops.useFusedQuantize(fusedQuantizeChoice.useFused());
+                log.log(System.Logger.Level.INFO, fusedQuantizeChoice.summary());
+            } else {
+                fusedQuantizeChoice = null;
+            }
+            if (checks) {
+                argmaxChoice = ArgmaxKernelCheck.select(ops, config.vocabSize());
+                ops.useSlicedArgmax(argmaxChoice.useSliced());
+                log.log(System.Logger.Level.INFO, argmaxChoice.summary());
+            } else {
+                argmaxChoice = null;
             }
             device.synchronize();
         } catch (RuntimeException | Error e) {
@@ -431,18 +474,93 @@ public final class CudaForwardPass implements ForwardPass {
         return java.util.Optional.ofNullable(linearChoice);
     }
 
+    /** The dequantize + cuBLAS threshold the load-time check chose (empty unless the matrices are INT8/INT4). */
+    public java.util.Optional<DequantGemmCheck.Result> dequantGemmChoice() {
+        return java.util.Optional.ofNullable(dequantChoice);
+    }
+
+    /** The router kernel the load-time check chose (empty for a model without MoE layers or without checks). */
+    public java.util.Optional<RouterKernelCheck.Result> routerChoice() {
+        return java.util.Optional.ofNullable(routerChoice);
+    }
+
+    /** The fused norm/silu + quantization choice of the load-time check (empty unless INT8/INT4 with checks). */
+    public java.util.Optional<FusedQuantizeCheck.Result> fusedQuantizeChoice() {
+        return java.util.Optional.ofNullable(fusedQuantizeChoice);
+    }
+
+    /** The larger feed-forward width (MoE experts or dense MLP) the silu fusion is checked at. */
+    private static int dFfs(Llama4Config c) {
+        return Math.max(c.dFf(), c.dFfMlp());
+    }
+
+    /** The argmax kernels the load-time check chose (empty without checks). */
+    public java.util.Optional<ArgmaxKernelCheck.Result> argmaxChoice() {
+        return java.util.Optional.ofNullable(argmaxChoice);
+    }
+
+    /**
+     * Sets the dequantize + cuBLAS threshold ({@link Integer#MAX_VALUE}: GEMV kernels only), the fused router and
+     * the sliced argmax (benchmarks compare with the verified kernels this way).
+     */
+    public void useCheckedKernels(int dequantGemmMinRows, boolean fusedRouter, boolean slicedArgmax,
+                                  boolean fusedQuantize) {
+        dropGraphs();
+        ops.useFusedQuantize(fusedQuantize);
+        ops.useDequantGemmFrom(dequantGemmMinRows);
+        ops.useFusedRouter(fusedRouter);
+        ops.useSlicedArgmax(slicedArgmax);
+    }
+
+    public boolean slicedArgmax() {
+        return ops.slicedArgmax();
+    }
+
+    public boolean fusedQuantize() {
+        return ops.fusedQuantize();
+    }
+
+    public int dequantGemmMinRows() {
+        return ops.dequantGemmMinRows();
+    }
+
+    public boolean fusedRouter() {
+        return ops.fusedRouter();
+    }
+
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
     public void useTiledInt4(boolean narrow, boolean wide) {
+        dropGraphs();
+        ops.useTiledInt4(narrow, wide);
+    }
+
+    /** Closes the captured decode graphs: they hold the kernels chosen when they were captured. */
+    private void dropGraphs() {
         device.makeCurrent();
         device.synchronize();
         for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
         decodeGraphs.clear();
-        ops.useTiledInt4(narrow, wide);
     }
 
-    /** The decode attention kernel in use. */
+    /** The decode attention kernel in use below {@link CudaOps#MANY_DECODE_TOKENS} tokens per step. */
     public DecodeAttentionKernel decodeAttention() {
         return ops.decodeAttention();
+    }
+
+    /** The decode attention kernel in use from {@link CudaOps#MANY_DECODE_TOKENS} tokens per step. */
+    public DecodeAttentionKernel decodeAttentionMany() {
+        return ops.decodeAttentionMany();
+    }
+
+    /** Uses {@code few} below and {@code many} from {@link CudaOps#MANY_DECODE_TOKENS} decode tokens per step. */
+    public void useDecodeAttention(DecodeAttentionKernel few, DecodeAttentionKernel many) {
+        for (DecodeAttentionKernel k : new DecodeAttentionKernel[] {few, many}) {
+            if (!k.supports(config.headDim(), config.nHeads(), config.nKvHeads())) {
+                throw new IllegalArgumentException(k + " does not serve this model's attention heads");
+            }
+        }
+        dropGraphs();
+        ops.useDecodeAttention(few, many);
     }
 
     /**
@@ -450,14 +568,7 @@ public final class CudaForwardPass implements ForwardPass {
      * kernels this way); captured graphs are dropped since they hold the old kernel.
      */
     public void useDecodeAttention(DecodeAttentionKernel kernel) {
-        if (!kernel.supports(config.headDim())) {
-            throw new IllegalArgumentException(kernel + " does not serve headDim " + config.headDim());
-        }
-        device.makeCurrent();
-        device.synchronize();
-        for (CudaDevice.Graph g : decodeGraphs.values()) g.close();
-        decodeGraphs.clear();
-        ops.useDecodeAttention(kernel);
+        useDecodeAttention(kernel, kernel);
     }
 
     /**
@@ -622,6 +733,15 @@ public final class CudaForwardPass implements ForwardPass {
         ops.linear(lmHead, buf.xn(), buf.logits(), n, false);
     }
 
+    /**
+     * silu(gate) · up of buf.hidden for the down projection {@code down}: into buf.act, or (fused) straight into the
+     * down GEMV's int8 activations.
+     */
+    private void siluMulFor(DeviceMatrix down, int nRows, int f, boolean fused) {
+        if (fused) ops.siluMulQuantized(buf.hidden(), nRows, f, down.format());
+        else ops.siluMul(buf.hidden(), buf.act(), nRows, f);
+    }
+
     private void runLayers(StepLayout s) {
         Llama4Config c = config;
         int nTok = s.nTok, d = c.dModel(), hd = c.headDim();
@@ -637,9 +757,15 @@ public final class CudaForwardPass implements ForwardPass {
         for (Layer l : layers) {
             CudaOps.KvAddressing kv = l.rope() ? chunked : global;
             phase("rmsnorm");
-            ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            // fused: the norm kernel also writes the qkv GEMV's int8 activations (one launch fewer)
+            boolean qkvPrequantized = ops.fusedQuantize() && ops.quantizedGemv(l.qkv(), nTok);
+            if (qkvPrequantized) {
+                ops.rmsnormQuantized(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0, l.qkv().format());
+            } else {
+                ops.rmsnorm(buf.h(), l.inputNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
+            }
             phase("qkv_linear");
-            ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false);
+            ops.linear(l.qkv(), buf.xn(), buf.qkv(), nTok, false, qkvPrequantized);
             phase("attn_prep_rope_kv_write");
             ops.attnPrep(buf.qkv(), l.kCache(), l.vCache(), options.kvBf16(), kv, nTok, c.nHeads(), c.nKvHeads(), hd,
                     l.rope() ? omega : 0, l.rope() && c.useQkNorm(), c.rmsNormEps(),
@@ -659,8 +785,7 @@ public final class CudaForwardPass implements ForwardPass {
             ops.rmsnorm(buf.h(), l.postNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
             if (l.moe()) {
                 phase("router_linear_topk");
-                ops.linear(l.router(), buf.xn(), buf.routerLogits(), nTok, false);
-                ops.routerTopkSigmoid(buf.routerLogits(), c.nExperts(), k, buf.expertIds(), buf.expertScores(), nTok);
+                ops.router(l.router(), buf.xn(), buf.routerLogits(), k, buf.expertIds(), buf.expertScores(), nTok);
                 phase("moe_route_permute");
                 ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
                 ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);
@@ -668,24 +793,28 @@ public final class CudaForwardPass implements ForwardPass {
                 phase("experts_linear");
                 ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nAssign, c.dFf());
+                boolean expertsFused = ops.fusedQuantize() && l.expertsDown().format().quantized();
+                siluMulFor(l.expertsDown(), nAssign, c.dFf(), expertsFused);
                 phase("experts_linear");
-                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false);
+                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false,
+                        expertsFused);
                 phase("moe_unpermute_add");
                 ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
                 phase("shared_expert_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFf());
+                boolean sharedFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
+                siluMulFor(l.down(), nTok, c.dFf(), sharedFused);
                 phase("shared_expert_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, sharedFused);
             } else {
                 phase("dense_mlp_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
                 phase("silu_mul");
-                ops.siluMul(buf.hidden(), buf.act(), nTok, c.dFfMlp());
+                boolean mlpFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
+                siluMulFor(l.down(), nTok, c.dFfMlp(), mlpFused);
                 phase("dense_mlp_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true);
+                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, mlpFused);
             }
         }
     }

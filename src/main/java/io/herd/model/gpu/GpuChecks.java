@@ -183,7 +183,7 @@ public final class GpuChecks {
         int nGroups = 3, nOut = 72, nIn = 256;
         float[] w = new float[nGroups * nOut * nIn];
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.05f;
-        boolean allPass = true, tiledPass = true;
+        boolean allPass = true, tiledPass = true, dequantPass = true;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment wHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
             for (WeightFormat f : WeightFormat.values()) {
@@ -248,6 +248,27 @@ public final class GpuChecks {
                         r.put("pass", pass);
                         out.put("linear_" + (tiled ? "tiled_" : "") + f.kernelSuffix + (f.quantized() ? "_g" + group : "")
                                 + "_rows" + rows, r);
+                        if (f.quantized() && !tiled && rows > 4) {
+                            // dequantize + cuBLAS path: bf16 x times bf16-rounded dequantized weights, fp32 sums
+                            ops.useDequantGemmFrom(1);
+                            ops.linear(m0, xd, yd, rows, false);
+                            ops.useDequantGemmFrom(Integer.MAX_VALUE);
+                            float[] yDq = copyOut(device, arena, yd, rows * nOut);
+                            double errDq = 0;
+                            for (int t = 0; t < rows; t++) {
+                                for (int o = 0; o < nOut; o++) {
+                                    double ref = 0;
+                                    for (int i = 0; i < nIn; i++) {
+                                        ref += (double) bf16(x[t * nIn + i]) * bf16(deq[o * nIn + i]);
+                                    }
+                                    errDq = Math.max(errDq, Math.abs(ref - yDq[t * nOut + o]));
+                                }
+                            }
+                            boolean dqPass = errDq / scale < 1e-4;
+                            dequantPass &= dqPass;
+                            out.put("linear_dequant_gemm_" + f.kernelSuffix + "_g" + group + "_rows" + rows,
+                                    Map.of("max_rel_error_vs_host_reference", errDq / scale, "pass", dqPass));
+                        }
                         device.free(xd);
                         device.free(yd);
                         device.free(offs);
@@ -260,6 +281,7 @@ public final class GpuChecks {
             device.freeSince(mark);
         }
         out.put("tiled_int4_pass", tiledPass);
+        out.put("dequant_gemm_pass", dequantPass);
         Map<String, Object> attention = attentionChecks(device);
         out.put("attention", attention);
         out.put("pass", allPass && (boolean) attention.get("pass"));
@@ -267,7 +289,7 @@ public final class GpuChecks {
     }
 
     /**
-     * The three attention kernels (warp-per-head decode, the headDim-128 split-key decode, tiled prefill) against a
+     * The attention kernels (warp-per-head decode, the headDim-128 block, split-key and GQA decode, tiled prefill) against a
      * host reference over a paged cache with shuffled block ids: GQA 8 query heads on 2 KV heads, global and chunked
      * masks, f32 and bf16 caches.
      */
@@ -307,7 +329,8 @@ public final class GpuChecks {
                         int nPre = 40, preStart = 60;
                         int[] prePos = new int[nPre], preSeq = new int[nPre];
                         for (int i = 0; i < nPre; i++) { prePos[i] = preStart + i; preSeq[i] = 3; }
-                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128", "prefill")
+                        for (String kind : headDim == 128 ? List.of("decode", "decode_hd128", "decode_split_hd128",
+                                "decode_gqa_hd128", "prefill")
                                 : List.of("decode", "prefill")) {
                             boolean prefill = kind.equals("prefill");
                             int[] pos = prefill ? prePos : decodePos, seq = prefill ? preSeq : decodeSeq;
@@ -327,6 +350,8 @@ public final class GpuChecks {
                                 case "decode_hd128" -> ops.attentionDecode(DecodeAttentionKernel.BLOCK_PER_HEAD_HD128,
                                         qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 case "decode_split_hd128" -> ops.attentionDecode(DecodeAttentionKernel.SPLIT_KEYS_HD128,
+                                        qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
+                                case "decode_gqa_hd128" -> ops.attentionDecode(DecodeAttentionKernel.GQA_SPLIT_HD128,
                                         qkvD, outD, kd, vd, bf16, kv, nTok, nHeads, nKv, headDim, chunk, scale);
                                 default -> {
                                     int nTiles = (nTok + 15) / 16;
@@ -802,7 +827,11 @@ public final class GpuChecks {
             out.put("bytes_read_per_decode_step_batch1", bytesPerStepBatch1);
             out.put("decode_attention_load_check", choiceReport(gpu.decodeAttentionChoice()));
             gpu.linearKernelChoice().ifPresent(c -> out.put("int4_linear_load_check", c.asMap()));
-            DecodeAttentionKernel chosen = gpu.decodeAttention();
+            gpu.dequantGemmChoice().ifPresent(c -> out.put("dequant_gemm_load_check", c.asMap()));
+            gpu.routerChoice().ifPresent(c -> out.put("router_load_check", c.asMap()));
+            gpu.argmaxChoice().ifPresent(c -> out.put("argmax_load_check", c.asMap()));
+            gpu.fusedQuantizeChoice().ifPresent(c -> out.put("fused_quantize_load_check", c.asMap()));
+            DecodeAttentionKernel chosen = gpu.decodeAttention(), chosenMany = gpu.decodeAttentionMany();
             Random rnd = new Random(3);
             Map<Integer, Double> graphMs = new java.util.HashMap<>();
             for (int run = 0; run < 3; run++) {
@@ -817,6 +846,7 @@ public final class GpuChecks {
                 r.put("tokens_per_second", batch * steps / seconds);
                 r.put("cuda_graphs", graphs);
                 r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                 if (graphs) graphMs.put(batch, seconds / steps * 1e3);
                 if (batch == 1 && spec != null) {
                     double roofline = spec.bandwidthGbs() * 1e9 / bytesPerStepBatch1;
@@ -848,6 +878,7 @@ public final class GpuChecks {
                     }
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("decode_attention", chosen.name());
+                    r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                     r.put("profiled_steps", rounds);
                     r.put("kernel_launches_per_step", (double) (device.launchCount() - launches0) / (profiled + 3));
                     r.put("gpu_ms_per_step_sum_of_phases", gpuMs);
@@ -875,7 +906,7 @@ public final class GpuChecks {
                 perKernel.put(e.getKey().name(), r);
             }
             out.put("decode_attention_kernels_with_graphs", perKernel);
-            gpu.useDecodeAttention(chosen);
+            gpu.useDecodeAttention(chosen, chosenMany);
             // the same with the row-per-warp int4 kernels, where the load-time check chose the tiled ones
             LinearKernelCheck.Result lin = gpu.linearKernelChoice().orElse(null);
             if (lin != null && (lin.useNarrow() || lin.useWide())) {
@@ -887,8 +918,28 @@ public final class GpuChecks {
                     r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
                 }
                 r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
+            }
+            // the same with the int8-activation GEMV kernels for every row count and the unfused router, where
+            // the load-time checks chose the dequantize + cuBLAS path or the fused router
+            int dqRows = gpu.dequantGemmMinRows();
+            boolean fusedRouter = gpu.fusedRouter(), slicedArgmax = gpu.slicedArgmax(), fusedQuant = gpu.fusedQuantize();
+            if (dqRows != Integer.MAX_VALUE || fusedRouter || slicedArgmax || fusedQuant) {
+                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false, false);
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 64}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                r.put("decode_attention", chosen.name());
+                r.put("decode_attention_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", chosenMany.name());
+                r.put("note", "int8-activation GEMV for every row count, unfused router, one-pass argmax, unfused "
+                        + "norm/silu quantization");
+                out.put("gemv_only_unfused_router_with_graphs", r);
+                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax, fusedQuant);
             }
             // end to end: one batch-1 decode step's logits with each accepted kernel against the warp-per-head one
             gpu.useGraphs(false);
@@ -928,8 +979,54 @@ public final class GpuChecks {
                 agreement.put("tiled_int4_vs_row_per_warp", Map.of("max_abs_logit_diff", maxDiff,
                         "same_argmax", argmax(tiledLogits) == argmax(rowLogits)));
             }
+            {
+                // a 64-sequence decode step (where the dequantize + cuBLAS path and the many-token attention kernel
+                // run) and the batch-1 probe with every checked choice against the verified kernels only
+                List<SequenceChunk> batch64 = new ArrayList<>();
+                for (int sq = 0; sq < 64; sq++) {
+                    int[] gs = new int[maxBlocks];
+                    for (int b = 0; b < maxBlocks; b++) gs[b] = sq * maxBlocks + b;
+                    batch64.add(new SequenceChunk(new int[] {17 + 31 * sq}, context + steps + 3,
+                            new BlockTable(gs, gs.clone()), 1));
+                }
+                gpu.useDecodeAttention(chosen, chosenMany);
+                List<float[]> checked64 = gpu.forward(batch64);
+                float[] checked1 = gpu.forward(List.of(probe)).getFirst();
+                gpu.useCheckedKernels(Integer.MAX_VALUE, false, false, false);
+                gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
+                boolean tiledN = lin != null && lin.useNarrow(), tiledW = lin != null && lin.useWide();
+                gpu.useTiledInt4(false, false);
+                List<float[]> gemv64 = gpu.forward(batch64);
+                float[] gemv1 = gpu.forward(List.of(probe)).getFirst();
+                gpu.useTiledInt4(tiledN, tiledW);
+                gpu.useDecodeAttention(chosen, chosenMany);
+                gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax, fusedQuant);
+                double maxDiff = 0, maxRef = 0;
+                int sameArgmax = 0;
+                for (int sq = 0; sq < 64; sq++) {
+                    float[] a = checked64.get(sq), b = gemv64.get(sq);
+                    for (int i = 0; i < a.length; i++) {
+                        maxRef = Math.max(maxRef, Math.abs(b[i]));
+                        double diff = Math.abs((double) a[i] - b[i]);
+                        maxDiff = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(maxDiff, diff);
+                    }
+                    if (argmax(a) == argmax(b)) sameArgmax++;
+                }
+                agreement.put("batch64_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", maxDiff,
+                        "max_abs_logit", maxRef, "sequences_with_same_argmax", sameArgmax + "/64",
+                        "dequant_gemm_from_rows", dqRows == Integer.MAX_VALUE ? "never" : String.valueOf(dqRows),
+                        "fused_router", fusedRouter, "sliced_argmax", slicedArgmax, "fused_quantize", fusedQuant,
+                        "decode_attention_64_tokens", chosenMany.name()));
+                double d1 = 0;
+                for (int i = 0; i < gemv1.length; i++) {
+                    double diff = Math.abs((double) checked1[i] - gemv1[i]);
+                    d1 = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(d1, diff);
+                }
+                agreement.put("batch1_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", d1,
+                        "same_argmax", argmax(checked1) == argmax(gemv1), "decode_attention", chosen.name()));
+            }
             out.put("scout_logits_vs_warp_per_head", agreement);
-            gpu.useDecodeAttention(chosen);
+            gpu.useDecodeAttention(chosen, chosenMany);
             gpu.useGraphs(true);
         }
         return out;
@@ -962,8 +1059,11 @@ public final class GpuChecks {
     static Map<String, Object> choiceReport(DecodeAttentionCheck.Result r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("chosen", r.chosen().name());
+        m.put("chosen_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", r.chosenMany().name());
         r.candidates().forEach((k, c) -> m.put(k.name(), Map.of("max_rel_error_vs_warp_per_head", c.maxAbsError(),
-                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch())));
+                "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch(),
+                "us_per_launch_" + DecodeAttentionCheck.MANY_TOKENS + "_tokens_6_to_2048_positions",
+                c.microsPerLaunchMany())));
         m.put("tolerance", DecodeAttentionCheck.TOLERANCE);
         return m;
     }

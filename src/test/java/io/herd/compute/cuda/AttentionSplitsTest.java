@@ -38,4 +38,29 @@ class AttentionSplitsTest {
         assertThat(DecodeAttentionKernel.WARP_PER_HEAD.supports(258)).isFalse();
         assertThatThrownBy(() -> CudaOps.splitsFor(0, 132)).hasMessageContaining("tokenHeads");
     }
+
+    @Test
+    void theGqaKernelServesGroupsOfUpToEightQueryHeads() {
+        // Scout: 40 query heads over 8 KV heads
+        assertThat(DecodeAttentionKernel.GQA_SPLIT_HD128.supports(128, 40, 8)).isTrue();
+        assertThat(DecodeAttentionKernel.GQA_SPLIT_HD128.supports(128, 64, 8)).isTrue();
+        assertThat(DecodeAttentionKernel.GQA_SPLIT_HD128.supports(128, 72, 8)).isFalse();
+        assertThat(DecodeAttentionKernel.GQA_SPLIT_HD128.supports(128, 40, 3)).isFalse();
+        assertThat(DecodeAttentionKernel.GQA_SPLIT_HD128.supports(64, 40, 8)).isFalse();
+        // the other kernels do not care how heads are grouped
+        assertThat(DecodeAttentionKernel.SPLIT_KEYS_HD128.supports(128, 72, 8)).isTrue();
+    }
+
+    @Test
+    void gqaPartialStatesFitTheScratchReservedForTheLargestBatch() {
+        // the GQA kernel launches (token, KV head) blocks but writes (token, query head, split) states
+        int sms = 132, nHeads = 40, nKv = 8;
+        for (int maxSeqs : new int[] {1, 4, 64, 256}) {
+            long entries = CudaOps.splitEntriesFor((long) maxSeqs * nHeads, sms) * DecodeAttentionKernel.MAX_GQA_GROUP;
+            for (int t = 1; t <= maxSeqs; t++) {
+                assertThat((long) t * nHeads * CudaOps.splitsFor(t * nKv, sms)).as("%d tokens", t)
+                        .isLessThanOrEqualTo(entries);
+            }
+        }
+    }
 }

@@ -1,0 +1,102 @@
+package io.herd.compute.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.util.Objects;
+
+import static io.herd.compute.cpu.Simd.F;
+import static io.herd.compute.cpu.Simd.LANES;
+
+/**
+ * Vector helpers over plain float arrays for the model's per-token work (attention scores, norms, residuals). All
+ * accumulate in fp32 vector lanes, so sums differ from a sequential loop by summation order only.
+ */
+public final class FloatOps {
+    private FloatOps() {}
+
+    /** Σ a[aOff+i]·b[bOff+i] for i < n. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        Objects.checkFromIndexSize(aOff, n, a.length);
+        Objects.checkFromIndexSize(bOff, n, b.length);
+        FloatVector acc = FloatVector.zero(F), acc2 = acc;
+        int i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+            acc2 = FloatVector.fromArray(F, a, aOff + i + LANES).fma(FloatVector.fromArray(F, b, bOff + i + LANES), acc2);
+        }
+        for (; i + LANES <= n; i += LANES)
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        float sum = acc.add(acc2).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /** y[yOff+i] += alpha·x[xOff+i] for i < n. */
+    public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        Objects.checkFromIndexSize(xOff, n, x.length);
+        Objects.checkFromIndexSize(yOff, n, y.length);
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES)
+            FloatVector.fromArray(F, x, xOff + i).fma(a, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    /** a[off+i] *= s for i < n. */
+    public static void scale(float[] a, int off, int n, float s) {
+        Objects.checkFromIndexSize(off, n, a.length);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES)
+            FloatVector.fromArray(F, a, off + i).mul(s).intoArray(a, off + i);
+        for (; i < n; i++) a[off + i] *= s;
+    }
+
+    /** Σ a[off+i]² for i < n. */
+    public static float sumOfSquares(float[] a, int off, int n) {
+        return dot(a, off, a, off, n);
+    }
+
+    /**
+     * RMSNorm with gain: out[outOff+i] = x[xOff+i] / sqrt(mean(x²) + eps) · gain[i] for i < gain.length. The
+     * model keeps its own version where it must round to bf16 between the two products.
+     */
+    public static void rmsNorm(float[] x, int xOff, float[] gain, float eps, float[] out, int outOff) {
+        int n = gain.length;
+        Objects.checkFromIndexSize(outOff, n, out.length);
+        float inv = (float) (1.0 / Math.sqrt(sumOfSquares(x, xOff, n) / n + eps));
+        FloatVector s = FloatVector.broadcast(F, inv);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES)
+            FloatVector.fromArray(F, x, xOff + i).mul(s).mul(FloatVector.fromArray(F, gain, i)).intoArray(out, outOff + i);
+        for (; i < n; i++) out[outOff + i] = x[xOff + i] * inv * gain[i];
+    }
+
+    /** In-place softmax of a[off..off+n): max-subtracted exponentials divided by their sum. */
+    public static void softmax(float[] a, int off, int n) {
+        Objects.checkFromIndexSize(off, n, a.length);
+        if (n == 0) return;
+        float max = Float.NEGATIVE_INFINITY;
+        int i = 0;
+        if (n >= LANES) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int bound = F.loopBound(n); i < bound; i += LANES) m = m.max(FloatVector.fromArray(F, a, off + i));
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) max = Math.max(max, a[off + i]);
+        FloatVector mv = FloatVector.broadcast(F, max), sv = FloatVector.zero(F);
+        i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            FloatVector e = FloatVector.fromArray(F, a, off + i).sub(mv).lanewise(VectorOperators.EXP);
+            e.intoArray(a, off + i);
+            sv = sv.add(e);
+        }
+        float sum = sv.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(a[off + i] - max);
+            a[off + i] = e;
+            sum += e;
+        }
+        scale(a, off, n, 1f / sum);
+    }
+}

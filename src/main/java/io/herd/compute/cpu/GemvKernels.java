@@ -1,0 +1,263 @@
+package io.herd.compute.cpu;
+
+import io.herd.compute.DType;
+import io.herd.compute.Q8Weights;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static io.herd.compute.cpu.Simd.B;
+import static io.herd.compute.cpu.Simd.F;
+import static io.herd.compute.cpu.Simd.I;
+import static io.herd.compute.cpu.Simd.LANES;
+import static io.herd.compute.cpu.Simd.LE;
+import static io.herd.compute.cpu.Simd.S;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
+/**
+ * One-token matmul (decode) straight from the stored weights: each weight is loaded, widened in registers and used
+ * once, with no panel in between, so a core keeps up with its share of memory bandwidth. Four rows are read side by
+ * side: four streams in flight read faster than one row after another. F16 is not here: its long widening made
+ * the direct loop no faster than the panel path, which it takes instead. One method per format and
+ * layout keeps every call site monomorphic, which the Vector API needs to stay in registers.
+ */
+final class GemvKernels {
+    private GemvKernels() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    // Widening is written out inside each loop on purpose: a helper method that returns a vector is compiled on its
+    // own once it gets hot, is then too big to inline, and every call boxes the vector (100× slower).
+
+    private static float scalar(DType dtype, MemorySegment w, long index) {
+        return switch (dtype) {
+            case F32 -> w.getAtIndex(F32, index);
+            case BF16 -> Float.intBitsToFloat((w.getAtIndex(I16, index) & 0xffff) << 16);
+            case F16 -> Float.float16ToFloat(w.getAtIndex(I16, index));
+            case Q8 -> throw new AssertionError();
+        };
+    }
+
+    // ------------------------------------------------------------------ row-major [nOut, nIn]: dot products
+
+    /** y[o] = dot(W[o, :], x) for o in [o0, o1). */
+    static void rowMajor(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o0, int o1) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4) {
+            switch (dtype) {
+                case F32 -> dot4F32(w, nIn, x, y, o);
+                case BF16 -> dot4Bf16(w, nIn, x, y, o);
+                case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
+            }
+        }
+        for (; o < o1; o++) {
+            float acc = 0f;
+            long base = (long) o * nIn;
+            for (int i = 0; i < nIn; i++) acc += x[i] * scalar(dtype, w, base + i);
+            y[o] = acc;
+        }
+    }
+
+    private static void dot4F32(MemorySegment w, int nIn, float[] x, float[] y, int o) {
+        long r0 = (long) o * nIn * 4, r1 = r0 + nIn * 4L, r2 = r1 + nIn * 4L, r3 = r2 + nIn * 4L;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (int bound = F.loopBound(nIn); i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            long b = 4L * i;
+            a0 = FloatVector.fromMemorySegment(F, w, r0 + b, LE).fma(xv, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, r1 + b, LE).fma(xv, a1);
+            a2 = FloatVector.fromMemorySegment(F, w, r2 + b, LE).fma(xv, a2);
+            a3 = FloatVector.fromMemorySegment(F, w, r3 + b, LE).fma(xv, a3);
+        }
+        finish4(DType.F32, w, nIn, x, y, o, i, a0, a1, a2, a3);
+    }
+
+    private static void dot4Bf16(MemorySegment w, int nIn, float[] x, float[] y, int o) {
+        long r0 = (long) o * nIn * 2, r1 = r0 + nIn * 2L, r2 = r1 + nIn * 2L, r3 = r2 + nIn * 2L;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (int bound = F.loopBound(nIn); i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            long b = 2L * i;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, r0 + b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, r1 + b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, r2 + b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, r3 + b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
+        }
+        finish4(DType.BF16, w, nIn, x, y, o, i, a0, a1, a2, a3);
+    }
+
+    private static void finish4(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o, int tail,
+                                FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        long base = (long) o * nIn;
+        for (int i = tail; i < nIn; i++) {
+            float xi = x[i];
+            s0 += xi * scalar(dtype, w, base + i);
+            s1 += xi * scalar(dtype, w, base + nIn + i);
+            s2 += xi * scalar(dtype, w, base + 2L * nIn + i);
+            s3 += xi * scalar(dtype, w, base + 3L * nIn + i);
+        }
+        y[o] = s0;
+        y[o + 1] = s1;
+        y[o + 2] = s2;
+        y[o + 3] = s3;
+    }
+
+    /** Whether {@link #q8RowMajor} handles this group size: one scale per row, or a power of two of whole vectors. */
+    static boolean q8Supported(int nIn, int groupSize) {
+        return B != null && (groupSize >= nIn || (Integer.bitCount(groupSize) == 1 && groupSize % LANES == 0));
+    }
+
+    /**
+     * Q8 rows: y[o] = Σ_i values[o, i] · scale[o, i / groupSize] · x[i]. One flat loop over the row: each vector lies
+     * in one group, whose scale is found with a shift, so there is no short inner loop per group.
+     */
+    static void q8RowMajor(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, float[] y,
+                           int o0, int o1) {
+        int o = o0;
+        // Four rows side by side: four independent streams keep more reads in flight than one row at a time.
+        for (; o + 4 <= o1; o += 4) q8Rows4(values, scales, nIn, groupSize, x, y, o);
+        for (; o < o1; o++) y[o] = q8RowScalar(values, scales, nIn, groupSize, x, o);
+    }
+
+    private static void q8Rows4(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
+                                float[] y, int o) {
+        boolean perRow = groupSize >= nIn;
+        int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
+        int nGroups = perRow ? 1 : (nIn + groupSize - 1) / groupSize;
+        long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
+        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (int bound = F.loopBound(nIn); i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            long g = i >>> shift; // 0 for per-row scales, which then scale the finished dot product instead
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, values, r1 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
+            if (!perRow) {
+                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
+                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
+                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
+                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+            }
+            a0 = w0.fma(xv, a0);
+            a1 = w1.fma(xv, a1);
+            a2 = w2.fma(xv, a2);
+            a3 = w3.fma(xv, a3);
+        }
+        float d0 = a0.reduceLanes(VectorOperators.ADD), d1 = a1.reduceLanes(VectorOperators.ADD);
+        float d2 = a2.reduceLanes(VectorOperators.ADD), d3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < nIn; i++) {
+            float xi = x[i];
+            long g = i >>> shift;
+            float f0 = xi * values.get(ValueLayout.JAVA_BYTE, r0 + i), f1 = xi * values.get(ValueLayout.JAVA_BYTE, r1 + i);
+            float f2 = xi * values.get(ValueLayout.JAVA_BYTE, r2 + i), f3 = xi * values.get(ValueLayout.JAVA_BYTE, r3 + i);
+            if (perRow) {
+                d0 += f0; d1 += f1; d2 += f2; d3 += f3;
+            } else {
+                d0 += f0 * scales.getAtIndex(Q8Weights.SCALE, s0 + g);
+                d1 += f1 * scales.getAtIndex(Q8Weights.SCALE, s1 + g);
+                d2 += f2 * scales.getAtIndex(Q8Weights.SCALE, s2 + g);
+                d3 += f3 * scales.getAtIndex(Q8Weights.SCALE, s3 + g);
+            }
+        }
+        if (perRow) {
+            d0 *= scales.getAtIndex(Q8Weights.SCALE, s0);
+            d1 *= scales.getAtIndex(Q8Weights.SCALE, s1);
+            d2 *= scales.getAtIndex(Q8Weights.SCALE, s2);
+            d3 *= scales.getAtIndex(Q8Weights.SCALE, s3);
+        }
+        y[o] = d0;
+        y[o + 1] = d1;
+        y[o + 2] = d2;
+        y[o + 3] = d3;
+    }
+
+    /** One Q8 row, scalar (ragged row counts only). */
+    private static float q8RowScalar(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, int o) {
+        int nGroups = (nIn + groupSize - 1) / groupSize;
+        float sum = 0f;
+        for (int i = 0; i < nIn; i++)
+            sum += x[i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
+                    * scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + i / groupSize);
+        return sum;
+    }
+
+    // ------------------------------------------------------------------ input-major [nIn, nOut]: row updates
+
+    /**
+     * y[o] = Σ_i x[i] · W[i, o] for o in [o0, o1): walks four stored rows at a time, each one a long contiguous run,
+     * so the reads stream; y[o0..o1) stays in L1 between rows.
+     */
+    static void inputMajor(DType dtype, MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o0, int o1) {
+        java.util.Arrays.fill(y, o0, o1, 0f);
+        int i = 0;
+        for (; i + 4 <= nIn; i += 4) {
+            switch (dtype) {
+                case F32 -> axpy4F32(w, nOut, x, y, i, o0, o1);
+                case BF16 -> axpy4Bf16(w, nOut, x, y, i, o0, o1);
+                case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
+            }
+        }
+        for (; i < nIn; i++) {
+            float xi = x[i];
+            long base = (long) i * nOut;
+            for (int o = o0; o < o1; o++) y[o] += xi * scalar(dtype, w, base + o);
+        }
+    }
+
+    private static void axpy4F32(MemorySegment w, int nOut, float[] x, float[] y, int i, int o0, int o1) {
+        FloatVector x0 = FloatVector.broadcast(F, x[i]), x1 = FloatVector.broadcast(F, x[i + 1]);
+        FloatVector x2 = FloatVector.broadcast(F, x[i + 2]), x3 = FloatVector.broadcast(F, x[i + 3]);
+        long r0 = (long) i * nOut * 4, stride = nOut * 4L;
+        int o = o0;
+        for (; o + LANES <= o1; o += LANES) {
+            long b = r0 + 4L * o;
+            FloatVector acc = FloatVector.fromArray(F, y, o);
+            acc = FloatVector.fromMemorySegment(F, w, b, LE).fma(x0, acc);
+            acc = FloatVector.fromMemorySegment(F, w, b + stride, LE).fma(x1, acc);
+            acc = FloatVector.fromMemorySegment(F, w, b + 2 * stride, LE).fma(x2, acc);
+            acc = FloatVector.fromMemorySegment(F, w, b + 3 * stride, LE).fma(x3, acc);
+            acc.intoArray(y, o);
+        }
+        tail4(DType.F32, w, nOut, x, y, i, o, o1);
+    }
+
+    private static void axpy4Bf16(MemorySegment w, int nOut, float[] x, float[] y, int i, int o0, int o1) {
+        FloatVector x0 = FloatVector.broadcast(F, x[i]), x1 = FloatVector.broadcast(F, x[i + 1]);
+        FloatVector x2 = FloatVector.broadcast(F, x[i + 2]), x3 = FloatVector.broadcast(F, x[i + 3]);
+        long r0 = (long) i * nOut * 2, stride = nOut * 2L;
+        int o = o0;
+        for (; o + LANES <= o1; o += LANES) {
+            long b = r0 + 2L * o;
+            FloatVector acc = FloatVector.fromArray(F, y, o);
+            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x0, acc);
+            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x1, acc);
+            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x2, acc);
+            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x3, acc);
+            acc.intoArray(y, o);
+        }
+        tail4(DType.BF16, w, nOut, x, y, i, o, o1);
+    }
+
+    private static void tail4(DType dtype, MemorySegment w, int nOut, float[] x, float[] y, int i, int o, int o1) {
+        for (; o < o1; o++) {
+            long b = (long) i * nOut + o;
+            y[o] += x[i] * scalar(dtype, w, b) + x[i + 1] * scalar(dtype, w, b + nOut)
+                    + x[i + 2] * scalar(dtype, w, b + 2L * nOut) + x[i + 3] * scalar(dtype, w, b + 3L * nOut);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.herd.cli;
+
+import io.herd.model.Llama4Config;
+import io.herd.model.WeightQuantization;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BenchCommandTest {
+    private static String tinyScout() {
+        Path shared = Path.of(System.getProperty("herd.shared.dir", "../shared"));
+        return shared.resolve("fixtures/llama4-tiny-scout/config.json").toString();
+    }
+
+    @Test
+    void parsesOptionsAndRejectsBadOnes() {
+        var o = BenchCommand.Options.parse(new String[]{"--shape", "scout", "--layers", "2", "--quant", "q8", "--batch", "4", "--json"});
+        assertThat(o.layers()).isEqualTo(2);
+        assertThat(o.quant()).isEqualTo(WeightQuantization.Q8);
+        assertThat(o.batch()).isEqualTo(4);
+        assertThat(o.json()).isTrue();
+        assertThatThrownBy(() -> BenchCommand.Options.parse(new String[]{"--layers", "2"})).hasMessageContaining("--shape is required");
+        assertThatThrownBy(() -> BenchCommand.Options.parse(new String[]{"--shape", "scout", "--batch", "0"})).hasMessageContaining("--batch must be positive");
+        assertThatThrownBy(() -> BenchCommand.Options.parse(new String[]{"--shape", "scout", "--frobnicate"})).hasMessageContaining("unknown option");
+    }
+
+    @Test
+    void cutsRealConfigsToTheRequestedLayersAndKnowsTheirSize() {
+        Llama4Config scout = BenchCommand.config("scout", 2);
+        assertThat(scout.nLayers()).isEqualTo(2);
+        assertThat(scout.dModel()).isEqualTo(5120);
+        assertThat(scout.vocabSize()).isEqualTo(202048);
+        assertThat(scout.isMoeLayer(0) && scout.isMoeLayer(1)).isTrue();
+        Llama4Config maverick = BenchCommand.config("maverick", 4);
+        assertThat(maverick.isMoeLayer(0)).isNotEqualTo(maverick.isMoeLayer(1)); // every other layer is MoE
+        // Scout, 2 layers, BF16: embedding + lm_head 2·202048·5120 and per layer attention, router, 16 experts, shared.
+        long d = 5120, perLayer = d * (2 * 5120 + 2 * 1024) + 16 * d + 3L * 16 * 8192 * d + 3L * 8192 * d;
+        assertThat(RandomWeights.residentBytes(scout, WeightQuantization.NONE, 0)).isEqualTo(2 * (2 * 202048 * d + 2 * perLayer));
+        assertThatThrownBy(() -> BenchCommand.config("scout", 49)).hasMessageContaining("exceeds the 48 layers");
+    }
+
+    /**
+     * On the tiny Scout-shaped config the counted bytes of one decoded token must be exactly what top-1 routing
+     * reads: an embedding row, each layer's attention, router, one expert and the shared expert, and lm_head.
+     */
+    @Test
+    void countsTheWeightBytesADecodedTokenReads() {
+        var o = BenchCommand.Options.parse(new String[]{"--shape", tinyScout(), "--prompt-len", "5", "--gen-len", "3",
+                "--bandwidth-mb", "16"});
+        Map<String, Object> r = BenchCommand.runModel(o);
+        Llama4Config c = BenchCommand.config(tinyScout(), null);
+        long d = c.dModel(), bytes = 2 * d + 2 * c.vocabSize() * d;
+        for (int i = 0; i < c.nLayers(); i++) {
+            bytes += 2 * d * (2L * c.qDim() + 2L * c.kvDim());
+            bytes += c.isMoeLayer(i) ? 2 * (c.nExperts() * d + 3L * c.dFf() * d + 3L * c.dFf() * d) : 2 * 3L * c.dFfMlp() * d;
+        }
+        assertThat(r.get("weightBytesPerDecodedToken")).isEqualTo(bytes);
+        assertThat((Double) r.get("decodeTokensPerSecond")).isPositive();
+        assertThat((Long) r.get("rssBytes")).isPositive();
+    }
+}
