@@ -19,10 +19,11 @@ public final class CudaOps {
     /** Weights per dequantized block: 16 MB of bf16, well inside an H100/H200 L2 (50 MB) for cuBLAS to read back. */
     static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
     /**
-     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, and one of 128 MB whose GEMMs are wide enough to
-     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles).
+     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, one of 128 MB whose GEMMs are wide enough to
+     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles), and one of 256 MB that takes every
+     * dense Scout-sized matrix except the LM head (up to 26176 × 5120) in a single dequantization and one GEMM.
      */
-    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20};
+    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20, 128L << 20};
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
     /** Decode tokens per step from which the kernel chosen for large batches runs (see DecodeAttentionCheck). */
@@ -162,10 +163,15 @@ public final class CudaOps {
 
     /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
     public void reserveDequantScratch(int maxIn) {
+        dequantScratch(dequantScratchBytes(maxIn) / 2);
+    }
+
+    /** Bytes {@link #reserveDequantScratch} allocates for matrices of up to {@code maxIn} inputs. */
+    public static long dequantScratchBytes(int maxIn) {
         // the largest candidate; a block is never above max(elements, 64 rows), whatever the input width
         long largest = 0;
         for (long c : DEQUANT_BLOCK_CANDIDATES) largest = Math.max(largest, c);
-        dequantScratch(Math.max(largest, 64L * maxIn));
+        return 2 * Math.max(largest, 64L * maxIn);
     }
 
     /**
@@ -476,7 +482,7 @@ public final class CudaOps {
             case GQA_SPLIT_HD128 -> {
                 int heads = nTok * nHeads;
                 // blocks are per (token, KV head); the partial states per (token, query head) must fit the scratch
-                int splits = (int) Math.min(splitsFor(nTok * nKv, device.info().multiprocessors()),
+                int splits = (int) Math.min(gqaSplitsFor(nTok * nKv, device.info().multiprocessors()),
                         splitEntries / heads);
                 if (splits < 1) {
                     throw new IllegalStateException("split attention scratch holds " + splitEntries
@@ -530,12 +536,24 @@ public final class CudaOps {
     }
 
     /**
+     * Key splits per (token, KV head) block of the GQA kernel: enough blocks for four per multiprocessor. Each GQA
+     * block reads the keys of a whole query-head group, so with one split per block a 64-token batch (512 blocks on
+     * Scout) runs a few long blocks per SM and the longest sequences set the step time; twice the flash-decoding
+     * target splits long contexts over more blocks (any split count is exact: the merge kernel combines the
+     * partial softmax states). Fixed for a given batch, like {@link #splitsFor}, so captured graphs stay valid.
+     */
+    static int gqaSplitsFor(int tokenKvHeads, int multiprocessors) {
+        return splitsFor(tokenKvHeads, 2 * multiprocessors);
+    }
+
+    /**
      * Reserves the flash-decoding scratch for up to {@code maxTokenHeads} (token, head) pairs up front (no
      * allocation inside a captured graph).
      */
     public void reserveAttentionSplits(long maxTokenHeads) {
-        // the GQA kernel sizes its splits by (token, KV head) blocks: up to MAX_GQA_GROUP times the entries
-        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors())
+        // the GQA kernel sizes its splits by (token, KV head) blocks against twice the SMs (gqaSplitsFor): up to
+        // MAX_GQA_GROUP times the entries of that target
+        long entries = splitEntriesFor(maxTokenHeads, 2 * device.info().multiprocessors())
                 * DecodeAttentionKernel.MAX_GQA_GROUP;
         if (entries <= splitEntries) return;
         if (splitScratch != 0) {
