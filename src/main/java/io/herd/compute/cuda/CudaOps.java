@@ -48,6 +48,7 @@ public final class CudaOps {
     private DecodeAttentionKernel decodeAttentionMany = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
+    private boolean pipelinedInt4;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -210,8 +211,8 @@ public final class CudaOps {
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
                               boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
-        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
-                : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
+        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : pipelinedInt4 ? "herd_linear_pipelined_"
+                : "herd_linear_tiled_") : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
@@ -245,6 +246,19 @@ public final class CudaOps {
 
     public boolean tiledInt4Wide() {
         return tiledInt4Wide;
+    }
+
+    /**
+     * Uses the software-pipelined variant of the narrow tiled int4 kernel (next weights loaded before the current
+     * ones are multiplied; bit-identical results) wherever the narrow tiled kernel runs; see
+     * {@link LinearKernelCheck}.
+     */
+    public void usePipelinedInt4(boolean pipelined) {
+        pipelinedInt4 = pipelined;
+    }
+
+    public boolean pipelinedInt4() {
+        return pipelinedInt4;
     }
 
     /** The GEMV's own activation quantization of x (rows × nIn) into the scratch (for the on-device checks). */

@@ -8,7 +8,8 @@ import java.util.Map;
  * both run on the same random int4 weights (dense, and grouped with an empty group; 1000 output rows, so the last
  * tile is partial) and activations for 1, 3, 5, 20 and 37 rows; a tiled kernel is used only if it matches within
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
- * tiled kernel costs speed, never results.
+ * tiled kernel costs speed, never results. If the narrow tiled kernel is chosen, its software-pipelined variant
+ * is checked the same way (1 and 3 rows) and used if it is faster at 1 row on 16384 × 5120 and 5120 × 8192 together.
  */
 public final class LinearKernelCheck {
     /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
@@ -20,7 +21,8 @@ public final class LinearKernelCheck {
     /** What the check found: errors, timings (µs per call; NaN when not timed) and the decisions. */
     public record Result(double narrowMaxError, double wideMaxError, double narrowMicrosReference,
                          double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
-                         boolean useNarrow, boolean useWide) {
+                         boolean useNarrow, boolean useWide, double pipelinedMaxError,
+                         Map<String, Double> pipelinedMicros, boolean usePipelined) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("narrow_max_rel_error", narrowMaxError);
@@ -31,6 +33,9 @@ public final class LinearKernelCheck {
             m.put("wide_us_per_call_tiled_16384x5120_rows16", wideMicrosTiled);
             m.put("use_tiled_narrow", useNarrow);
             m.put("use_tiled_wide", useWide);
+            m.put("pipelined_max_rel_error", pipelinedMaxError);
+            pipelinedMicros.forEach((k, us) -> m.put(k, us));
+            m.put("use_pipelined_narrow", usePipelined);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -38,7 +43,9 @@ public final class LinearKernelCheck {
         public String summary() {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
-                    useWide, wideMaxError, wideMicrosTiled, wideMicrosReference);
+                    useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
+                    + String.format(", pipelined narrow %s (err %.1e, us %s)", usePipelined, pipelinedMaxError,
+                    pipelinedMicros);
         }
     }
 
@@ -50,8 +57,9 @@ public final class LinearKernelCheck {
      */
     public static Result select(CudaOps ops) {
         CudaDevice device = ops.device();
-        boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide();
-        ops.reserveActivationScratch(MAX_ROWS, N_IN);
+        boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide(), wasPipelined = ops.pipelinedInt4();
+        ops.usePipelinedInt4(false);  // the tiled kernel is checked and timed as itself
+        ops.reserveActivationScratch(MAX_ROWS, 8192);  // the 8192-input timing too; before the mark (kept)
         long mark = device.allocationMark();
         try {
             DeviceWeights up = new DeviceWeights(ops);
@@ -95,10 +103,54 @@ public final class LinearKernelCheck {
                 if (!narrowOk) nRef = nTiled = Double.NaN;
                 if (!wideOk) wRef = wTiled = Double.NaN;
             }
-            return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, narrowOk && nTiled < nRef,
-                    wideOk && wTiled < wRef);
+            boolean useNarrow = narrowOk && nTiled < nRef;
+            // the pipelined narrow kernel: same rows as the narrow check, against the row-per-warp kernel, then
+            // timed against the plain tiled one on the 16384 x 5120 matrix and on a 5120 x 8192 one (the shape of
+            // Scout's down projections, which has the fewest warps per SM)
+            double pipeErr = Double.NaN;
+            Map<String, Double> pipeUs = new LinkedHashMap<>();
+            boolean usePipelined = false;
+            if (useNarrow) {
+                pipeErr = 0;
+                for (int rows : new int[] {1, 3}) {
+                    int[] offs = {0, rows / 3, rows / 3, rows};
+                    device.uploadInts(offs, offsets);
+                    for (boolean isGrouped : new boolean[] {false, true}) {
+                        DeviceMatrix m = isGrouped ? grouped : dense;
+                        ops.usePipelinedInt4(false);
+                        float[] ref = run(ops, m, x, y, offsets, rows, false, isGrouped, false);
+                        ops.usePipelinedInt4(true);
+                        float[] got = run(ops, m, x, y, offsets, rows, false, isGrouped, true);
+                        ops.usePipelinedInt4(false);
+                        pipeErr = Math.max(pipeErr, relError(ref, got));
+                    }
+                }
+                if (pipeErr <= TOLERANCE) {
+                    DeviceMatrix big = up.random(1, 16384, N_IN, WeightFormat.INT4, GROUP, 44);
+                    DeviceMatrix down = up.random(1, N_IN, 8192, WeightFormat.INT4, GROUP, 45);
+                    long xd = device.alloc(8192L * 4), yd = device.alloc(16384L * 4);
+                    ops.fillRandomF32(xd, 8192, 46, 1f);
+                    double tBig = Double.POSITIVE_INFINITY, pBig = tBig, tDown = tBig, pDown = tBig;
+                    for (int round = 0; round < 3; round++) {
+                        ops.usePipelinedInt4(false);
+                        tBig = Math.min(tBig, time(ops, big, xd, yd, 1, true));
+                        tDown = Math.min(tDown, time(ops, down, xd, yd, 1, true));
+                        ops.usePipelinedInt4(true);
+                        pBig = Math.min(pBig, time(ops, big, xd, yd, 1, true));
+                        pDown = Math.min(pDown, time(ops, down, xd, yd, 1, true));
+                    }
+                    pipeUs.put("narrow_us_per_call_tiled_16384x5120_rows1_b", tBig);
+                    pipeUs.put("narrow_us_per_call_pipelined_16384x5120_rows1", pBig);
+                    pipeUs.put("narrow_us_per_call_tiled_5120x8192_rows1", tDown);
+                    pipeUs.put("narrow_us_per_call_pipelined_5120x8192_rows1", pDown);
+                    usePipelined = pBig + pDown < tBig + tDown;
+                }
+            }
+            return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, useNarrow, wideOk && wTiled < wRef,
+                    pipeErr, pipeUs, usePipelined);
         } finally {
             device.synchronize();
+            ops.usePipelinedInt4(wasPipelined);
             ops.useTiledInt4(wasNarrow, wasWide);
             device.freeSince(mark);
         }

@@ -200,6 +200,7 @@ public final class CudaForwardPass implements ForwardPass {
             if (checks && options.matrixFormat() == WeightFormat.INT4) {
                 linearChoice = LinearKernelCheck.select(ops);
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
+                ops.usePipelinedInt4(linearChoice.usePipelined());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
