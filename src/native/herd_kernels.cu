@@ -545,8 +545,9 @@ __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __
         }
     }
 }
-#define HERD_LINEAR_INT4_TILED(NAME, MT, PIPE)                                                                     \
-    extern "C" __global__ void NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
+#define HERD_LINEAR_INT4_TILED(NAME, MT, PIPE) HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, 1)
+#define HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, MIN_BLOCKS)                                                      \
+    extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS) NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
                                     const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
                                     int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
         linear_int4_tiled<MT, PIPE>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride,   \
@@ -554,7 +555,10 @@ __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __
     }
 HERD_LINEAR_INT4_TILED(herd_linear_tiled_int4, 4, false)
 HERD_LINEAR_INT4_TILED(herd_linear_tiled_wide_int4, 16, false)
-HERD_LINEAR_INT4_TILED(herd_linear_pipelined_int4, 4, true)
+HERD_LINEAR_INT4_TILED(herd_linear_pipelined_wide_int4, 16, true)
+// One token row in all (batch-1 decode): MT = 1 needs far fewer registers than MT = 4 (122, two 256-thread blocks
+// per SM), so bounded to 85 registers three blocks (24 warps) fit on each SM to hide the weight-load latency.
+HERD_LINEAR_INT4_TILED_LB(herd_linear_pipelined_single_int4, 1, true, 3)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations

@@ -49,6 +49,7 @@ public final class CudaOps {
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
     private boolean pipelinedInt4;
+    private boolean pipelinedInt4Wide;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -211,8 +212,10 @@ public final class CudaOps {
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
                               boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
-        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : pipelinedInt4 ? "herd_linear_pipelined_"
-                : "herd_linear_tiled_") : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
+        // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row
+        String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
+                : (pipelinedInt4 && nRowsTotal == 1 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_");
+        String kernel = (tiled ? tiledName : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
@@ -249,9 +252,9 @@ public final class CudaOps {
     }
 
     /**
-     * Uses the software-pipelined variant of the narrow tiled int4 kernel (next weights loaded before the current
-     * ones are multiplied; bit-identical results) wherever the narrow tiled kernel runs; see
-     * {@link LinearKernelCheck}.
+     * Uses the software-pipelined one-row variant of the tiled int4 kernel (next weights loaded before the current
+     * ones are multiplied, fewer registers; bit-identical results) where the narrow tiled kernel runs on a single
+     * token row; see {@link LinearKernelCheck}.
      */
     public void usePipelinedInt4(boolean pipelined) {
         pipelinedInt4 = pipelined;
@@ -259,6 +262,15 @@ public final class CudaOps {
 
     public boolean pipelinedInt4() {
         return pipelinedInt4;
+    }
+
+    /** As {@link #usePipelinedInt4}, for the wide tiled kernel (more than 4 rows). */
+    public void usePipelinedInt4Wide(boolean pipelined) {
+        pipelinedInt4Wide = pipelined;
+    }
+
+    public boolean pipelinedInt4Wide() {
+        return pipelinedInt4Wide;
     }
 
     /** The GEMV's own activation quantization of x (rows × nIn) into the scratch (for the on-device checks). */

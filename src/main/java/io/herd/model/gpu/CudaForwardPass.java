@@ -201,6 +201,7 @@ public final class CudaForwardPass implements ForwardPass {
                 linearChoice = LinearKernelCheck.select(ops);
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
                 ops.usePipelinedInt4(linearChoice.usePipelined());
+                ops.usePipelinedInt4Wide(linearChoice.usePipelinedWide());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
