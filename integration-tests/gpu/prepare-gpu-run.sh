@@ -20,7 +20,7 @@ for a in jackson-databind jackson-core jackson-annotations; do
   v=$(ls "$m2/com/fasterxml/jackson/core/$a" | grep -E '^2\.[0-9.]+$' | sort -V | tail -1)
   jackson+=("$m2/com/fasterxml/jackson/core/$a/$v/$a-$v.jar")
 done
-find "$root/src/main/java" -name '*.java' | grep -v -E '/io/herd/(app|messaging|serving|cli)/' > "$build/sources"
+find "$root/src/main/java" -name '*.java' | grep -v -E '/io/herd/(app|http|messaging|serving|cli)/' > "$build/sources"
 "$java_home/bin/javac" --release 25 -nowarn --add-modules jdk.incubator.vector \
   -cp "$(IFS=:; echo "${jackson[*]}")" -d "$build/classes" @"$build/sources" 2>&1 | grep -v -E '^warning|incubat' || true
 bash "$root/src/native/build.sh" "$build/classes"

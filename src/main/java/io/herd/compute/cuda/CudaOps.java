@@ -19,10 +19,11 @@ public final class CudaOps {
     /** Weights per dequantized block: 16 MB of bf16, well inside an H100/H200 L2 (50 MB) for cuBLAS to read back. */
     static final long DEQUANT_BLOCK_ELEMENTS = 8L << 20;
     /**
-     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, and one of 128 MB whose GEMMs are wide enough to
-     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles).
+     * Block sizes {@link DequantGemmCheck} times: the L2-sized one, one of 128 MB whose GEMMs are wide enough to
+     * fill the GPU (a 64-row GEMM of a 1600-row block launches only a few tiles), and one of 256 MB that takes every
+     * dense Scout-sized matrix except the LM head (up to 26176 × 5120) in a single dequantization and one GEMM.
      */
-    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20};
+    static final long[] DEQUANT_BLOCK_CANDIDATES = {DEQUANT_BLOCK_ELEMENTS, 64L << 20, 128L << 20};
     /** Most key splits per (token, head) of the flash-decoding kernel. */
     public static final int MAX_ATTENTION_SPLITS = 16;
     /** Decode tokens per step from which the kernel chosen for large batches runs (see DecodeAttentionCheck). */
@@ -47,6 +48,8 @@ public final class CudaOps {
     private DecodeAttentionKernel decodeAttentionMany = DecodeAttentionKernel.WARP_PER_HEAD;
     private boolean tiledInt4;
     private boolean tiledInt4Wide;
+    private boolean pipelinedInt4;
+    private boolean pipelinedInt4Wide;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -162,10 +165,15 @@ public final class CudaOps {
 
     /** Reserves the dequantization block for matrices of up to {@code maxIn} inputs (none inside a graph). */
     public void reserveDequantScratch(int maxIn) {
+        dequantScratch(dequantScratchBytes(maxIn) / 2);
+    }
+
+    /** Bytes {@link #reserveDequantScratch} allocates for matrices of up to {@code maxIn} inputs. */
+    public static long dequantScratchBytes(int maxIn) {
         // the largest candidate; a block is never above max(elements, 64 rows), whatever the input width
         long largest = 0;
         for (long c : DEQUANT_BLOCK_CANDIDATES) largest = Math.max(largest, c);
-        dequantScratch(Math.max(largest, 64L * maxIn));
+        return 2 * Math.max(largest, 64L * maxIn);
     }
 
     /**
@@ -204,8 +212,10 @@ public final class CudaOps {
     private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
                               boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
-        String kernel = (tiled ? (wide ? "herd_linear_tiled_wide_" : "herd_linear_tiled_")
-                : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
+        // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row
+        String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
+                : (pipelinedInt4 && nRowsTotal == 1 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_");
+        String kernel = (tiled ? tiledName : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
@@ -239,6 +249,28 @@ public final class CudaOps {
 
     public boolean tiledInt4Wide() {
         return tiledInt4Wide;
+    }
+
+    /**
+     * Uses the software-pipelined one-row variant of the tiled int4 kernel (next weights loaded before the current
+     * ones are multiplied, fewer registers; bit-identical results) where the narrow tiled kernel runs on a single
+     * token row; see {@link LinearKernelCheck}.
+     */
+    public void usePipelinedInt4(boolean pipelined) {
+        pipelinedInt4 = pipelined;
+    }
+
+    public boolean pipelinedInt4() {
+        return pipelinedInt4;
+    }
+
+    /** As {@link #usePipelinedInt4}, for the wide tiled kernel (more than 4 rows). */
+    public void usePipelinedInt4Wide(boolean pipelined) {
+        pipelinedInt4Wide = pipelined;
+    }
+
+    public boolean pipelinedInt4Wide() {
+        return pipelinedInt4Wide;
     }
 
     /** The GEMV's own activation quantization of x (rows × nIn) into the scratch (for the on-device checks). */
@@ -476,7 +508,7 @@ public final class CudaOps {
             case GQA_SPLIT_HD128 -> {
                 int heads = nTok * nHeads;
                 // blocks are per (token, KV head); the partial states per (token, query head) must fit the scratch
-                int splits = (int) Math.min(splitsFor(nTok * nKv, device.info().multiprocessors()),
+                int splits = (int) Math.min(gqaSplitsFor(nTok * nKv, device.info().multiprocessors()),
                         splitEntries / heads);
                 if (splits < 1) {
                     throw new IllegalStateException("split attention scratch holds " + splitEntries
@@ -530,12 +562,24 @@ public final class CudaOps {
     }
 
     /**
+     * Key splits per (token, KV head) block of the GQA kernel: enough blocks for four per multiprocessor. Each GQA
+     * block reads the keys of a whole query-head group, so with one split per block a 64-token batch (512 blocks on
+     * Scout) runs a few long blocks per SM and the longest sequences set the step time; twice the flash-decoding
+     * target splits long contexts over more blocks (any split count is exact: the merge kernel combines the
+     * partial softmax states). Fixed for a given batch, like {@link #splitsFor}, so captured graphs stay valid.
+     */
+    static int gqaSplitsFor(int tokenKvHeads, int multiprocessors) {
+        return splitsFor(tokenKvHeads, 2 * multiprocessors);
+    }
+
+    /**
      * Reserves the flash-decoding scratch for up to {@code maxTokenHeads} (token, head) pairs up front (no
      * allocation inside a captured graph).
      */
     public void reserveAttentionSplits(long maxTokenHeads) {
-        // the GQA kernel sizes its splits by (token, KV head) blocks: up to MAX_GQA_GROUP times the entries
-        long entries = splitEntriesFor(maxTokenHeads, device.info().multiprocessors())
+        // the GQA kernel sizes its splits by (token, KV head) blocks against twice the SMs (gqaSplitsFor): up to
+        // MAX_GQA_GROUP times the entries of that target
+        long entries = splitEntriesFor(maxTokenHeads, 2 * device.info().multiprocessors())
                 * DecodeAttentionKernel.MAX_GQA_GROUP;
         if (entries <= splitEntries) return;
         if (splitScratch != 0) {

@@ -12,7 +12,8 @@ import java.util.Random;
  * and queries (four sequences of 6 to 2048 positions, global and chunked attention) and is compared with the
  * warp-per-head kernel; of those that match within tolerance the fastest on one sequence of 2048 positions wins.
  * A second choice is made for large decode batches ({@link CudaOps#MANY_DECODE_TOKENS} tokens and more): the
- * fastest passing kernel on {@value #MANY_TOKENS} tokens spread over the four sequences.
+ * fastest passing kernel on {@value #MANY_TOKENS} tokens that all sit at the same position, timed at 512 and at
+ * 2048 keys and summed; those launches are also checked against the warp-per-head kernel.
  * A kernel that computes wrong results (or NaN) is never chosen, so a faulty fast kernel costs speed, not logits.
  */
 public final class DecodeAttentionCheck {
@@ -24,6 +25,8 @@ public final class DecodeAttentionCheck {
     private static final int TIMED_LAUNCHES = 20;
     /** Tokens of the large-batch timing. */
     public static final int MANY_TOKENS = 64;
+    /** Positions of every token in the large-batch timings (512 and 2048 keys): one realistic, one long context. */
+    static final int[] MANY_CONTEXTS = {511, 2047};
 
     /**
      * One kernel's outcome: error against the reference (NaN when not run), pass, and µs per launch for one token
@@ -130,30 +133,57 @@ public final class DecodeAttentionCheck {
             CudaOps.KvAddressing one = new CudaOps.KvAddressing(posD + 4L * last, seqD + 4L * last, tablesD,
                     maxBlocks, BLOCK_SIZE);
             long q1 = qkv + 4L * last * ld;
-            // many tokens: MANY_TOKENS queries, token i of sequence i % CHECK_SEQS at its position (attention only
-            // reads the cache, so tokens may share a sequence)
-            int[] posMany = new int[MANY_TOKENS], seqMany = new int[MANY_TOKENS];
-            for (int i = 0; i < MANY_TOKENS; i++) {
-                seqMany[i] = i % CHECK_SEQS;
-                posMany[i] = POSITIONS[i % CHECK_SEQS];
-            }
-            long posManyD = device.alloc(MANY_TOKENS * 4L), seqManyD = device.alloc(MANY_TOKENS * 4L);
-            device.uploadInts(posMany, posManyD);
+            // many tokens: MANY_TOKENS queries, token i of sequence i % CHECK_SEQS, all at the same position (a
+            // decode batch of equal contexts: unequal ones let the longest few sequences decide, which favoured
+            // kernels that are slower on real batches); once at MANY_CONTEXTS[j] + 1 keys each, timings summed.
+            // Attention only reads the cache, so tokens may share a sequence.
+            int[] seqMany = new int[MANY_TOKENS];
+            for (int i = 0; i < MANY_TOKENS; i++) seqMany[i] = i % CHECK_SEQS;
+            long seqManyD = device.alloc(MANY_TOKENS * 4L);
             device.uploadInts(seqMany, seqManyD);
-            CudaOps.KvAddressing many = new CudaOps.KvAddressing(posManyD, seqManyD, tablesD, maxBlocks, BLOCK_SIZE);
-            long outMany = device.alloc((long) MANY_TOKENS * nHeads * headDim * 4);
+            List<CudaOps.KvAddressing> many = new ArrayList<>();
+            for (int position : MANY_CONTEXTS) {
+                int[] posMany = new int[MANY_TOKENS];
+                java.util.Arrays.fill(posMany, position);
+                long posManyD = device.alloc(MANY_TOKENS * 4L);
+                device.uploadInts(posMany, posManyD);
+                many.add(new CudaOps.KvAddressing(posManyD, seqManyD, tablesD, maxBlocks, BLOCK_SIZE));
+            }
+            int nOutMany = MANY_TOKENS * nHeads * headDim;
+            long outMany = device.alloc(nOutMany * 4L), refMany = device.alloc(nOutMany * 4L);
+            // the many-token launches are checked too: their split counts differ from the four-sequence check's
+            float[] refM = new float[nOutMany], gotM = new float[nOutMany];
+            for (CudaOps.KvAddressing kvMany : many) {
+                ops.attentionDecode(DecodeAttentionKernel.WARP_PER_HEAD, qkv, refMany, kc, vc, kvBf16, kvMany,
+                        MANY_TOKENS, nHeads, nKv, headDim, 0, scale);
+                device.downloadFloats(refMany, refM, 0, nOutMany);
+                double maxRef = 0;
+                for (float r : refM) maxRef = Math.max(maxRef, Math.abs(r));
+                for (DecodeAttentionKernel k : candidates) {
+                    device.zero(outMany, nOutMany * 4L);
+                    ops.attentionDecode(k, qkv, outMany, kc, vc, kvBf16, kvMany, MANY_TOKENS, nHeads, nKv, headDim,
+                            0, scale);
+                    device.downloadFloats(outMany, gotM, 0, nOutMany);
+                    double err = 0;
+                    for (int i = 0; i < nOutMany; i++) {
+                        double e = Math.abs((double) gotM[i] - refM[i]);
+                        err = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(err, e);
+                    }
+                    errors.merge(k, err / Math.max(1, maxRef), Math::max);
+                }
+            }
             DecodeAttentionKernel best = DecodeAttentionKernel.WARP_PER_HEAD, bestMany = best;
             double bestUs = timeMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, q1, gotD, kc, vc, kvBf16, one, 1,
                     nHeads, nKv, headDim, scale);
-            double bestManyUs = timeMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, qkv, outMany, kc, vc, kvBf16,
-                    many, MANY_TOKENS, nHeads, nKv, headDim, scale);
+            double bestManyUs = timeManyMicros(ops, DecodeAttentionKernel.WARP_PER_HEAD, qkv, outMany, kc, vc, kvBf16,
+                    many, nHeads, nKv, headDim, scale);
             out.put(DecodeAttentionKernel.WARP_PER_HEAD, new Candidate(0, true, bestUs, bestManyUs));
             for (DecodeAttentionKernel k : candidates) {
                 double err = errors.get(k);
                 boolean pass = err <= TOLERANCE;
                 double us = pass ? timeMicros(ops, k, q1, gotD, kc, vc, kvBf16, one, 1, nHeads, nKv, headDim, scale)
                         : Double.NaN;
-                double usMany = pass ? timeMicros(ops, k, qkv, outMany, kc, vc, kvBf16, many, MANY_TOKENS, nHeads, nKv,
+                double usMany = pass ? timeManyMicros(ops, k, qkv, outMany, kc, vc, kvBf16, many, nHeads, nKv,
                         headDim, scale) : Double.NaN;
                 out.put(k, new Candidate(err, pass, us, usMany));
                 if (pass && us < bestUs) {
@@ -170,6 +200,17 @@ public final class DecodeAttentionCheck {
             device.synchronize();
             device.freeSince(mark);
         }
+    }
+
+    /** Sum over the equal-context many-token inputs of µs per launch. */
+    private static double timeManyMicros(CudaOps ops, DecodeAttentionKernel k, long qkv, long out, long kc, long vc,
+                                         boolean kvBf16, List<CudaOps.KvAddressing> many, int nHeads, int nKv,
+                                         int headDim, float scale) {
+        double sum = 0;
+        for (CudaOps.KvAddressing kv : many) {
+            sum += timeMicros(ops, k, qkv, out, kc, vc, kvBf16, kv, MANY_TOKENS, nHeads, nKv, headDim, scale);
+        }
+        return sum;
     }
 
     private static double timeMicros(CudaOps ops, DecodeAttentionKernel k, long qkv, long out, long kc, long vc,

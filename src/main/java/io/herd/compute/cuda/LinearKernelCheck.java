@@ -8,7 +8,9 @@ import java.util.Map;
  * both run on the same random int4 weights (dense, and grouped with an empty group; 1000 output rows, so the last
  * tile is partial) and activations for 1, 3, 5, 20 and 37 rows; a tiled kernel is used only if it matches within
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
- * tiled kernel costs speed, never results.
+ * tiled kernel costs speed, never results. Where a tiled kernel is chosen, its software-pipelined variant (one-row
+ * for the narrow kernel, used only for a single row) is checked the same way and used if it is faster on both
+ * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide).
  */
 public final class LinearKernelCheck {
     /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
@@ -20,7 +22,9 @@ public final class LinearKernelCheck {
     /** What the check found: errors, timings (µs per call; NaN when not timed) and the decisions. */
     public record Result(double narrowMaxError, double wideMaxError, double narrowMicrosReference,
                          double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
-                         boolean useNarrow, boolean useWide) {
+                         boolean useNarrow, boolean useWide, double pipelinedMaxError,
+                         double pipelinedWideMaxError, Map<String, Double> pipelinedMicros, boolean usePipelined,
+                         boolean usePipelinedWide) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("narrow_max_rel_error", narrowMaxError);
@@ -31,6 +35,11 @@ public final class LinearKernelCheck {
             m.put("wide_us_per_call_tiled_16384x5120_rows16", wideMicrosTiled);
             m.put("use_tiled_narrow", useNarrow);
             m.put("use_tiled_wide", useWide);
+            m.put("pipelined_max_rel_error", pipelinedMaxError);
+            pipelinedMicros.forEach((k, us) -> m.put(k, us));
+            m.put("pipelined_wide_max_rel_error", pipelinedWideMaxError);
+            m.put("use_pipelined_narrow", usePipelined);
+            m.put("use_pipelined_wide", usePipelinedWide);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -38,7 +47,9 @@ public final class LinearKernelCheck {
         public String summary() {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
-                    useWide, wideMaxError, wideMicrosTiled, wideMicrosReference);
+                    useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
+                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), us %s", usePipelined,
+                    pipelinedMaxError, usePipelinedWide, pipelinedWideMaxError, pipelinedMicros);
         }
     }
 
@@ -50,8 +61,11 @@ public final class LinearKernelCheck {
      */
     public static Result select(CudaOps ops) {
         CudaDevice device = ops.device();
-        boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide();
-        ops.reserveActivationScratch(MAX_ROWS, N_IN);
+        boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide(), wasPipelined = ops.pipelinedInt4(),
+                wasPipelinedWide = ops.pipelinedInt4Wide();
+        ops.usePipelinedInt4(false);  // the tiled kernels are checked and timed as themselves
+        ops.usePipelinedInt4Wide(false);
+        ops.reserveActivationScratch(MAX_ROWS, 8192);  // the 8192-input timings too; before the mark (kept)
         long mark = device.allocationMark();
         try {
             DeviceWeights up = new DeviceWeights(ops);
@@ -95,10 +109,66 @@ public final class LinearKernelCheck {
                 if (!narrowOk) nRef = nTiled = Double.NaN;
                 if (!wideOk) wRef = wTiled = Double.NaN;
             }
-            return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, narrowOk && nTiled < nRef,
-                    wideOk && wTiled < wRef);
+            boolean useNarrow = narrowOk && nTiled < nRef, useWide = wideOk && wTiled < wRef;
+            // the pipelined variants: 1 row (narrow) or 5, 20, 37 rows (wide) against the row-per-warp kernel, timed
+            // against the plain tiled kernel on the 16384 x 5120 matrix and on a 5120 x 8192 one (the shape of
+            // Scout's down projections, which has the fewest warps per SM); 1 row narrow, 16 rows wide
+            Map<String, Double> pipeUs = new LinkedHashMap<>();
+            double[] pipeErr = {Double.NaN, Double.NaN};
+            boolean[] usePipe = new boolean[2];
+            DeviceMatrix bigP = null, down = null;
+            long xd = 0, yd = 0;
+            for (int wi = 0; wi < 2; wi++) {
+                boolean wide = wi == 1;
+                if (!(wide ? useWide : useNarrow)) continue;
+                double err = 0;
+                for (int rows : wide ? new int[] {5, 20, MAX_ROWS} : new int[] {1}) {
+                    int[] offs = {0, rows / 3, rows / 3, rows};
+                    device.uploadInts(offs, offsets);
+                    for (boolean isGrouped : new boolean[] {false, true}) {
+                        DeviceMatrix m = isGrouped ? grouped : dense;
+                        float[] ref = run(ops, m, x, y, offsets, rows, wide, isGrouped, false);
+                        setPipelined(ops, wide, true);
+                        float[] got = run(ops, m, x, y, offsets, rows, wide, isGrouped, true);
+                        setPipelined(ops, wide, false);
+                        err = Math.max(err, relError(ref, got));
+                    }
+                }
+                pipeErr[wi] = err;
+                if (err > TOLERANCE) continue;
+                if (bigP == null) {
+                    bigP = up.random(1, 16384, N_IN, WeightFormat.INT4, GROUP, 44);
+                    down = up.random(1, N_IN, 8192, WeightFormat.INT4, GROUP, 45);
+                    xd = device.alloc(16L * 8192 * 4);
+                    yd = device.alloc(16L * 16384 * 4);
+                    ops.fillRandomF32(xd, 16L * 8192, 46, 1f);
+                }
+                int rows = wide ? 16 : 1;
+                double tBig = Double.POSITIVE_INFINITY, pBig = tBig, tDown = tBig, pDown = tBig;
+                for (int round = 0; round < 3; round++) {
+                    tBig = Math.min(tBig, time(ops, bigP, xd, yd, rows, true));
+                    tDown = Math.min(tDown, time(ops, down, xd, yd, rows, true));
+                    setPipelined(ops, wide, true);
+                    pBig = Math.min(pBig, time(ops, bigP, xd, yd, rows, true));
+                    pDown = Math.min(pDown, time(ops, down, xd, yd, rows, true));
+                    setPipelined(ops, wide, false);
+                }
+                String kind = wide ? "wide" : "narrow";
+                pipeUs.put(kind + "_us_per_call_tiled_16384x5120_rows" + rows + "_b", tBig);
+                pipeUs.put(kind + "_us_per_call_pipelined_16384x5120_rows" + rows, pBig);
+                pipeUs.put(kind + "_us_per_call_tiled_5120x8192_rows" + rows, tDown);
+                pipeUs.put(kind + "_us_per_call_pipelined_5120x8192_rows" + rows, pDown);
+                // faster on each shape, not on their sum: on an H200 (run 5) the one-row variant won on 5120 x 8192
+                // (22.0 vs 24.5 us) but lost on 16384 x 5120 (22.0 vs 21.5 us), was chosen by the sum, and made
+                // Scout batch-1 decode slower end to end (6.56 vs 6.27 ms per step)
+                usePipe[wi] = pBig < tBig && pDown < tDown;
+            }
+            return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, useNarrow, useWide, pipeErr[0],
+                    pipeErr[1], pipeUs, usePipe[0], usePipe[1]);
         } finally {
             device.synchronize();
+            ops.usePipelinedInt4(wasPipelined);
+            ops.usePipelinedInt4Wide(wasPipelinedWide);
             ops.useTiledInt4(wasNarrow, wasWide);
             device.freeSince(mark);
         }
@@ -114,6 +184,11 @@ public final class LinearKernelCheck {
         float[] out = new float[n];
         ops.device().downloadFloats(y, out, 0, n);
         return out;
+    }
+
+    private static void setPipelined(CudaOps ops, boolean wide, boolean pipelined) {
+        if (wide) ops.usePipelinedInt4Wide(pipelined);
+        else ops.usePipelinedInt4(pipelined);
     }
 
     private static double relError(float[] ref, float[] got) {

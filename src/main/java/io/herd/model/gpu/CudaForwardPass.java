@@ -200,6 +200,8 @@ public final class CudaForwardPass implements ForwardPass {
             if (checks && options.matrixFormat() == WeightFormat.INT4) {
                 linearChoice = LinearKernelCheck.select(ops);
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
+                ops.usePipelinedInt4(linearChoice.usePipelined());
+                ops.usePipelinedInt4Wide(linearChoice.usePipelinedWide());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
@@ -403,7 +405,11 @@ public final class CudaForwardPass implements ForwardPass {
         long int8Scratch = Math.max(t * k, o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
         // flash-decoding partial states; 1024 stands for 2 blocks per multiprocessor on any GPU up to 512 of them
         long splitScratch = (splitTokenHeads(c, o) + 1024) * (2 + 128) * 4L;
-        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + splitScratch + (1L << 20);
+        // bf16 blocks of dequantized weights for many-row INT8/INT4 linears (up to 256 MB)
+        WeightFormat f = o.matrixFormat();
+        long dequantScratch = f != null && f.quantized() ? CudaOps.dequantScratchBytes(maxIn(c)) : 0;
+        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + splitScratch + dequantScratch
+                + (1L << 20);
     }
 
     /** (token, head) pairs the flash-decoding scratch serves: a pure decode step has one token per sequence. */

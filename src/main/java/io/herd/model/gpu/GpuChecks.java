@@ -1062,7 +1062,7 @@ public final class GpuChecks {
         m.put("chosen_from_" + CudaOps.MANY_DECODE_TOKENS + "_tokens", r.chosenMany().name());
         r.candidates().forEach((k, c) -> m.put(k.name(), Map.of("max_rel_error_vs_warp_per_head", c.maxAbsError(),
                 "pass", c.pass(), "us_per_launch_batch1_2048_positions", c.microsPerLaunch(),
-                "us_per_launch_" + DecodeAttentionCheck.MANY_TOKENS + "_tokens_6_to_2048_positions",
+                "us_per_launch_" + DecodeAttentionCheck.MANY_TOKENS + "_tokens_512_plus_2048_positions",
                 c.microsPerLaunchMany())));
         m.put("tolerance", DecodeAttentionCheck.TOLERANCE);
         return m;

@@ -56,11 +56,20 @@ class AttentionSplitsTest {
         // the GQA kernel launches (token, KV head) blocks but writes (token, query head, split) states
         int sms = 132, nHeads = 40, nKv = 8;
         for (int maxSeqs : new int[] {1, 4, 64, 256}) {
-            long entries = CudaOps.splitEntriesFor((long) maxSeqs * nHeads, sms) * DecodeAttentionKernel.MAX_GQA_GROUP;
+            long entries = CudaOps.splitEntriesFor((long) maxSeqs * nHeads, 2 * sms)
+                    * DecodeAttentionKernel.MAX_GQA_GROUP;
             for (int t = 1; t <= maxSeqs; t++) {
-                assertThat((long) t * nHeads * CudaOps.splitsFor(t * nKv, sms)).as("%d tokens", t)
+                assertThat((long) t * nHeads * CudaOps.gqaSplitsFor(t * nKv, sms)).as("%d tokens", t)
                         .isLessThanOrEqualTo(entries);
             }
         }
+    }
+
+    @Test
+    void gqaSplitsTargetFourBlocksPerMultiprocessor() {
+        // Scout batch 64: 512 (token, KV head) blocks on 132 SMs get two splits, batch 1 the maximum
+        assertThat(CudaOps.gqaSplitsFor(64 * 8, 132)).isEqualTo(2);
+        assertThat(CudaOps.gqaSplitsFor(8, 132)).isEqualTo(CudaOps.MAX_ATTENTION_SPLITS);
+        assertThat(CudaOps.gqaSplitsFor(256 * 8, 132)).isEqualTo(1);
     }
 }

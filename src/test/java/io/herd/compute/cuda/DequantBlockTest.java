@@ -35,5 +35,7 @@ class DequantBlockTest {
         }
         // the wide candidate: Scout's shared expert gate_up in two blocks (13056 + 3328 rows)
         assertThat(CudaOps.dequantBlockRows(5120, 64L << 20)).isEqualTo(13056);
+        // the whole-matrix candidate: all 16384 rows in one block
+        assertThat(CudaOps.dequantBlockRows(5120, 128L << 20)).isEqualTo(26176);
     }
 }
