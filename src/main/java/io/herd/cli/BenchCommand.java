@@ -35,9 +35,16 @@ import java.util.concurrent.atomic.LongAdder;
 public final class BenchCommand {
     private BenchCommand() {}
 
+    /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
+    static final long WEIGHT_SEED = 42;
+    /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
+    static final long PROMPT_SEED = 7;
+
     static final String USAGE = """
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
                               [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16] [--json]
+                              [--anchor llamacpp [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
+                   (--anchor: llama.cpp on the same weights, exported as GGUF, measured in the same run)
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
             """;
 
@@ -100,6 +107,7 @@ public final class BenchCommand {
     }
 
     static int run(String[] args) {
+        if (List.of(args).contains("--anchor")) return AnchorBench.run(args);
         Options o = Options.parse(args);
         Map<String, Object> result = o.kernels() ? KernelBench.run(CpuThreadPool.shared()) : runModel(o);
         print(result, o.json());
@@ -124,7 +132,15 @@ public final class BenchCommand {
                 full.eosTokenIds(), full.padTokenId());
     }
 
-    private static Map<String, Object> runModel(Options o) {
+    /** The prompt of each of the batch's sequences: uniform token ids from {@link #PROMPT_SEED}. */
+    static List<int[]> prompts(Options o, Llama4Config config) {
+        SplittableRandom rnd = new SplittableRandom(PROMPT_SEED);
+        List<int[]> prompts = new ArrayList<>();
+        for (int s = 0; s < o.batch(); s++) prompts.add(rnd.ints(o.promptLen(), 0, config.vocabSize()).toArray());
+        return prompts;
+    }
+
+    static Map<String, Object> runModel(Options o) {
         Llama4Config config = config(o.shape(), o.layers());
         CpuThreadPool pool = CpuThreadPool.shared();
         long weightBytes = RandomWeights.residentBytes(config, o.quant(), o.q8Group());
@@ -154,13 +170,11 @@ public final class BenchCommand {
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();
-            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead).build(config);
+            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, WEIGHT_SEED, bytesRead).build(config);
             r.put("buildSeconds", round((System.nanoTime() - t0) / 1e9));
             r.put("weightBytes", weightBytes);
             try (CpuForwardPass forward = new CpuForwardPass(weights, kv, o.precision())) {
-                SplittableRandom rnd = new SplittableRandom(7);
-                List<int[]> prompts = new ArrayList<>();
-                for (int s = 0; s < o.batch(); s++) prompts.add(rnd.ints(o.promptLen(), 0, config.vocabSize()).toArray());
+                List<int[]> prompts = prompts(o, config);
 
                 // Warm-up on a short prompt so the JIT has compiled the kernels before anything is timed.
                 Batch warm = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
