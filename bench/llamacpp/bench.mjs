@@ -69,8 +69,9 @@ async function prefill(tokens) {
     return [seconds, first.value];
 }
 
-/** n single-token steps feeding back each greedy token; returns seconds. */
+/** n single-token steps feeding back each greedy token; returns [seconds, the n tokens produced]. */
 async function decode(token, n) {
+    const produced = [];
     const start = performance.now();
     const it = sequence.evaluate([token], greedy);
     let next = token;
@@ -78,10 +79,11 @@ async function decode(token, n) {
         const r = await it.next(next); // the first call evaluates `token`; later ones feed the token just produced
         if (r.done) throw new Error(`generation stopped after ${step} of ${n} steps`);
         next = r.value;
+        produced.push(next);
     }
     const seconds = (performance.now() - start) / 1e3;
     await it.return();
-    return seconds;
+    return [seconds, produced];
 }
 
 // Warm-up as herd bench does it: 8 prompt tokens and 2 decode steps, then start over from an empty sequence.
@@ -90,7 +92,7 @@ await decode(warmNext, 2);
 await sequence.clearHistory();
 
 const [prefillSeconds, next] = await prefill(opts.promptTokens);
-const decodeSeconds = await decode(next, opts.genLen);
+const [decodeSeconds, produced] = await decode(next, opts.genLen);
 const round = v => Math.round(v * 1000) / 1000;
 const result = {
     engine: "llama.cpp",
@@ -109,6 +111,7 @@ const result = {
     decodeTokensPerSecond: round(opts.genLen / decodeSeconds),
     decodeMsPerStep: round(decodeSeconds * 1e3 / opts.genLen),
     rssBytes: process.memoryUsage().rss,
+    generatedTokens: [next, ...produced],
     loadAverageAfter: os.loadavg()[0],
 };
 await context.dispose();

@@ -130,6 +130,9 @@ final class AnchorBench {
         ratio.put("prefill", ratio(herd, llamaCpp, "prefillTokensPerSecond"));
         ratio.put("decode", ratio(herd, llamaCpp, "decodeTokensPerSecond"));
         r.put("herdOverLlamaCpp", ratio);
+        // Same weights, same prompt, both greedy: how many leading tokens agree says the GGUF computes Herd's model
+        // (rounding differs between the engines, so a near-tie may split them after a while).
+        r.put("leadingGreedyTokensInCommon", commonPrefix(herd.get("generatedTokens"), llamaCpp.get("generatedTokens")));
         r.put("loadAverageAfter", SystemInfo.loadAverage());
 
         Path out = a.out() != null ? a.out()
@@ -144,6 +147,14 @@ final class AnchorBench {
         }
         System.err.println("wrote " + out);
         return 0;
+    }
+
+    private static int commonPrefix(Object herdTokens, Object llamaCppTokens) {
+        int[] h = (int[]) herdTokens;
+        List<?> l = (List<?>) llamaCppTokens;
+        int n = 0;
+        while (n < h.length && n < l.size() && ((Number) l.get(n)).intValue() == h[n]) n++;
+        return n;
     }
 
     private static double ratio(Map<String, Object> herd, Map<String, Object> llamaCpp, String key) {

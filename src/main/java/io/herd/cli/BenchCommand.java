@@ -185,9 +185,14 @@ public final class BenchCommand {
                 long p0 = System.nanoTime();
                 next = run.prefill(prompts);
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
+                int[] generated = new int[o.genLen() + 1]; // sequence 0's greedy tokens, to set beside another engine's
+                generated[0] = next[0][0];
                 bytesRead.reset();
                 long d0 = System.nanoTime();
-                for (int step = 0; step < o.genLen(); step++) next = run.decode(next);
+                for (int step = 0; step < o.genLen(); step++) {
+                    next = run.decode(next);
+                    generated[step + 1] = next[0][0];
+                }
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
                 long decodeBytes = bytesRead.sum();
 
@@ -204,6 +209,7 @@ public final class BenchCommand {
                 r.put("decodeWeightGBps", round(decodeGBps));
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
+                r.put("generatedTokens", generated);
             }
             double bandwidth = MemoryBandwidth.measureReadGBps(1L << 30, 5, pool);
             r.put("readBandwidthGBps", round(bandwidth));
