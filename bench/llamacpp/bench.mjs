@@ -51,9 +51,8 @@ const context = await model.createContext({
     threads: opts.threads,
     sequences: 1,
     ignoreMemorySafetyChecks: true,
-    // A full-size cache for the chunked-attention layers (the chunk, 8192, exceeds the context anyway) means no
-    // state checkpoints between batches: they cost time, and llama.cpp cannot serialise a model whose layers are all
-    // chunked (its empty global-layer cache has no buffer).
+    // A full-size cache for the chunked-attention layers (the chunk, 8192, exceeds the context anyway) spares the
+    // state checkpoints node-llama-cpp otherwise copies out between batches, which herd does not pay either.
     swaFullCache: true,
 });
 const sequence = context.getSequence({ checkpoints: { interval: false } });
