@@ -324,6 +324,10 @@ final class BenchGguf {
         });
     }
 
+    private static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
     static long q8Bytes(long nValues) {
         return nValues / GgmlType.Q8_0.blockSize * GgmlType.Q8_0.blockBytes;
     }
@@ -339,24 +343,26 @@ final class BenchGguf {
         long nBlocks = nValues / block;
         final long blocksPerTask = 8192;
         pool.parallelFor(Math.toIntExact(Math.ceilDiv(nBlocks, blocksPerTask)), task -> {
-            float[] x = new float[block];
-            long end = Math.min(nBlocks, (task + 1) * blocksPerTask);
-            for (long b = task * blocksPerTask; b < end; b++) {
+            long first = task * blocksPerTask, n = Math.min(nBlocks, first + blocksPerTask) - first;
+            // Whole ranges copied in and out of heap arrays, instead of one segment access per element.
+            short[] in = new short[Math.toIntExact(n * block)];
+            byte[] q = new byte[Math.toIntExact(n * blockBytes)];
+            MemorySegment.copy(bf16, SHORT, first * block * 2, in, 0, in.length);
+            for (int b = 0; b < n; b++) {
                 float amax = 0;
-                for (int j = 0; j < block; j++) {
-                    x[j] = Float.intBitsToFloat((bf16.get(SHORT, (b * block + j) * 2) & 0xffff) << 16);
-                    amax = Math.max(amax, Math.abs(x[j]));
-                }
+                for (int j = 0; j < block; j++) amax = Math.max(amax, Math.abs(bf16ToFloat(in[b * block + j])));
                 float scale = amax / 127f;
                 float inverse = scale != 0 ? 1f / scale : 0f;
-                long o = b * blockBytes;
-                out.set(SHORT, o, Float.floatToFloat16(scale));
+                short half = Float.floatToFloat16(scale);
+                q[b * blockBytes] = (byte) half;
+                q[b * blockBytes + 1] = (byte) (half >>> 8);
                 for (int j = 0; j < block; j++) {
-                    float v = x[j] * inverse;
-                    int q = Math.round(Math.abs(v)); // C roundf: halves away from zero
-                    out.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (v < 0 ? -q : q));
+                    float v = bf16ToFloat(in[b * block + j]) * inverse;
+                    int r = Math.round(Math.abs(v)); // C roundf: halves away from zero
+                    q[b * blockBytes + 2 + j] = (byte) (v < 0 ? -r : r);
                 }
             }
+            MemorySegment.copy(q, 0, out, ValueLayout.JAVA_BYTE, first * blockBytes, q.length);
         });
         return out.asSlice(0, nBlocks * blockBytes);
     }
