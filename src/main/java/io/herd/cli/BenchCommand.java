@@ -286,7 +286,7 @@ public final class BenchCommand {
                 System.out.println(e.getKey() + ":");
                 for (Object row : rows) System.out.println("  " + row);
             } else {
-                System.out.printf(Locale.ROOT, "%-28s %s%n", e.getKey(), v);
+                System.out.printf(Locale.ROOT, "%-28s %s%n", e.getKey(), v instanceof int[] ids ? Arrays.toString(ids) : v);
             }
         }
     }
