@@ -7,7 +7,7 @@
 import os from "node:os";
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, LlamaLogLevelGreaterThanOrEqual } from "node-llama-cpp";
 
 function parseArgs(argv) {
     const o = { mmap: false };
@@ -39,7 +39,16 @@ const pkg = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/pa
 const info = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/llama/llama.cpp.info.json", import.meta.url)));
 
 // build: "never": use the shipped binaries or fail; never compile or download at bench time.
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.warn });
+// Warnings and errors pass through; of the rest, the lines naming the CPU variant loaded and where each weight went
+// (plain CPU buffers, a repacked layout, AMX tiles) are kept for the result, since they decide which kernels ran.
+const placement = [];
+const llama = await getLlama({
+    gpu: false, build: "never", logLevel: LlamaLogLevel.debug,
+    logger(level, message) {
+        if (LlamaLogLevelGreaterThanOrEqual(level, LlamaLogLevel.warn)) process.stderr.write(`[llama.cpp] ${message}\n`);
+        else if (/load_backend|buffer type|buffer size|REPACK|AMX/.test(message)) placement.push(message.trim());
+    },
+});
 const t0 = performance.now();
 // The caller checks MemAvailable itself; node-llama-cpp's own estimate counts reclaimable page cache as used.
 const model = await llama.loadModel({ modelPath: opts.model, gpuLayers: 0, useMmap: opts.mmap, ignoreMemorySafetyChecks: true });
@@ -111,6 +120,7 @@ const result = {
     decodeMsPerStep: round(decodeSeconds * 1e3 / opts.genLen),
     rssBytes: process.memoryUsage().rss,
     generatedTokens: [next, ...produced],
+    weightPlacement: placement,
     loadAverageAfter: os.loadavg()[0],
 };
 await context.dispose();
