@@ -39,14 +39,16 @@ const pkg = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/pa
 const info = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/llama/llama.cpp.info.json", import.meta.url)));
 
 // build: "never": use the shipped binaries or fail; never compile or download at bench time.
-// Warnings and errors pass through; of the rest, the lines naming the CPU variant loaded and where each weight went
-// (plain CPU buffers, a repacked layout, AMX tiles) are kept for the result, since they decide which kernels ran.
-const placement = [];
+// Warnings and errors pass through; of the rest, the lines naming the CPU variant loaded, where each weight went
+// (plain CPU buffers, a repacked layout, AMX tiles), flash attention and the batch sizes are kept for the result,
+// since they decide which kernels ran.
+const setupLog = [];
 const llama = await getLlama({
     gpu: false, build: "never", logLevel: LlamaLogLevel.debug,
     logger(level, message) {
         if (LlamaLogLevelGreaterThanOrEqual(level, LlamaLogLevel.warn)) process.stderr.write(`[llama.cpp] ${message}\n`);
-        else if (/load_backend|buffer type|buffer size|REPACK|AMX/.test(message)) placement.push(message.trim());
+        else if (/load_backend|buffer type|buffer size|REPACK|AMX|Flash Attention|n_u?batch/.test(message))
+            setupLog.push(message.trim());
     },
 });
 const t0 = performance.now();
@@ -120,7 +122,7 @@ const result = {
     decodeMsPerStep: round(decodeSeconds * 1e3 / opts.genLen),
     rssBytes: process.memoryUsage().rss,
     generatedTokens: [next, ...produced],
-    weightPlacement: placement,
+    setupLog,
     loadAverageAfter: os.loadavg()[0],
 };
 await context.dispose();
