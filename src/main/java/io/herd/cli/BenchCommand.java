@@ -35,10 +35,17 @@ import java.util.concurrent.atomic.LongAdder;
 public final class BenchCommand {
     private BenchCommand() {}
 
+    /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
+    static final long WEIGHT_SEED = 42;
+    /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
+    static final long PROMPT_SEED = 7;
+
     static final String USAGE = """
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
                               [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
                               [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
+                              [--anchor llamacpp [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
+                   (--anchor: llama.cpp on the same weights, exported as GGUF, measured in the same run)
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
             """;
 
@@ -105,6 +112,7 @@ public final class BenchCommand {
             System.out.print(USAGE);
             return 0;
         }
+        if (List.of(args).contains("--anchor")) return AnchorBench.run(args);
         Options o = Options.parse(args);
         Map<String, Object> result = o.kernels() ? KernelBench.run(CpuThreadPool.shared()) : runModel(o);
         print(result, o.json());
@@ -127,6 +135,14 @@ public final class BenchCommand {
                 full.attnTemperatureTuning(), full.floorScale(), full.attnScale(), full.rmsNormEps(), full.ropeTheta(),
                 full.ropeScaling(), full.vocabSize(), full.maxPositionEmbeddings(), full.bosTokenId(),
                 full.eosTokenIds(), full.padTokenId());
+    }
+
+    /** The prompt of each of the batch's sequences: uniform token ids from {@link #PROMPT_SEED}. */
+    static List<int[]> prompts(Options o, Llama4Config config) {
+        SplittableRandom rnd = new SplittableRandom(PROMPT_SEED);
+        List<int[]> prompts = new ArrayList<>();
+        for (int s = 0; s < o.batch(); s++) prompts.add(rnd.ints(o.promptLen(), 0, config.vocabSize()).toArray());
+        return prompts;
     }
 
     static Map<String, Object> runModel(Options o) {
@@ -159,13 +175,11 @@ public final class BenchCommand {
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();
-            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, 42, bytesRead, matmulNanos).build(config);
+            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, WEIGHT_SEED, bytesRead, matmulNanos).build(config);
             r.put("buildSeconds", round((System.nanoTime() - t0) / 1e9));
             r.put("weightBytes", weightBytes);
             try (CpuForwardPass forward = new CpuForwardPass(weights, kv, o.precision())) {
-                SplittableRandom rnd = new SplittableRandom(7);
-                List<int[]> prompts = new ArrayList<>();
-                for (int s = 0; s < o.batch(); s++) prompts.add(rnd.ints(o.promptLen(), 0, config.vocabSize()).toArray());
+                List<int[]> prompts = prompts(o, config);
 
                 // Warm-up on a short prompt so the JIT has compiled the kernels before anything is timed.
                 Batch warm = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
@@ -176,10 +190,15 @@ public final class BenchCommand {
                 long p0 = System.nanoTime();
                 next = run.prefill(prompts);
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
+                int[] generated = new int[o.genLen() + 1]; // sequence 0's greedy tokens, to set beside another engine's
+                generated[0] = next[0][0];
                 bytesRead.reset();
                 matmulNanos.reset();
                 long d0 = System.nanoTime();
-                for (int step = 0; step < o.genLen(); step++) next = run.decode(next);
+                for (int step = 0; step < o.genLen(); step++) {
+                    next = run.decode(next);
+                    generated[step + 1] = next[0][0];
+                }
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
                 long decodeBytes = bytesRead.sum();
                 double matmulSeconds = matmulNanos.sum() / 1e9;
@@ -200,6 +219,7 @@ public final class BenchCommand {
                 r.put("decodeMatmulGBps", round(decodeBytes / matmulSeconds / 1e9));
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
+                r.put("generatedTokens", generated);
             }
             MemoryBandwidth.Measurement measured = MemoryBandwidth.measure((long) o.bandwidthMb() << 20, 8, pool);
             double bandwidth = measured.bestGBps();
@@ -279,7 +299,7 @@ public final class BenchCommand {
                 System.out.println(e.getKey() + ":");
                 for (Object row : rows) System.out.println("  " + row);
             } else {
-                System.out.printf(Locale.ROOT, "%-28s %s%n", e.getKey(), v);
+                System.out.printf(Locale.ROOT, "%-28s %s%n", e.getKey(), v instanceof int[] ids ? Arrays.toString(ids) : v);
             }
         }
     }

@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.LongAdder;
 final class RandomWeights {
     private static final ValueLayout.OfLong WORDS = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Bytes filled per parallel task; each task's values depend only on (seed, offset), not on thread timing. */
-    private static final long FILL_PIECE = 1 << 22;
+    static final long FILL_PIECE = 1 << 22;
 
     private final Arena arena;
     private final WeightQuantization quantization;
@@ -128,33 +128,46 @@ final class RandomWeights {
         return random(arena, n, std);
     }
 
-    /**
-     * n BF16 values, uniform on ±std·√3, from a 64-bit counter hash: each 16-bit slice of a hash word indexes a table
-     * of the 65,536 possible values, which fills gigabytes in seconds.
-     */
+    /** n BF16 values, uniform on ±std·√3, from the next stream seed ({@link #fillUniformBf16}). */
     private MemorySegment random(Arena owner, long n, double std) {
         MemorySegment seg = owner.allocate(2 * n, 64);
+        fillUniformBf16(seg, 0, seed++, std, pool);
+        return seg;
+    }
+
+    /**
+     * Fills {@code dst} with bytes [{@code streamOffset}, {@code streamOffset + dst.byteSize()}) of the BF16 stream
+     * {@code streamSeed}: values uniform on ±std·√3 from a 64-bit counter hash, each 16-bit slice of a hash word
+     * indexing a table of the 65,536 possible values, which fills gigabytes in seconds. The stream is cut into
+     * {@value #FILL_PIECE}-byte pieces whose values depend only on (seed, piece offset), so filling a tensor whole or
+     * piece by piece (the GGUF export does the latter) gives the same bytes.
+     *
+     * @param streamOffset a multiple of {@value #FILL_PIECE}; the end of {@code dst} is taken as the end of the stream
+     */
+    static void fillUniformBf16(MemorySegment dst, long streamOffset, long streamSeed, double std, CpuThreadPool pool) {
+        if (streamOffset % FILL_PIECE != 0)
+            throw new IllegalArgumentException("stream offset " + streamOffset + " is not a multiple of " + FILL_PIECE);
         short[] table = new short[1 << 16];
         double half = std * Math.sqrt(3);
         for (int u = 0; u < table.length; u++) {
             float value = (float) (((u + 0.5) / 65536.0 * 2 - 1) * half);
             table[u] = (short) (Float.floatToRawIntBits(value) >>> 16);
         }
-        long streamSeed = seed++;
-        long nPieces = (seg.byteSize() + FILL_PIECE - 1) / FILL_PIECE;
+        long end = streamOffset + dst.byteSize();
+        long nPieces = (dst.byteSize() + FILL_PIECE - 1) / FILL_PIECE;
         pool.parallelFor(Math.toIntExact(nPieces), piece -> {
-            long from = piece * FILL_PIECE, to = Math.min(seg.byteSize(), from + FILL_PIECE);
+            long from = streamOffset + piece * FILL_PIECE, to = Math.min(end, from + FILL_PIECE);
             long counter = streamSeed * 0x9E3779B97F4A7C15L + from;
             long off = from;
             for (; off + 8 <= to; off += 8) {
                 long h = mix(counter++);
                 long word = (table[(int) (h & 0xffff)] & 0xffffL) | (table[(int) (h >>> 16 & 0xffff)] & 0xffffL) << 16
                         | (table[(int) (h >>> 32 & 0xffff)] & 0xffffL) << 32 | (table[(int) (h >>> 48)] & 0xffffL) << 48;
-                seg.set(WORDS, off, word);
+                dst.set(WORDS, off - streamOffset, word);
             }
-            for (; off < to; off += 2) seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, off, table[(int) (mix(counter++) & 0xffff)]);
+            for (; off < to; off += 2)
+                dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, off - streamOffset, table[(int) (mix(counter++) & 0xffff)]);
         });
-        return seg;
     }
 
     /** SplitMix64 finaliser: a cheap, well-mixed hash of a counter. */
