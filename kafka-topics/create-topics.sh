@@ -54,3 +54,7 @@ create_topic herd.requests.dlq 3 3 \
   max.message.bytes=4194304 \
   min.insync.replicas=2 \
   retention.ms=1209600000
+create_topic herd.attempts 24 3 \
+  cleanup.policy=compact,delete \
+  min.insync.replicas=2 \
+  retention.ms=3600000

@@ -17,7 +17,7 @@ import java.util.TreeMap;
 /** One entry of {@code kafka-topics/topics.json}, the single source of truth for topic names, partitions and config. */
 record TopicDefinition(String role, String name, int partitions, int replicationFactor, SortedMap<String, String> config) {
 
-    static final Set<String> ROLES = Set.of("requests", "responses", "control", "dlq");
+    static final Set<String> ROLES = Set.of("requests", "responses", "control", "dlq", "attempts");
 
     TopicDefinition {
         if (!ROLES.contains(role)) {

@@ -24,7 +24,8 @@ class TopicManifestsTest {
         assertThat(topics).extracting(TopicDefinition::role).containsExactlyInAnyOrderElementsOf(TopicDefinition.ROLES);
         Map<String, String> nameByRole = topics.stream().collect(Collectors.toMap(TopicDefinition::role, TopicDefinition::name));
         assertThat(nameByRole).containsExactlyInAnyOrderEntriesOf(Map.of(
-                "requests", "herd.requests", "responses", "herd.responses", "control", "herd.control", "dlq", "herd.requests.dlq"));
+                "requests", "herd.requests", "responses", "herd.responses", "control", "herd.control", "dlq", "herd.requests.dlq",
+                "attempts", "herd.attempts"));
     }
 
     @Test
