@@ -30,6 +30,11 @@ log="$report_dir/gpu-checks.log"
   run fidelity-verified 45 fidelity --verified-kernels-only
   # 2. every kernel against host references (newer kernels reported, not gating), fidelity with checked kernels
   run correctness 75 kernels,fidelity
+  # 2b. the serving core (EngineCore + ModelRunner: real block tables, chunked prefill, prefix hits) on the GPU
+  echo "== GpuServingCheck"
+  timeout 120 "$java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -XX:+UseParallelGC \
+    -cp "$cp_" io.herd.runner.GpuServingCheck "$here/fixtures" "$report_dir/serving.json"
+  echo "== GpuServingCheck exit code $?"
   # 3. GEMM and GEMV throughput (row-per-warp and tiled int4)
   run throughput 60 gemm,bandwidth
   # 4. Scout decode with the kernels the load-time checks chose; if that run fails (a newer kernel faulting the
