@@ -68,16 +68,55 @@ public final class CpuMatrix implements Matrix {
         else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
     }
 
-    /** Decode: straight from the stored weights, split over the pool in equal ranges of outputs. */
+    /** Decode: straight from the stored weights; row-major is split over the pool in equal ranges of outputs. */
     private void gemv(float[] x, float[] y) {
         if (x.length < nIn || y.length < nOut)
             throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
+        if (inputMajor) {
+            gemvInputMajor(x, y);
+            return;
+        }
         int nTasks = Gemv.tasks(pool, nOut, bytesRead());
         int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, Simd.LANES);
         pool.parallelFor((nOut + per - 1) / per, task -> {
             int o0 = task * per, o1 = Math.min(nOut, o0 + per);
-            if (inputMajor) GemvKernels.inputMajor(dtype, data, nIn, nOut, x, y, o0, o1);
-            else GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1);
+            GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1);
+        });
+    }
+
+    /**
+     * Decode over [nIn, nOut]: split over the pool in ranges of stored rows, each task summing its rows into its own
+     * partial y, then the partials are added up. Whole rows keep every task's reads one contiguous run; the partials
+     * (tasks × nOut floats) are a fraction of a percent of the weight bytes.
+     */
+    /** Scratch for the partial outputs, one per calling thread: decode would otherwise allocate it for every matmul. */
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] partials(int n) {
+        float[] p = PARTIALS.get();
+        if (p.length < n) PARTIALS.set(p = new float[n]);
+        return p;
+    }
+
+    private void gemvInputMajor(float[] x, float[] y) {
+        int nTasks = Gemv.tasks(pool, nIn, bytesRead());
+        if (nTasks == 1) {
+            java.util.Arrays.fill(y, 0, nOut, 0f);
+            GemvKernels.inputMajor(dtype, data, nOut, x, 0, nIn, y, 0);
+            return;
+        }
+        int per = Simd.roundUp((nIn + nTasks - 1) / nTasks, 8);
+        int nParts = (nIn + per - 1) / per;
+        float[] partial = partials(nParts * nOut);
+        pool.parallelFor(nParts, task -> {
+            int i0 = task * per, i1 = Math.min(nIn, i0 + per);
+            java.util.Arrays.fill(partial, task * nOut, (task + 1) * nOut, 0f);
+            GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * nOut);
+        });
+        int chunk = Simd.roundUp((nOut + pool.parallelism() - 1) / pool.parallelism(), Simd.LANES);
+        pool.parallelFor((nOut + chunk - 1) / chunk, task -> {
+            int o0 = task * chunk, o1 = Math.min(nOut, o0 + chunk);
+            GemvKernels.sumParts(partial, nParts, nOut, y, o0, o1);
         });
     }
 

@@ -199,65 +199,94 @@ final class GemvKernels {
     // ------------------------------------------------------------------ input-major [nIn, nOut]: row updates
 
     /**
-     * y[o] = Σ_i x[i] · W[i, o] for o in [o0, o1): walks four stored rows at a time, each one a long contiguous run,
-     * so the reads stream; y[o0..o1) stays in L1 between rows.
+     * acc[accOff + o] += Σ_i x[i] · W[i, o] over stored rows i in [i0, i1) and every output o. A task owns whole
+     * stored rows, so its reads are one long contiguous run the prefetcher follows (a split by output columns left
+     * each thread a short run per row, a new page every few KB). Eight rows are combined per pass: eight streams in
+     * flight, and each accumulator vector is loaded and stored once per eight rows instead of once per row.
      */
-    static void inputMajor(DType dtype, MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o0, int o1) {
-        java.util.Arrays.fill(y, o0, o1, 0f);
-        int i = 0;
-        for (; i + 4 <= nIn; i += 4) {
+    static void inputMajor(DType dtype, MemorySegment w, int nOut, float[] x, int i0, int i1, float[] acc, int accOff) {
+        int i = i0;
+        for (; i + 8 <= i1; i += 8) {
             switch (dtype) {
-                case F32 -> axpy4F32(w, nOut, x, y, i, o0, o1);
-                case BF16 -> axpy4Bf16(w, nOut, x, y, i, o0, o1);
+                case F32 -> axpy8F32(w, nOut, x, i, acc, accOff);
+                case BF16 -> axpy8Bf16(w, nOut, x, i, acc, accOff);
                 case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
             }
         }
-        for (; i < nIn; i++) {
+        for (; i < i1; i++) {
             float xi = x[i];
             long base = (long) i * nOut;
-            for (int o = o0; o < o1; o++) y[o] += xi * scalar(dtype, w, base + o);
+            for (int o = 0; o < nOut; o++) acc[accOff + o] += xi * scalar(dtype, w, base + o);
         }
     }
 
-    private static void axpy4F32(MemorySegment w, int nOut, float[] x, float[] y, int i, int o0, int o1) {
+    private static void axpy8F32(MemorySegment w, int nOut, float[] x, int i, float[] acc, int accOff) {
         FloatVector x0 = FloatVector.broadcast(F, x[i]), x1 = FloatVector.broadcast(F, x[i + 1]);
         FloatVector x2 = FloatVector.broadcast(F, x[i + 2]), x3 = FloatVector.broadcast(F, x[i + 3]);
+        FloatVector x4 = FloatVector.broadcast(F, x[i + 4]), x5 = FloatVector.broadcast(F, x[i + 5]);
+        FloatVector x6 = FloatVector.broadcast(F, x[i + 6]), x7 = FloatVector.broadcast(F, x[i + 7]);
         long r0 = (long) i * nOut * 4, stride = nOut * 4L;
-        int o = o0;
-        for (; o + LANES <= o1; o += LANES) {
+        int o = 0;
+        for (int bound = F.loopBound(nOut); o < bound; o += LANES) {
             long b = r0 + 4L * o;
-            FloatVector acc = FloatVector.fromArray(F, y, o);
-            acc = FloatVector.fromMemorySegment(F, w, b, LE).fma(x0, acc);
-            acc = FloatVector.fromMemorySegment(F, w, b + stride, LE).fma(x1, acc);
-            acc = FloatVector.fromMemorySegment(F, w, b + 2 * stride, LE).fma(x2, acc);
-            acc = FloatVector.fromMemorySegment(F, w, b + 3 * stride, LE).fma(x3, acc);
-            acc.intoArray(y, o);
+            FloatVector a = FloatVector.fromArray(F, acc, accOff + o);
+            a = FloatVector.fromMemorySegment(F, w, b, LE).fma(x0, a);
+            a = FloatVector.fromMemorySegment(F, w, b + stride, LE).fma(x1, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 2 * stride, LE).fma(x2, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 3 * stride, LE).fma(x3, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 4 * stride, LE).fma(x4, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 5 * stride, LE).fma(x5, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 6 * stride, LE).fma(x6, a);
+            a = FloatVector.fromMemorySegment(F, w, b + 7 * stride, LE).fma(x7, a);
+            a.intoArray(acc, accOff + o);
         }
-        tail4(DType.F32, w, nOut, x, y, i, o, o1);
+        tail8(DType.F32, w, nOut, x, i, o, acc, accOff);
     }
 
-    private static void axpy4Bf16(MemorySegment w, int nOut, float[] x, float[] y, int i, int o0, int o1) {
+    private static void axpy8Bf16(MemorySegment w, int nOut, float[] x, int i, float[] acc, int accOff) {
         FloatVector x0 = FloatVector.broadcast(F, x[i]), x1 = FloatVector.broadcast(F, x[i + 1]);
         FloatVector x2 = FloatVector.broadcast(F, x[i + 2]), x3 = FloatVector.broadcast(F, x[i + 3]);
+        FloatVector x4 = FloatVector.broadcast(F, x[i + 4]), x5 = FloatVector.broadcast(F, x[i + 5]);
+        FloatVector x6 = FloatVector.broadcast(F, x[i + 6]), x7 = FloatVector.broadcast(F, x[i + 7]);
         long r0 = (long) i * nOut * 2, stride = nOut * 2L;
-        int o = o0;
-        for (; o + LANES <= o1; o += LANES) {
+        int o = 0;
+        for (int bound = F.loopBound(nOut); o < bound; o += LANES) {
             long b = r0 + 2L * o;
-            FloatVector acc = FloatVector.fromArray(F, y, o);
-            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x0, acc);
-            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x1, acc);
-            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x2, acc);
-            acc = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x3, acc);
-            acc.intoArray(y, o);
+            FloatVector a = FloatVector.fromArray(F, acc, accOff + o);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x0, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x1, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x2, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x3, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 4 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x4, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 5 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x5, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 6 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x6, a);
+            a = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 7 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(x7, a);
+            a.intoArray(acc, accOff + o);
         }
-        tail4(DType.BF16, w, nOut, x, y, i, o, o1);
+        tail8(DType.BF16, w, nOut, x, i, o, acc, accOff);
     }
 
-    private static void tail4(DType dtype, MemorySegment w, int nOut, float[] x, float[] y, int i, int o, int o1) {
-        for (; o < o1; o++) {
+    private static void tail8(DType dtype, MemorySegment w, int nOut, float[] x, int i, int o, float[] acc, int accOff) {
+        for (; o < nOut; o++) {
             long b = (long) i * nOut + o;
-            y[o] += x[i] * scalar(dtype, w, b) + x[i + 1] * scalar(dtype, w, b + nOut)
-                    + x[i + 2] * scalar(dtype, w, b + 2L * nOut) + x[i + 3] * scalar(dtype, w, b + 3L * nOut);
+            float sum = acc[accOff + o];
+            for (int k = 0; k < 8; k++) sum += x[i + k] * scalar(dtype, w, b + (long) k * nOut);
+            acc[accOff + o] = sum;
+        }
+    }
+
+    /** y[o] = Σ_p parts[p · nOut + o] for o in [o0, o1): adds up the per-task partial outputs. */
+    static void sumParts(float[] parts, int nParts, int nOut, float[] y, int o0, int o1) {
+        int o = o0;
+        for (; o + LANES <= o1; o += LANES) {
+            FloatVector s = FloatVector.fromArray(F, parts, o);
+            for (int p = 1; p < nParts; p++) s = s.add(FloatVector.fromArray(F, parts, p * nOut + o));
+            s.intoArray(y, o);
+        }
+        for (; o < o1; o++) {
+            float s = parts[o];
+            for (int p = 1; p < nParts; p++) s += parts[p * nOut + o];
+            y[o] = s;
         }
     }
 }
