@@ -43,12 +43,14 @@ const info = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/l
 // (plain CPU buffers, a repacked layout, AMX tiles), flash attention and the batch sizes are kept for the result,
 // since they decide which kernels ran.
 const setupLog = [];
+// Log lines name files under this folder; keep them relative so a result never records the machine's paths.
+const benchDir = new URL(".", import.meta.url).pathname;
 const llama = await getLlama({
     gpu: false, build: "never", logLevel: LlamaLogLevel.debug,
     logger(level, message) {
         if (LlamaLogLevelGreaterThanOrEqual(level, LlamaLogLevel.warn)) process.stderr.write(`[llama.cpp] ${message}\n`);
         else if (/load_backend|buffer type|buffer size|REPACK|AMX|Flash Attention|n_u?batch/.test(message))
-            setupLog.push(message.trim());
+            setupLog.push(message.trim().replaceAll(benchDir, "bench/llamacpp/"));
     },
 });
 const t0 = performance.now();
