@@ -46,13 +46,13 @@ final class AnchorBench {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--anchor" -> {
-                        String engine = value(args, ++i, "--anchor");
+                        String engine = CliArgs.value(args, ++i, "--anchor");
                         if (!engine.equals("llamacpp"))
                             throw new IllegalArgumentException("--anchor supports llamacpp, got '" + engine + "'");
                     }
-                    case "--gguf-dir" -> ggufDir = Path.of(value(args, ++i, "--gguf-dir"));
-                    case "--llamacpp-dir" -> llamaCppDir = Path.of(value(args, ++i, "--llamacpp-dir"));
-                    case "--out" -> out = Path.of(value(args, ++i, "--out"));
+                    case "--gguf-dir" -> ggufDir = Path.of(CliArgs.value(args, ++i, "--gguf-dir"));
+                    case "--llamacpp-dir" -> llamaCppDir = Path.of(CliArgs.value(args, ++i, "--llamacpp-dir"));
+                    case "--out" -> out = Path.of(CliArgs.value(args, ++i, "--out"));
                     case "--keep-gguf" -> keep = true;
                     case "--mmap" -> mmap = true;
                     default -> rest.add(args[i]);
@@ -65,10 +65,6 @@ final class AnchorBench {
             return new AnchorOptions(ggufDir, keep, mmap, llamaCppDir, out, bench);
         }
 
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-            return args[i];
-        }
     }
 
     static int run(String[] args) {
@@ -91,7 +87,7 @@ final class AnchorBench {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("benchmark", "anchor");
         r.put("time", Instant.now().toString());
-        r.put("commit", gitCommit());
+        r.put("commit", SystemInfo.gitCommit());
         r.put("model", String.format(Locale.ROOT, "random weights (seed %d), %s shape: dModel %d, %d layers, %d experts"
                         + " of dFf %d + shared expert, %d/%d heads, vocab %d", BenchCommand.WEIGHT_SEED, o.shape(),
                 config.dModel(), config.nLayers(), config.nExperts(), config.dFf(), config.nHeads(), config.nKvHeads(),
@@ -223,16 +219,4 @@ final class AnchorBench {
         }
     }
 
-    private static String gitCommit() {
-        try {
-            Process p = new ProcessBuilder("git", "describe", "--always", "--dirty").redirectErrorStream(true).start();
-            String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor() == 0 ? s : "unknown";
-        } catch (IOException e) {
-            return "unknown";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
-        }
-    }
 }

@@ -63,19 +63,19 @@ public final class BenchCommand {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 switch (a) {
-                    case "--shape" -> shape = value(args, ++i, a);
-                    case "--layers" -> layers = positive(value(args, ++i, a), a);
-                    case "--prompt-len" -> promptLen = positive(value(args, ++i, a), a);
-                    case "--gen-len" -> genLen = positive(value(args, ++i, a), a);
-                    case "--batch" -> batch = positive(value(args, ++i, a), a);
-                    case "--quant" -> quant = WeightQuantization.parse(value(args, ++i, a));
-                    case "--q8-group" -> q8Group = nonNegative(value(args, ++i, a), a);
-                    case "--precision" -> precision = switch (value(args, ++i, a).toLowerCase(Locale.ROOT)) {
+                    case "--shape" -> shape = CliArgs.value(args, ++i, a);
+                    case "--layers" -> layers = positive(CliArgs.value(args, ++i, a), a);
+                    case "--prompt-len" -> promptLen = positive(CliArgs.value(args, ++i, a), a);
+                    case "--gen-len" -> genLen = positive(CliArgs.value(args, ++i, a), a);
+                    case "--batch" -> batch = positive(CliArgs.value(args, ++i, a), a);
+                    case "--quant" -> quant = WeightQuantization.parse(CliArgs.value(args, ++i, a));
+                    case "--q8-group" -> q8Group = nonNegative(CliArgs.value(args, ++i, a), a);
+                    case "--precision" -> precision = switch (CliArgs.value(args, ++i, a).toLowerCase(Locale.ROOT)) {
                         case "f32" -> Precision.F32;
                         case "bf16" -> Precision.BF16;
                         default -> throw new IllegalArgumentException("--precision must be f32 or bf16, got " + args[i]);
                     };
-                    case "--bandwidth-mb" -> bandwidthMb = positive(value(args, ++i, a), a);
+                    case "--bandwidth-mb" -> bandwidthMb = positive(CliArgs.value(args, ++i, a), a);
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
@@ -85,10 +85,6 @@ public final class BenchCommand {
             return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb);
         }
 
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-            return args[i];
-        }
 
         private static int positive(String s, String option) {
             int v = nonNegative(s, option);

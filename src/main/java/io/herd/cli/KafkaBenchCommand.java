@@ -118,11 +118,11 @@ public final class KafkaBenchCommand {
     static Options parse(String[] args) {
         boolean inProcess = false;
         List<Path> compare = List.of();
-        String bootstrap = envOr("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
+        String bootstrap = CliArgs.envOr("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
         String requests = "herd.requests";
         String responses = "herd.responses";
         Path model = null;
-        String backend = envOr("HERD_COMPUTE_BACKEND", "auto");
+        String backend = CliArgs.envOr("HERD_COMPUTE_BACKEND", "auto");
         List<Integer> conc = List.of(1, 16);
         int rounds = 8;
         int warmup = 8;
@@ -138,21 +138,21 @@ public final class KafkaBenchCommand {
                 case "-h", "--help" -> { return null; }
                 case "--in-process" -> inProcess = true;
                 case "--compare" -> {
-                    compare = List.of(Path.of(value(args, ++i, a)), Path.of(value(args, ++i, a)));
+                    compare = List.of(Path.of(CliArgs.value(args, ++i, a)), Path.of(CliArgs.value(args, ++i, a)));
                 }
-                case "--bootstrap" -> bootstrap = value(args, ++i, a);
-                case "--requests-topic" -> requests = value(args, ++i, a);
-                case "--responses-topic" -> responses = value(args, ++i, a);
-                case "--model" -> model = Path.of(value(args, ++i, a));
-                case "--backend" -> backend = value(args, ++i, a);
-                case "--concurrency" -> conc = Arrays.stream(value(args, ++i, a).split(",")).map(String::trim).map(Integer::parseInt).toList();
-                case "--rounds" -> rounds = Integer.parseInt(value(args, ++i, a));
-                case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
-                case "--max-tokens" -> maxTokens = Integer.parseInt(value(args, ++i, a));
-                case "--prompt" -> prompt = value(args, ++i, a);
-                case "--timeout" -> timeout = Long.parseLong(value(args, ++i, a));
-                case "--out" -> out = Path.of(value(args, ++i, a));
-                case "--note" -> note = value(args, ++i, a);
+                case "--bootstrap" -> bootstrap = CliArgs.value(args, ++i, a);
+                case "--requests-topic" -> requests = CliArgs.value(args, ++i, a);
+                case "--responses-topic" -> responses = CliArgs.value(args, ++i, a);
+                case "--model" -> model = Path.of(CliArgs.value(args, ++i, a));
+                case "--backend" -> backend = CliArgs.value(args, ++i, a);
+                case "--concurrency" -> conc = Arrays.stream(CliArgs.value(args, ++i, a).split(",")).map(String::trim).map(Integer::parseInt).toList();
+                case "--rounds" -> rounds = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--warmup" -> warmup = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--max-tokens" -> maxTokens = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--prompt" -> prompt = CliArgs.value(args, ++i, a);
+                case "--timeout" -> timeout = Long.parseLong(CliArgs.value(args, ++i, a));
+                case "--out" -> out = Path.of(CliArgs.value(args, ++i, a));
+                case "--note" -> note = CliArgs.value(args, ++i, a);
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -437,15 +437,15 @@ public final class KafkaBenchCommand {
             if (!Files.isDirectory(o.model())) throw new IllegalArgumentException("model folder " + o.model() + " does not exist");
             // Mirrors herd.engine.* / herd.compute.* in application.properties (same variables, same defaults).
             EngineAssembly.Settings s = new EngineAssembly.Settings(
-                    Long.parseLong(envOr("HERD_KV_CACHE_BYTES", "268435456")),
-                    Integer.parseInt(envOr("HERD_MAX_MODEL_LEN", "8192")),
-                    Integer.parseInt(envOr("HERD_MAX_NUM_SEQS", "64")),
-                    Integer.parseInt(envOr("HERD_MAX_NUM_BATCHED_TOKENS", "2048")),
-                    Integer.parseInt(envOr("HERD_ENGINE_QUEUE_CAPACITY", "1024")),
-                    Precision.valueOf(envOr("HERD_PRECISION", "F32").toUpperCase(Locale.ROOT)),
-                    WeightQuantization.valueOf(envOr("HERD_QUANTIZATION", "NONE").toUpperCase(Locale.ROOT)),
+                    Long.parseLong(CliArgs.envOr("HERD_KV_CACHE_BYTES", "268435456")),
+                    Integer.parseInt(CliArgs.envOr("HERD_MAX_MODEL_LEN", "8192")),
+                    Integer.parseInt(CliArgs.envOr("HERD_MAX_NUM_SEQS", "64")),
+                    Integer.parseInt(CliArgs.envOr("HERD_MAX_NUM_BATCHED_TOKENS", "2048")),
+                    Integer.parseInt(CliArgs.envOr("HERD_ENGINE_QUEUE_CAPACITY", "1024")),
+                    Precision.valueOf(CliArgs.envOr("HERD_PRECISION", "F32").toUpperCase(Locale.ROOT)),
+                    WeightQuantization.valueOf(CliArgs.envOr("HERD_QUANTIZATION", "NONE").toUpperCase(Locale.ROOT)),
                     EngineAssembly.Backend.parse(o.backend()),
-                    envOr("HERD_GPU_WEIGHT_FORMAT", "stored"));
+                    CliArgs.envOr("HERD_GPU_WEIGHT_FORMAT", "stored"));
             String name = o.model().toAbsolutePath().normalize().getFileName().toString();
             EngineAssembly assembly = EngineAssembly.open(o.model(), name, s);
             try {
@@ -573,13 +573,5 @@ public final class KafkaBenchCommand {
         sb.append(String.format(Locale.ROOT, "%-22s %12.2f %12.2f %+12.2f%n", name, a, b, a - b));
     }
 
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
-    }
 
-    private static String envOr(String name, String fallback) {
-        String v = System.getenv(name);
-        return v == null || v.isEmpty() ? fallback : v;
-    }
 }

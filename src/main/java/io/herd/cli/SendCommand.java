@@ -66,7 +66,7 @@ public final class SendCommand {
         String prompt = null;
         Path messagesFile = null;
         String id = UUID.randomUUID().toString();
-        String bootstrap = envOr("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
+        String bootstrap = CliArgs.envOr("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
         String requestsTopic = "herd.requests";
         String responsesTopic = "herd.responses";
         long timeoutSeconds = 600;
@@ -81,21 +81,21 @@ public final class SendCommand {
                     System.out.print(USAGE);
                     return 0;
                 }
-                case "--messages" -> messagesFile = Path.of(value(args, ++i, a));
-                case "--max-tokens" -> maxTokens = Integer.parseInt(value(args, ++i, a));
-                case "--temperature" -> temperature = Float.parseFloat(value(args, ++i, a));
-                case "--top-p" -> request.put("top_p", Float.parseFloat(value(args, ++i, a)));
-                case "--top-k" -> request.put("top_k", Integer.parseInt(value(args, ++i, a)));
-                case "--min-p" -> request.put("min_p", Float.parseFloat(value(args, ++i, a)));
-                case "--seed" -> request.put("seed", Long.parseLong(value(args, ++i, a)));
-                case "--stop" -> stop.add(value(args, ++i, a));
-                case "--model" -> request.put("model", value(args, ++i, a));
-                case "--priority" -> request.put("priority", Integer.parseInt(value(args, ++i, a)));
-                case "--id" -> id = value(args, ++i, a);
-                case "--bootstrap" -> bootstrap = value(args, ++i, a);
-                case "--requests-topic" -> requestsTopic = value(args, ++i, a);
-                case "--responses-topic" -> responsesTopic = value(args, ++i, a);
-                case "--timeout" -> timeoutSeconds = Long.parseLong(value(args, ++i, a));
+                case "--messages" -> messagesFile = Path.of(CliArgs.value(args, ++i, a));
+                case "--max-tokens" -> maxTokens = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--temperature" -> temperature = Float.parseFloat(CliArgs.value(args, ++i, a));
+                case "--top-p" -> request.put("top_p", Float.parseFloat(CliArgs.value(args, ++i, a)));
+                case "--top-k" -> request.put("top_k", Integer.parseInt(CliArgs.value(args, ++i, a)));
+                case "--min-p" -> request.put("min_p", Float.parseFloat(CliArgs.value(args, ++i, a)));
+                case "--seed" -> request.put("seed", Long.parseLong(CliArgs.value(args, ++i, a)));
+                case "--stop" -> stop.add(CliArgs.value(args, ++i, a));
+                case "--model" -> request.put("model", CliArgs.value(args, ++i, a));
+                case "--priority" -> request.put("priority", Integer.parseInt(CliArgs.value(args, ++i, a)));
+                case "--id" -> id = CliArgs.value(args, ++i, a);
+                case "--bootstrap" -> bootstrap = CliArgs.value(args, ++i, a);
+                case "--requests-topic" -> requestsTopic = CliArgs.value(args, ++i, a);
+                case "--responses-topic" -> responsesTopic = CliArgs.value(args, ++i, a);
+                case "--timeout" -> timeoutSeconds = Long.parseLong(CliArgs.value(args, ++i, a));
                 case "--json" -> json = true;
                 default -> {
                     if (a.startsWith("--") || prompt != null) {
@@ -240,13 +240,5 @@ public final class SendCommand {
         return new KafkaProducer<>(c);
     }
 
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
-    }
 
-    private static String envOr(String name, String fallback) {
-        String v = System.getenv(name);
-        return v == null || v.isEmpty() ? fallback : v;
-    }
 }

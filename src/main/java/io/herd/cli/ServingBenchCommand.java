@@ -97,15 +97,15 @@ public final class ServingBenchCommand {
             String a = args[i];
             switch (a) {
                 case "--serving" -> serving = true;
-                case "--config" -> config = Path.of(value(args, ++i, a));
-                case "--threads" -> threads = Integer.parseInt(value(args, ++i, a));
-                case "--concurrency" -> conc = Arrays.stream(value(args, ++i, a).split(",")).map(Integer::parseInt).toList();
-                case "--prompt-tokens" -> prompt = Integer.parseInt(value(args, ++i, a));
-                case "--decode-tokens" -> decode = Integer.parseInt(value(args, ++i, a));
-                case "--system-prompt" -> system = Integer.parseInt(value(args, ++i, a));
-                case "--burst" -> burst = Integer.parseInt(value(args, ++i, a));
-                case "--kv-bytes" -> kvBytes = Long.parseLong(value(args, ++i, a));
-                case "--out" -> out = Path.of(value(args, ++i, a));
+                case "--config" -> config = Path.of(CliArgs.value(args, ++i, a));
+                case "--threads" -> threads = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--concurrency" -> conc = Arrays.stream(CliArgs.value(args, ++i, a).split(",")).map(Integer::parseInt).toList();
+                case "--prompt-tokens" -> prompt = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--decode-tokens" -> decode = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--system-prompt" -> system = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--burst" -> burst = Integer.parseInt(CliArgs.value(args, ++i, a));
+                case "--kv-bytes" -> kvBytes = Long.parseLong(CliArgs.value(args, ++i, a));
+                case "--out" -> out = Path.of(CliArgs.value(args, ++i, a));
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -113,10 +113,6 @@ public final class ServingBenchCommand {
         return new Options(config, threads, conc, prompt, decode, system, burst, kvBytes, out);
     }
 
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
-    }
 
     /** Small enough for a laptop core, shaped like Scout: 3 RoPE (chunked) layers per NoPE layer, MoE top-1. */
     static Llama4Config benchConfig() {

@@ -46,10 +46,10 @@ final class SystemInfo {
         return l.isEmpty() ? "unknown" : l.getFirst().trim();
     }
 
-    /** The short commit of the working directory's checkout, or "unknown" outside one. */
+    /** The short commit of the working directory's checkout ("-dirty" when it has local changes), or "unknown". */
     static String gitCommit() {
         try {
-            Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("git", "describe", "--always", "--dirty").redirectErrorStream(true).start();
             String s = new String(p.getInputStream().readAllBytes()).trim();
             return p.waitFor() == 0 ? s : "unknown";
         } catch (IOException e) {
