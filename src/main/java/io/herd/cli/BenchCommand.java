@@ -3,6 +3,7 @@ package io.herd.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.herd.compute.cpu.CpuThreadPool;
+import io.herd.compute.cpu.FmaPeak;
 import io.herd.compute.cpu.MemoryBandwidth;
 import io.herd.model.CpuForwardPass;
 import io.herd.model.ForwardPass;
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * {@code herd bench}: the CPU engine on random weights of real Llama 4 dimensions (no checkpoint needed). Builds the
@@ -36,6 +36,7 @@ public final class BenchCommand {
     private BenchCommand() {}
 
     /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
+    static final int WARM_UP_TOKENS = 40;
     static final long WEIGHT_SEED = 42;
     /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
     static final long PROMPT_SEED = 7;
@@ -163,7 +164,7 @@ public final class BenchCommand {
         r.put("genLen", o.genLen());
         r.putAll(SystemInfo.describe(pool));
 
-        LongAdder bytesRead = new LongAdder(), matmulNanos = new LongAdder();
+        CountingMatrix.Counters counters = new CountingMatrix.Counters();
         int maxPositions = o.promptLen() + o.genLen();
         int blockSize = 16;
         int blocksPerSeq = Math.ceilDiv(maxPositions, blockSize);
@@ -171,33 +172,36 @@ public final class BenchCommand {
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();
-            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, WEIGHT_SEED, bytesRead, matmulNanos).build(config);
+            Llama4Weights weights = new RandomWeights(arena, o.quant(), o.q8Group(), pool, WEIGHT_SEED, counters).build(config);
             r.put("buildSeconds", round((System.nanoTime() - t0) / 1e9));
             r.put("weightBytes", weightBytes);
             try (CpuForwardPass forward = new CpuForwardPass(weights, kv, o.precision())) {
                 List<int[]> prompts = prompts(o, config);
 
-                // Warm-up on a short prompt so the JIT has compiled the kernels before anything is timed.
+                // Warm-up on a short prompt so the JIT has compiled the kernels before anything is timed; 40 tokens
+                // reach the many-token GEMM as well as the few-token one (the routed experts get a handful each).
                 Batch warm = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
-                int[][] next = warm.prefill(prompts.stream().map(p -> Arrays.copyOf(p, Math.min(p.length, 8))).toList());
-                for (int step = 0; step < 2 && 8 + step < maxPositions; step++) next = warm.decode(next);
+                int[][] next = warm.prefill(prompts.stream().map(p -> Arrays.copyOf(p, Math.min(p.length, WARM_UP_TOKENS))).toList());
+                for (int step = 0; step < 2 && Math.min(maxPositions, WARM_UP_TOKENS) + step < maxPositions; step++) next = warm.decode(next);
 
                 Batch run = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
+                counters.reset();
                 long p0 = System.nanoTime();
                 next = run.prefill(prompts);
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
+                double prefillMatmulSeconds = counters.nanos().sum() / 1e9;
+                long prefillFlops = counters.flops().sum(), prefillBytes = counters.bytes().sum();
                 int[] generated = new int[o.genLen() + 1]; // sequence 0's greedy tokens, to set beside another engine's
                 generated[0] = next[0][0];
-                bytesRead.reset();
-                matmulNanos.reset();
+                counters.reset();
                 long d0 = System.nanoTime();
                 for (int step = 0; step < o.genLen(); step++) {
                     next = run.decode(next);
                     generated[step + 1] = next[0][0];
                 }
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
-                long decodeBytes = bytesRead.sum();
-                double matmulSeconds = matmulNanos.sum() / 1e9;
+                long decodeBytes = counters.bytes().sum();
+                double matmulSeconds = counters.nanos().sum() / 1e9;
 
                 double prefillTps = (double) o.batch() * o.promptLen() / prefillSeconds;
                 double decodeTps = (double) o.batch() * o.genLen() / decodeSeconds;
@@ -205,6 +209,10 @@ public final class BenchCommand {
                 double decodeGBps = decodeBytes / decodeSeconds / 1e9;
                 r.put("prefillSeconds", round(prefillSeconds));
                 r.put("prefillTokensPerSecond", round(prefillTps));
+                // Prefill is compute-bound when its matmuls run near the FMA rate while reading far below bandwidth.
+                r.put("prefillMatmulFractionOfTime", round(prefillMatmulSeconds / prefillSeconds));
+                r.put("prefillMatmulGflops", round(prefillFlops / prefillMatmulSeconds / 1e9));
+                r.put("prefillWeightGBps", round(prefillBytes / prefillSeconds / 1e9));
                 r.put("decodeSeconds", round(decodeSeconds));
                 r.put("decodeTokensPerSecond", round(decodeTps));
                 r.put("decodeMsPerStep", round(decodeSeconds * 1e3 / o.genLen()));
@@ -223,6 +231,10 @@ public final class BenchCommand {
             r.put("readBandwidthMeanGBps", round(measured.meanGBps()));
             r.put("decodeFractionOfBandwidth", round((Double) r.get("decodeWeightGBps") / bandwidth));
             r.put("decodeMatmulFractionOfBandwidth", round((Double) r.get("decodeMatmulGBps") / bandwidth));
+            double peakGflops = FmaPeak.measureGflops(pool, 20_000_000L, 3);
+            r.put("fmaPeakGflops", round(peakGflops));
+            r.put("prefillMatmulFractionOfPeak", round((Double) r.get("prefillMatmulGflops") / peakGflops));
+            r.put("prefillFractionOfBandwidth", round((Double) r.get("prefillWeightGBps") / bandwidth));
         }
         r.put("loadAverageAfter", SystemInfo.loadAverage());
         return r;

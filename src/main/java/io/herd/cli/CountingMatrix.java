@@ -6,20 +6,35 @@ import io.herd.compute.Matrix;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Passes every call through to a matrix and adds the weight bytes each call reads to a shared counter: a matmul
- * streams the whole matrix once whatever the token count, a {@link #get} (embedding lookup) reads one element. So the
- * benchmark measures the bytes a decode step reads, routed experts included, instead of estimating them.
+ * Passes every call through to a matrix and adds what each call costs to shared {@link Counters}: a matmul streams
+ * the whole matrix once whatever the token count, a {@link #get} (embedding lookup) reads one element. So the
+ * benchmark measures the bytes a decode step reads, routed experts included, and the floating-point work of a
+ * prefill, instead of estimating them.
  */
 final class CountingMatrix implements Matrix {
-    private final Matrix inner;
-    private final LongAdder bytes;
-    private final LongAdder nanos;
+    /**
+     * @param bytes weight bytes read
+     * @param nanos wall time spent inside matmul calls (tells kernel time from the rest of a step)
+     * @param flops multiply-adds × 2 done by matmul calls
+     */
+    record Counters(LongAdder bytes, LongAdder nanos, LongAdder flops) {
+        Counters() {
+            this(new LongAdder(), new LongAdder(), new LongAdder());
+        }
 
-    /** @param nanos receives the wall time spent inside matmul calls (to tell kernel time from the rest of a step) */
-    CountingMatrix(Matrix inner, LongAdder bytes, LongAdder nanos) {
+        void reset() {
+            bytes.reset();
+            nanos.reset();
+            flops.reset();
+        }
+    }
+
+    private final Matrix inner;
+    private final Counters counters;
+
+    CountingMatrix(Matrix inner, Counters counters) {
         this.inner = inner;
-        this.bytes = bytes;
-        this.nanos = nanos;
+        this.counters = counters;
     }
 
     @Override public int nOut() { return inner.nOut(); }
@@ -29,15 +44,16 @@ final class CountingMatrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
-        if (nTokens > 0) bytes.add(inner.bytesRead());
+        if (nTokens > 0) counters.bytes.add(inner.bytesRead());
         long t0 = System.nanoTime();
         inner.matmul(x, y, nTokens);
-        nanos.add(System.nanoTime() - t0);
+        counters.nanos.add(System.nanoTime() - t0);
+        counters.flops.add(2L * inner.nOut() * inner.nIn() * nTokens);
     }
 
     @Override
     public float get(int out, int in) {
-        bytes.add(inner.dtype().bytes);
+        counters.bytes.add(inner.dtype().bytes);
         return inner.get(out, in);
     }
 }

@@ -79,7 +79,7 @@ final class KernelBench {
             row.put("layout", layout);
             row.put("shape", m0.nOut() + "x" + m0.nIn());
             row.put("gemvGBps", BenchCommand.round(m0.bytesRead() / bestSeconds(copies, 1, rnd) / 1e9));
-            for (int nTokens : new int[]{16, 64})
+            for (int nTokens : new int[]{16, 64, 128})
                 row.put("gflops" + nTokens, BenchCommand.round(
                         2.0 * m0.nOut() * m0.nIn() * nTokens / bestSeconds(List.of(m0), nTokens, rnd) / 1e9));
             return row;

@@ -15,7 +15,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Builds a Llama 4 model of real dimensions from random BF16 weights in off-heap memory, laid out as the checkpoint
@@ -36,17 +35,16 @@ final class RandomWeights {
     private final WeightQuantization quantization;
     private final int q8GroupSize;
     private final CpuThreadPool pool;
-    private final LongAdder bytesRead, matmulNanos;
+    private final CountingMatrix.Counters counters;
     private long seed;
 
     RandomWeights(Arena arena, WeightQuantization quantization, int q8GroupSize, CpuThreadPool pool, long seed,
-                  LongAdder bytesRead, LongAdder matmulNanos) {
+                  CountingMatrix.Counters counters) {
         this.arena = arena;
         this.quantization = quantization;
         this.q8GroupSize = q8GroupSize;
         this.pool = pool;
-        this.bytesRead = bytesRead;
-        this.matmulNanos = matmulNanos;
+        this.counters = counters;
         this.seed = seed;
     }
 
@@ -115,7 +113,7 @@ final class RandomWeights {
     }
 
     private Matrix count(Matrix m) {
-        return new CountingMatrix(m, bytesRead, matmulNanos);
+        return new CountingMatrix(m, counters);
     }
 
     private static float[] ones(int n) {

@@ -18,7 +18,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -45,7 +44,7 @@ class BenchGgufTest {
     static void writeBoth() {
         pool = new CpuThreadPool(2);
         arena = Arena.ofShared();
-        herd = new RandomWeights(arena, WeightQuantization.NONE, 64, pool, BenchCommand.WEIGHT_SEED, new LongAdder(), new LongAdder()).build(TINY);
+        herd = new RandomWeights(arena, WeightQuantization.NONE, 64, pool, BenchCommand.WEIGHT_SEED, new CountingMatrix.Counters()).build(TINY);
         BenchGguf.describe(TINY, GgmlType.BF16, BenchCommand.WEIGHT_SEED, pool).write(dir.resolve("bf16.gguf"));
         BenchGguf.describe(TINY, GgmlType.Q8_0, BenchCommand.WEIGHT_SEED, pool).write(dir.resolve("q8.gguf"));
         bf16 = new GgufTestReader(dir.resolve("bf16.gguf"));

@@ -43,7 +43,7 @@ class BackendConformanceTest {
 
     static Stream<Arguments> cases() {
         int[][] shapes = {{1, 1}, {3, 5}, {4, 16}, {17, 33}, {64, 128}, {130, 1030}, {515, 2100}};
-        int[] tokens = {1, 3, 4, 5, 67};
+        int[] tokens = {1, 3, 4, 5, 32, 67};
         List<Arguments> out = new ArrayList<>();
         for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16))
             for (boolean inputMajor : new boolean[]{false, true})

@@ -64,7 +64,9 @@ public final class CpuMatrix implements Matrix {
             gemv(x, y);
             return;
         }
-        if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
+        if (nTokens >= TokenLaneGemm.MIN_TOKENS) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
+        else if (inputMajor && dtype != DType.F16) fewTokensInputMajor(x, y, nTokens);
+        else if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
     }
 
@@ -84,11 +86,6 @@ public final class CpuMatrix implements Matrix {
         });
     }
 
-    /**
-     * Decode over [nIn, nOut]: split over the pool in ranges of stored rows, each task summing its rows into its own
-     * partial y, then the partials are added up. Whole rows keep every task's reads one contiguous run; the partials
-     * (tasks × nOut floats) are a fraction of a percent of the weight bytes.
-     */
     /** Scratch for the partial outputs, one per calling thread: decode would otherwise allocate it for every matmul. */
     private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -98,6 +95,11 @@ public final class CpuMatrix implements Matrix {
         return p;
     }
 
+    /**
+     * Decode over [nIn, nOut]: split over the pool in ranges of stored rows, each task summing its rows into its own
+     * partial y, then the partials are added up. Whole rows keep every task's reads one contiguous run; the partials
+     * (tasks × nOut floats) are a fraction of a percent of the weight bytes.
+     */
     private void gemvInputMajor(float[] x, float[] y) {
         int nTasks = Gemv.tasks(pool, nIn, bytesRead());
         if (nTasks == 1) {
@@ -117,6 +119,32 @@ public final class CpuMatrix implements Matrix {
         pool.parallelFor((nOut + chunk - 1) / chunk, task -> {
             int o0 = task * chunk, o1 = Math.min(nOut, o0 + chunk);
             GemvKernels.sumParts(partial, nParts, nOut, y, o0, o1);
+        });
+    }
+
+    /**
+     * 2 to 31 tokens over [nIn, nOut], as decode does one: tasks own ranges of stored rows and sum into their own
+     * partial [tokens, nOut], one task per thread (the partials grow with the tokens).
+     */
+    private void fewTokensInputMajor(float[] x, float[] y, int nTokens) {
+        if (x.length < nTokens * nIn || y.length < nTokens * nOut)
+            throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need "
+                    + nTokens + " × " + nIn + " and " + nTokens + " × " + nOut);
+        int size = nTokens * nOut;
+        int nTasks = Math.min(pool.parallelism(), Gemv.tasks(pool, nIn, bytesRead()));
+        int per = Simd.roundUp((nIn + nTasks - 1) / nTasks, 8);
+        int nParts = (nIn + per - 1) / per;
+        float[] partial = nParts == 1 ? y : partials(nParts * size);
+        pool.parallelFor(nParts, task -> {
+            int i0 = task * per, i1 = Math.min(nIn, i0 + per);
+            java.util.Arrays.fill(partial, task * size, (task + 1) * size, 0f);
+            GemvKernels.inputMajorTokens(dtype, data, nOut, x, nIn, nTokens, i0, i1, partial, task * size);
+        });
+        if (nParts == 1) return;
+        int chunk = Simd.roundUp((size + pool.parallelism() - 1) / pool.parallelism(), Simd.LANES);
+        pool.parallelFor((size + chunk - 1) / chunk, task -> {
+            int o0 = task * chunk, o1 = Math.min(size, o0 + chunk);
+            GemvKernels.sumParts(partial, nParts, size, y, o0, o1);
         });
     }
 

@@ -134,6 +134,10 @@ final class GemvKernels {
     private static void q8Rows4(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
                                 float[] y, int o) {
         boolean perRow = groupSize >= nIn;
+        if (!perRow && groupSize > LANES) {
+            q8Rows4Grouped(values, scales, nIn, groupSize, x, y, o);
+            return;
+        }
         int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
         int nGroups = perRow ? 1 : (nIn + groupSize - 1) / groupSize;
         long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
@@ -179,6 +183,59 @@ final class GemvKernels {
             d1 *= scales.getAtIndex(Q8Weights.SCALE, s1);
             d2 *= scales.getAtIndex(Q8Weights.SCALE, s2);
             d3 *= scales.getAtIndex(Q8Weights.SCALE, s3);
+        }
+        y[o] = d0;
+        y[o + 1] = d1;
+        y[o + 2] = d2;
+        y[o + 3] = d3;
+    }
+
+    /**
+     * Groups of several vectors: each group's unscaled dot product is summed first and scaled once, a multiply-add
+     * per group instead of a multiply per vector (the group size is a power of two and a multiple of LANES, so
+     * groups hold whole vectors and a ragged tail lies in the last group).
+     */
+    private static void q8Rows4Grouped(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
+                                       float[] y, int o) {
+        int nGroups = (nIn + groupSize - 1) / groupSize;
+        long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
+        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0, g = 0;
+        for (int fullGroups = nIn / groupSize; g < fullGroups; g++) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            FloatVector t0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r1 + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            for (int groupEnd = i + groupSize, j = i + LANES; j < groupEnd; j += LANES) {
+                xv = FloatVector.fromArray(F, x, j);
+                t0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + j, LE).convertShape(B2F, F, 0)).fma(xv, t0);
+                t1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r1 + j, LE).convertShape(B2F, F, 0)).fma(xv, t1);
+                t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r2 + j, LE).convertShape(B2F, F, 0)).fma(xv, t2);
+                t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r3 + j, LE).convertShape(B2F, F, 0)).fma(xv, t3);
+            }
+            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s0 + g)), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s1 + g)), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s2 + g)), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s3 + g)), a3);
+            i += groupSize;
+        }
+        float d0 = a0.reduceLanes(VectorOperators.ADD), d1 = a1.reduceLanes(VectorOperators.ADD);
+        float d2 = a2.reduceLanes(VectorOperators.ADD), d3 = a3.reduceLanes(VectorOperators.ADD);
+        if (i < nIn) { // a last, partial group
+            float p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+            for (; i < nIn; i++) {
+                float xi = x[i];
+                p0 += xi * values.get(ValueLayout.JAVA_BYTE, r0 + i);
+                p1 += xi * values.get(ValueLayout.JAVA_BYTE, r1 + i);
+                p2 += xi * values.get(ValueLayout.JAVA_BYTE, r2 + i);
+                p3 += xi * values.get(ValueLayout.JAVA_BYTE, r3 + i);
+            }
+            d0 += p0 * scales.getAtIndex(Q8Weights.SCALE, s0 + g);
+            d1 += p1 * scales.getAtIndex(Q8Weights.SCALE, s1 + g);
+            d2 += p2 * scales.getAtIndex(Q8Weights.SCALE, s2 + g);
+            d3 += p3 * scales.getAtIndex(Q8Weights.SCALE, s3 + g);
         }
         y[o] = d0;
         y[o + 1] = d1;
@@ -272,6 +329,101 @@ final class GemvKernels {
             float sum = acc[accOff + o];
             for (int k = 0; k < 8; k++) sum += x[i + k] * scalar(dtype, w, b + (long) k * nOut);
             acc[accOff + o] = sum;
+        }
+    }
+
+    /**
+     * A few tokens at once over [nIn, nOut] (the routed experts of a prefill, each given a handful of tokens):
+     * acc[accOff + t·nOut + o] += Σ_i x[t·nIn + i] · W[i, o] over stored rows i in [i0, i1). Like {@link #inputMajor},
+     * eight stored rows are streamed side by side, but each weight vector, widened once, serves every token: the
+     * weights are read once for all tokens, with no fp32 panel in between.
+     */
+    static void inputMajorTokens(DType dtype, MemorySegment w, int nOut, float[] x, int nIn, int nTokens, int i0, int i1,
+                                 float[] acc, int accOff) {
+        int i = i0;
+        for (; i + 8 <= i1; i += 8) {
+            switch (dtype) {
+                case F32 -> tokens8F32(w, nOut, x, nIn, nTokens, i, acc, accOff);
+                case BF16 -> tokens8Bf16(w, nOut, x, nIn, nTokens, i, acc, accOff);
+                case F16, Q8 -> throw new IllegalArgumentException(dtype + " rows take the panel path");
+            }
+        }
+        for (; i < i1; i++) {
+            long base = (long) i * nOut;
+            for (int t = 0; t < nTokens; t++) {
+                float xi = x[t * nIn + i];
+                int a = accOff + t * nOut;
+                for (int o = 0; o < nOut; o++) acc[a + o] += xi * scalar(dtype, w, base + o);
+            }
+        }
+    }
+
+    private static void tokens8F32(MemorySegment w, int nOut, float[] x, int nIn, int nTokens, int i, float[] acc,
+                                   int accOff) {
+        long r0 = (long) i * nOut * 4, stride = nOut * 4L;
+        int o = 0;
+        for (int bound = F.loopBound(nOut); o < bound; o += LANES) {
+            long b = r0 + 4L * o;
+            FloatVector w0 = FloatVector.fromMemorySegment(F, w, b, LE);
+            FloatVector w1 = FloatVector.fromMemorySegment(F, w, b + stride, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F, w, b + 2 * stride, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F, w, b + 3 * stride, LE);
+            FloatVector w4 = FloatVector.fromMemorySegment(F, w, b + 4 * stride, LE);
+            FloatVector w5 = FloatVector.fromMemorySegment(F, w, b + 5 * stride, LE);
+            FloatVector w6 = FloatVector.fromMemorySegment(F, w, b + 6 * stride, LE);
+            FloatVector w7 = FloatVector.fromMemorySegment(F, w, b + 7 * stride, LE);
+            tokens8(w0, w1, w2, w3, w4, w5, w6, w7, x, nIn, nTokens, i, acc, accOff + o, nOut);
+        }
+        tokens8Tail(DType.F32, w, nOut, x, nIn, nTokens, i, o, acc, accOff);
+    }
+
+    private static void tokens8Bf16(MemorySegment w, int nOut, float[] x, int nIn, int nTokens, int i, float[] acc,
+                                    int accOff) {
+        long r0 = (long) i * nOut * 2, stride = nOut * 2L;
+        int o = 0;
+        for (int bound = F.loopBound(nOut); o < bound; o += LANES) {
+            long b = r0 + 2L * o;
+            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w4 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 4 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w5 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 5 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w6 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 6 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w7 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 7 * stride, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            tokens8(w0, w1, w2, w3, w4, w5, w6, w7, x, nIn, nTokens, i, acc, accOff + o, nOut);
+        }
+        tokens8Tail(DType.BF16, w, nOut, x, nIn, nTokens, i, o, acc, accOff);
+    }
+
+    /** Adds eight widened weight vectors (stored rows i..i+7, one output vector) into every token's accumulators. */
+    private static void tokens8(FloatVector w0, FloatVector w1, FloatVector w2, FloatVector w3, FloatVector w4,
+                                FloatVector w5, FloatVector w6, FloatVector w7, float[] x, int nIn, int nTokens, int i,
+                                float[] acc, int accAt, int nOut) {
+        for (int t = 0; t < nTokens; t++) {
+            int xo = t * nIn + i, ao = accAt + t * nOut;
+            FloatVector a = FloatVector.fromArray(F, acc, ao);
+            FloatVector c = w4.mul(x[xo + 4]);
+            a = w0.fma(FloatVector.broadcast(F, x[xo]), a);
+            c = w5.fma(FloatVector.broadcast(F, x[xo + 5]), c);
+            a = w1.fma(FloatVector.broadcast(F, x[xo + 1]), a);
+            c = w6.fma(FloatVector.broadcast(F, x[xo + 6]), c);
+            a = w2.fma(FloatVector.broadcast(F, x[xo + 2]), a);
+            c = w7.fma(FloatVector.broadcast(F, x[xo + 7]), c);
+            a = w3.fma(FloatVector.broadcast(F, x[xo + 3]), a);
+            a.add(c).intoArray(acc, ao);
+        }
+    }
+
+    private static void tokens8Tail(DType dtype, MemorySegment w, int nOut, float[] x, int nIn, int nTokens, int i, int o,
+                                    float[] acc, int accOff) {
+        for (; o < nOut; o++) {
+            long b = (long) i * nOut + o;
+            for (int t = 0; t < nTokens; t++) {
+                float sum = acc[accOff + t * nOut + o];
+                for (int k = 0; k < 8; k++) sum += x[t * nIn + i + k] * scalar(dtype, w, b + (long) k * nOut);
+                acc[accOff + t * nOut + o] = sum;
+            }
         }
     }
 

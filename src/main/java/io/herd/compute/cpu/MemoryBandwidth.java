@@ -31,7 +31,10 @@ public final class MemoryBandwidth {
         return measure(bufferBytes, repetitions, pool).bestGBps();
     }
 
-    /** Best and mean of {@code repetitions} passes over a {@code bufferBytes} buffer (after one warm-up pass). */
+    /** Untimed passes first: the first ones run before the JIT has compiled {@link #sum} and read at half speed. */
+    private static final int WARM_UP_PASSES = 3;
+
+    /** Best and mean of {@code repetitions} passes over a {@code bufferBytes} buffer (after the warm-up passes). */
     public static Measurement measure(long bufferBytes, int repetitions, CpuThreadPool pool) {
         if (bufferBytes < 1 << 20) throw new IllegalArgumentException("buffer of " + bufferBytes + " bytes is too small");
         if (repetitions < 1) throw new IllegalArgumentException("repetitions " + repetitions);
@@ -46,11 +49,11 @@ public final class MemoryBandwidth {
             });
             double[] sums = new double[nSlices];
             double best = 0, totalSeconds = 0;
-            for (int rep = 0; rep <= repetitions; rep++) {
+            for (int rep = -WARM_UP_PASSES; rep < repetitions; rep++) {
                 long t0 = System.nanoTime();
                 pool.parallelFor(nSlices, s -> sums[s] += sum(buffer, s * slice, slice));
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                if (rep == 0) continue; // warms up the JIT
+                if (rep < 0) continue;
                 best = Math.max(best, slice * nSlices / seconds / 1e9);
                 totalSeconds += seconds;
             }

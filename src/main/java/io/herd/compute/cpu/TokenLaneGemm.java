@@ -1,0 +1,189 @@
+package io.herd.compute.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+import static io.herd.compute.cpu.Simd.F;
+import static io.herd.compute.cpu.Simd.LANES;
+import static io.herd.compute.cpu.Simd.roundUp;
+
+/**
+ * {@code y = x · Wᵀ} for many tokens (prefill), computed as {@code yᵀ = W · xᵀ} with tokens along the vector lanes:
+ * each weight is broadcast from a decoded panel and multiplied into {@code 2·LANES} tokens at once, and a tile of
+ * {@link #TILE_ROWS} outputs × 2 token vectors keeps 16 accumulators in registers for a whole panel of inputs, with
+ * no horizontal reductions. x and y are transposed once per call, which is O(tokens · (nIn + nOut)) against the
+ * O(tokens · nIn · nOut) of the product.
+ *
+ * <p>Lanes past the last token are zero and wasted, so {@link PanelGemm} keeps the small token counts.
+ */
+final class TokenLaneGemm {
+    private TokenLaneGemm() {}
+
+    /** Outputs per register tile: 8 outputs × 2 token vectors = 16 accumulators, 2 token loads per 16 FMAs. */
+    static final int TILE_ROWS = 8;
+    /** Inputs per panel: a tile's slice, 8 × 512 fp32 = 16 KiB, stays in L1 across the token vectors. */
+    static final int K_CHUNK = 512;
+    /** Row-major: outputs per task (one panel of 64 × 512 fp32 = 128 KiB, in L2). */
+    static final int ROW_BLOCK = 64;
+    /** Input-major: outputs per task; a stored row is decoded in runs of this many values (256 B of bf16). */
+    static final int COL_BLOCK = 256;
+
+    /** Fewest tokens worth the lanes: below this PanelGemm, which wastes none, is faster. */
+    static final int MIN_TOKENS = 2 * LANES;
+
+    private static final class Scratch {
+        final float[] panel = new float[Math.max(ROW_BLOCK, COL_BLOCK) * K_CHUNK];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    static void matmul(StoredRows w, boolean inputMajor, int nOut, int nIn, float[] x, float[] y, int nTokens,
+                       CpuThreadPool pool) {
+        int tPad = roundUp(nTokens, 2 * LANES);
+        float[] xT = new float[nIn * tPad];
+        for (int t = 0; t < nTokens; t++) {
+            int xo = t * nIn;
+            for (int i = 0; i < nIn; i++) xT[i * tPad + t] = x[xo + i];
+        }
+        int block = inputMajor ? COL_BLOCK : ROW_BLOCK;
+        int nBlocks = (nOut + block - 1) / block;
+        float[] yT = new float[roundUp(nOut, TILE_ROWS) * tPad];
+        pool.parallelFor(nBlocks, b -> {
+            int o0 = b * block, rows = Math.min(block, nOut - o0);
+            outputBlock(w, inputMajor, nIn, xT, yT, tPad, o0, rows, SCRATCH.get().panel);
+        });
+        for (int t = 0; t < nTokens; t++) {
+            int yo = t * nOut;
+            for (int o = 0; o < nOut; o++) y[yo + o] = yT[o * tPad + t];
+        }
+    }
+
+    /**
+     * Outputs [o0, o0+rows) for every token. Each input chunk's panel is decoded once and used by all tiles. The
+     * layout follows the stored one, so decoding stays a run of one stored row: row-major panels are [row][K_CHUNK],
+     * input-major ones [k][rowsPad]. Either way a tile's 8 weights for one input lie at constant offsets from one
+     * index, which lets the JIT merge their bounds checks into one per input (8 checks ran 30% slower).
+     */
+    private static void outputBlock(StoredRows w, boolean inputMajor, int nIn, float[] xT, float[] yT, int tPad,
+                                    int o0, int rows, float[] panel) {
+        int rowsPad = roundUp(rows, TILE_ROWS);
+        for (int k0 = 0; k0 < nIn; k0 += K_CHUNK) {
+            int kc = Math.min(K_CHUNK, nIn - k0);
+            boolean first = k0 == 0;
+            if (inputMajor) {
+                for (int k = 0; k < kc; k++) {
+                    w.decode(k0 + k, o0, rows, panel, k * rowsPad);
+                    for (int r = rows; r < rowsPad; r++) panel[k * rowsPad + r] = 0f;
+                }
+                for (int r0 = 0; r0 < rowsPad; r0 += TILE_ROWS)
+                    for (int t = 0; t < tPad; t += 2 * LANES)
+                        inputMajorTile(panel, r0, rowsPad, kc, xT, k0 * tPad + t, tPad, yT, (o0 + r0) * tPad + t, first);
+            } else {
+                for (int r = 0; r < rows; r++) w.decode(o0 + r, k0, kc, panel, r * K_CHUNK);
+                java.util.Arrays.fill(panel, rows * K_CHUNK, rowsPad * K_CHUNK, 0f);
+                for (int r0 = 0; r0 < rowsPad; r0 += TILE_ROWS)
+                    for (int t = 0; t < tPad; t += 2 * LANES)
+                        rowMajorTile(panel, r0 * K_CHUNK, kc, xT, k0 * tPad + t, tPad, yT, (o0 + r0) * tPad + t, first);
+            }
+        }
+    }
+
+    /**
+     * yT[r][t..t+2·LANES) += Σ_k panel(r, k) · xT[k][t..] for the tile's 8 rows, panel(r, k) at p[pBase + r·K_CHUNK
+     * + k]. Accumulators start from yT, or from zero for the first input chunk (so yT needs no clearing).
+     * {@link #inputMajorTile} is the same with panel(r, k) at p[pBase + k·ks + r]: two copies, because the JIT keeps
+     * the bounds checks merged only when the offsets between the 8 rows are constants.
+     */
+    private static void rowMajorTile(float[] p, int pBase, int kc, float[] xT, int xBase, int tPad,
+                                     float[] yT, int yBase, boolean first) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+        if (first) {
+            a00 = FloatVector.zero(F);
+            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00;
+            a40 = a00; a41 = a00; a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00;
+        } else {
+            a00 = FloatVector.fromArray(F, yT, yBase); a01 = FloatVector.fromArray(F, yT, yBase + LANES);
+            a10 = FloatVector.fromArray(F, yT, yBase + tPad); a11 = FloatVector.fromArray(F, yT, yBase + tPad + LANES);
+            a20 = FloatVector.fromArray(F, yT, yBase + 2 * tPad); a21 = FloatVector.fromArray(F, yT, yBase + 2 * tPad + LANES);
+            a30 = FloatVector.fromArray(F, yT, yBase + 3 * tPad); a31 = FloatVector.fromArray(F, yT, yBase + 3 * tPad + LANES);
+            a40 = FloatVector.fromArray(F, yT, yBase + 4 * tPad); a41 = FloatVector.fromArray(F, yT, yBase + 4 * tPad + LANES);
+            a50 = FloatVector.fromArray(F, yT, yBase + 5 * tPad); a51 = FloatVector.fromArray(F, yT, yBase + 5 * tPad + LANES);
+            a60 = FloatVector.fromArray(F, yT, yBase + 6 * tPad); a61 = FloatVector.fromArray(F, yT, yBase + 6 * tPad + LANES);
+            a70 = FloatVector.fromArray(F, yT, yBase + 7 * tPad); a71 = FloatVector.fromArray(F, yT, yBase + 7 * tPad + LANES);
+        }
+        for (int k = 0; k < kc; k++) {
+            int xo = xBase + k * tPad, po = pBase + k;
+            FloatVector x0 = FloatVector.fromArray(F, xT, xo), x1 = FloatVector.fromArray(F, xT, xo + LANES);
+            FloatVector b = FloatVector.broadcast(F, p[po]);
+            a00 = b.fma(x0, a00); a01 = b.fma(x1, a01);
+            b = FloatVector.broadcast(F, p[po + K_CHUNK]);
+            a10 = b.fma(x0, a10); a11 = b.fma(x1, a11);
+            b = FloatVector.broadcast(F, p[po + 2 * K_CHUNK]);
+            a20 = b.fma(x0, a20); a21 = b.fma(x1, a21);
+            b = FloatVector.broadcast(F, p[po + 3 * K_CHUNK]);
+            a30 = b.fma(x0, a30); a31 = b.fma(x1, a31);
+            b = FloatVector.broadcast(F, p[po + 4 * K_CHUNK]);
+            a40 = b.fma(x0, a40); a41 = b.fma(x1, a41);
+            b = FloatVector.broadcast(F, p[po + 5 * K_CHUNK]);
+            a50 = b.fma(x0, a50); a51 = b.fma(x1, a51);
+            b = FloatVector.broadcast(F, p[po + 6 * K_CHUNK]);
+            a60 = b.fma(x0, a60); a61 = b.fma(x1, a61);
+            b = FloatVector.broadcast(F, p[po + 7 * K_CHUNK]);
+            a70 = b.fma(x0, a70); a71 = b.fma(x1, a71);
+        }
+        a00.intoArray(yT, yBase); a01.intoArray(yT, yBase + LANES);
+        a10.intoArray(yT, yBase + tPad); a11.intoArray(yT, yBase + tPad + LANES);
+        a20.intoArray(yT, yBase + 2 * tPad); a21.intoArray(yT, yBase + 2 * tPad + LANES);
+        a30.intoArray(yT, yBase + 3 * tPad); a31.intoArray(yT, yBase + 3 * tPad + LANES);
+        a40.intoArray(yT, yBase + 4 * tPad); a41.intoArray(yT, yBase + 4 * tPad + LANES);
+        a50.intoArray(yT, yBase + 5 * tPad); a51.intoArray(yT, yBase + 5 * tPad + LANES);
+        a60.intoArray(yT, yBase + 6 * tPad); a61.intoArray(yT, yBase + 6 * tPad + LANES);
+        a70.intoArray(yT, yBase + 7 * tPad); a71.intoArray(yT, yBase + 7 * tPad + LANES);
+    }
+
+    private static void inputMajorTile(float[] p, int pBase, int ks, int kc, float[] xT, int xBase, int tPad,
+                                       float[] yT, int yBase, boolean first) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+        if (first) {
+            a00 = FloatVector.zero(F);
+            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00;
+            a40 = a00; a41 = a00; a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00;
+        } else {
+            a00 = FloatVector.fromArray(F, yT, yBase); a01 = FloatVector.fromArray(F, yT, yBase + LANES);
+            a10 = FloatVector.fromArray(F, yT, yBase + tPad); a11 = FloatVector.fromArray(F, yT, yBase + tPad + LANES);
+            a20 = FloatVector.fromArray(F, yT, yBase + 2 * tPad); a21 = FloatVector.fromArray(F, yT, yBase + 2 * tPad + LANES);
+            a30 = FloatVector.fromArray(F, yT, yBase + 3 * tPad); a31 = FloatVector.fromArray(F, yT, yBase + 3 * tPad + LANES);
+            a40 = FloatVector.fromArray(F, yT, yBase + 4 * tPad); a41 = FloatVector.fromArray(F, yT, yBase + 4 * tPad + LANES);
+            a50 = FloatVector.fromArray(F, yT, yBase + 5 * tPad); a51 = FloatVector.fromArray(F, yT, yBase + 5 * tPad + LANES);
+            a60 = FloatVector.fromArray(F, yT, yBase + 6 * tPad); a61 = FloatVector.fromArray(F, yT, yBase + 6 * tPad + LANES);
+            a70 = FloatVector.fromArray(F, yT, yBase + 7 * tPad); a71 = FloatVector.fromArray(F, yT, yBase + 7 * tPad + LANES);
+        }
+        for (int k = 0; k < kc; k++) {
+            int xo = xBase + k * tPad, po = pBase + k * ks;
+            FloatVector x0 = FloatVector.fromArray(F, xT, xo), x1 = FloatVector.fromArray(F, xT, xo + LANES);
+            FloatVector b = FloatVector.broadcast(F, p[po]);
+            a00 = b.fma(x0, a00); a01 = b.fma(x1, a01);
+            b = FloatVector.broadcast(F, p[po + 1]);
+            a10 = b.fma(x0, a10); a11 = b.fma(x1, a11);
+            b = FloatVector.broadcast(F, p[po + 2]);
+            a20 = b.fma(x0, a20); a21 = b.fma(x1, a21);
+            b = FloatVector.broadcast(F, p[po + 3]);
+            a30 = b.fma(x0, a30); a31 = b.fma(x1, a31);
+            b = FloatVector.broadcast(F, p[po + 4]);
+            a40 = b.fma(x0, a40); a41 = b.fma(x1, a41);
+            b = FloatVector.broadcast(F, p[po + 5]);
+            a50 = b.fma(x0, a50); a51 = b.fma(x1, a51);
+            b = FloatVector.broadcast(F, p[po + 6]);
+            a60 = b.fma(x0, a60); a61 = b.fma(x1, a61);
+            b = FloatVector.broadcast(F, p[po + 7]);
+            a70 = b.fma(x0, a70); a71 = b.fma(x1, a71);
+        }
+        a00.intoArray(yT, yBase); a01.intoArray(yT, yBase + LANES);
+        a10.intoArray(yT, yBase + tPad); a11.intoArray(yT, yBase + tPad + LANES);
+        a20.intoArray(yT, yBase + 2 * tPad); a21.intoArray(yT, yBase + 2 * tPad + LANES);
+        a30.intoArray(yT, yBase + 3 * tPad); a31.intoArray(yT, yBase + 3 * tPad + LANES);
+        a40.intoArray(yT, yBase + 4 * tPad); a41.intoArray(yT, yBase + 4 * tPad + LANES);
+        a50.intoArray(yT, yBase + 5 * tPad); a51.intoArray(yT, yBase + 5 * tPad + LANES);
+        a60.intoArray(yT, yBase + 6 * tPad); a61.intoArray(yT, yBase + 6 * tPad + LANES);
+        a70.intoArray(yT, yBase + 7 * tPad); a71.intoArray(yT, yBase + 7 * tPad + LANES);
+    }
+}
