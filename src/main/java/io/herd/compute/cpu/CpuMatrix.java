@@ -64,8 +64,8 @@ public final class CpuMatrix implements Matrix {
             gemv(x, y);
             return;
         }
-        if (nTokens >= TokenLaneGemm.MIN_TOKENS) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
-        else if (inputMajor && dtype != DType.F16) fewTokensInputMajor(x, y, nTokens);
+        if (nTokens >= TokenLaneGemm.minTokens(inputMajor)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
+        else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16) fewTokensInputMajor(x, y, nTokens);
         else if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
     }
@@ -122,8 +122,11 @@ public final class CpuMatrix implements Matrix {
         });
     }
 
+    /** Below this many tokens streaming the weights once (60-70 GFLOP/s at 8-12 tokens) beats the panel path (50-60). */
+    static final int FEW_TOKENS = Simd.LANES;
+
     /**
-     * 2 to 31 tokens over [nIn, nOut], as decode does one: tasks own ranges of stored rows and sum into their own
+     * 2 to {@link #FEW_TOKENS} - 1 tokens over [nIn, nOut], as decode does one: tasks own ranges of stored rows and sum into their own
      * partial [tokens, nOut], one task per thread (the partials grow with the tokens).
      */
     private void fewTokensInputMajor(float[] x, float[] y, int nTokens) {
