@@ -210,6 +210,7 @@ public final class BenchCommand {
                 r.put("prefillSeconds", round(prefillSeconds));
                 r.put("prefillTokensPerSecond", round(prefillTps));
                 // Prefill is compute-bound when its matmuls run near the FMA rate while reading far below bandwidth.
+                r.put("prefillMatmulFlops", prefillFlops);
                 r.put("prefillMatmulFractionOfTime", round(prefillMatmulSeconds / prefillSeconds));
                 r.put("prefillMatmulGflops", round(prefillFlops / prefillMatmulSeconds / 1e9));
                 r.put("prefillWeightGBps", round(prefillBytes / prefillSeconds / 1e9));

@@ -62,4 +62,23 @@ class BenchCommandTest {
         assertThat((Double) r.get("decodeTokensPerSecond")).isPositive();
         assertThat((Long) r.get("rssBytes")).isPositive();
     }
+
+    /** Prefill is reported as the work its matmuls did over their time, against the FMA peak measured in the run. */
+    @Test
+    void reportsPrefillWorkAgainstTheMeasuredPeak() {
+        var o = BenchCommand.Options.parse(new String[]{"--shape", tinyScout(), "--prompt-len", "48", "--gen-len", "2",
+                "--bandwidth-mb", "16"});
+        Map<String, Object> r = BenchCommand.runModel(o);
+        Llama4Config c = BenchCommand.config(tinyScout(), null);
+        // At the least every layer's attention for all 48 tokens and lm_head for one: 2 flops per multiply-add.
+        double attention = 0;
+        for (int i = 0; i < c.nLayers(); i++) attention += 2.0 * c.dModel() * (2L * c.qDim() + 2L * c.kvDim());
+        double minimum = 48 * attention + 2.0 * c.vocabSize() * c.dModel();
+        assertThat(((Number) r.get("prefillMatmulFlops")).doubleValue()).isGreaterThan(minimum);
+        assertThat((Double) r.get("prefillMatmulFractionOfTime")).isBetween(0.0, 1.0);
+        assertThat((Double) r.get("fmaPeakGflops")).isGreaterThan(1.0);
+        assertThat((Double) r.get("prefillMatmulFractionOfPeak"))
+                .isCloseTo((Double) r.get("prefillMatmulGflops") / (Double) r.get("fmaPeakGflops"), org.assertj.core.data.Offset.offset(0.01));
+        assertThat((Double) r.get("prefillFractionOfBandwidth")).isPositive();
+    }
 }
