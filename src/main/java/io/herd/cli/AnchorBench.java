@@ -26,15 +26,16 @@ import java.util.stream.IntStream;
  * {@code herd bench ... --anchor llamacpp}: the engine benchmark next to llama.cpp on identical weights, in one run.
  * Exports the bench model to a GGUF ({@link BenchGguf}: same seed, same values; BF16, or Q8_0 with {@code --quant
  * q8}), has the prebuilt llama.cpp of node-llama-cpp ({@code bench/llamacpp}, CPU backend, as many threads as Herd's
- * pool) time the same prompt and generation length, deletes the GGUF, then runs Herd's own bench. Both figures go
- * side by side into one JSON in {@code bench/results/} with commit, JDK, machine and model shape. Measures only.
+ * pool) time the same prompt and generation length, deletes the GGUF, then runs Herd's own bench; {@code --rounds N}
+ * alternates the two N times and compares each engine's best. Both go side by side into one JSON in
+ * {@code bench/results/} with commit, JDK, machine and model shape. Measures only.
  */
 final class AnchorBench {
     private AnchorBench() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record AnchorOptions(Path ggufDir, boolean keepGguf, boolean mmap, Path llamaCppDir, Path out,
+    record AnchorOptions(Path ggufDir, boolean keepGguf, boolean mmap, Path llamaCppDir, Path out, int rounds,
                          BenchCommand.Options bench) {
 
         static AnchorOptions parse(String[] args) {
@@ -42,6 +43,7 @@ final class AnchorBench {
             Path llamaCppDir = Path.of("bench/llamacpp");
             Path out = null;
             boolean keep = false, mmap = false;
+            int rounds = 1;
             List<String> rest = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -55,6 +57,15 @@ final class AnchorBench {
                     case "--out" -> out = Path.of(CliArgs.value(args, ++i, "--out"));
                     case "--keep-gguf" -> keep = true;
                     case "--mmap" -> mmap = true;
+                    case "--rounds" -> {
+                        String v = CliArgs.value(args, ++i, "--rounds");
+                        try {
+                            rounds = Integer.parseInt(v);
+                        } catch (NumberFormatException e) {
+                            throw new IllegalArgumentException("--rounds takes a whole number, got '" + v + "'");
+                        }
+                        if (rounds < 1) throw new IllegalArgumentException("--rounds must be positive, got " + rounds);
+                    }
                     default -> rest.add(args[i]);
                 }
             }
@@ -62,7 +73,7 @@ final class AnchorBench {
             if (bench.kernels()) throw new IllegalArgumentException("--anchor compares models; it does not take --kernels");
             if (bench.batch() != 1)
                 throw new IllegalArgumentException("--anchor runs one sequence in both engines; drop --batch " + bench.batch());
-            return new AnchorOptions(ggufDir, keep, mmap, llamaCppDir, out, bench);
+            return new AnchorOptions(ggufDir, keep, mmap, llamaCppDir, out, rounds, bench);
         }
 
     }
@@ -104,27 +115,40 @@ final class AnchorBench {
         Path file = a.ggufDir().resolve(String.format(Locale.ROOT, "herd-anchor-%s-%dL-%s.gguf",
                 Path.of(o.shape()).getFileName().toString().replace(".json", ""), config.nLayers(),
                 weightType.name().toLowerCase(Locale.ROOT)));
-        Map<String, Object> llamaCpp;
-        try {
-            long t0 = System.nanoTime();
-            gguf.write(file);
-            r.put("ggufWriteSeconds", BenchCommand.round((System.nanoTime() - t0) / 1e9));
-            long available = SystemInfo.memAvailableBytes();
-            if (!a.mmap() && available > 0 && ggufBytes > available * 0.9)
-                throw new IllegalArgumentException(String.format(Locale.ROOT, "llama.cpp would load %.1f GB but only %.1f GB"
-                        + " of memory is available; use --layers", ggufBytes / 1e9, available / 1e9));
-            int[] prompt = BenchCommand.prompts(o, config).getFirst();
-            llamaCpp = runLlamaCpp(a, file, prompt, o.genLen(), pool.parallelism());
-        } finally {
-            if (!a.keepGguf()) deleteQuietly(file);
+        // Rounds alternate the engines, so a slow spell of a shared machine (other tenants' memory traffic) lands on
+        // both; each engine's best round is compared.
+        List<Map<String, Object>> herdRounds = new ArrayList<>(), llamaCppRounds = new ArrayList<>();
+        for (int round = 0; round < a.rounds(); round++) {
+            try {
+                long t0 = System.nanoTime();
+                gguf.write(file);
+                r.put("ggufWriteSeconds", BenchCommand.round((System.nanoTime() - t0) / 1e9));
+                long available = SystemInfo.memAvailableBytes();
+                if (!a.mmap() && available > 0 && ggufBytes > available * 0.9)
+                    throw new IllegalArgumentException(String.format(Locale.ROOT, "llama.cpp would load %.1f GB but only %.1f GB"
+                            + " of memory is available; use --layers", ggufBytes / 1e9, available / 1e9));
+                int[] prompt = BenchCommand.prompts(o, config).getFirst();
+                llamaCppRounds.add(runLlamaCpp(a, file, prompt, o.genLen(), pool.parallelism()));
+            } finally {
+                if (!a.keepGguf()) deleteQuietly(file);
+            }
+            // After llama.cpp has exited and the GGUF is gone, so the two never hold the model in memory at once.
+            herdRounds.add(BenchCommand.runModel(o));
         }
-        // After llama.cpp has exited and the GGUF is gone, so the two never hold the model in memory at once.
-        Map<String, Object> herd = BenchCommand.runModel(o);
+        r.put("rounds", a.rounds());
+        Map<String, Object> herd = best(herdRounds, "decodeTokensPerSecond");
+        Map<String, Object> llamaCpp = best(llamaCppRounds, "decodeTokensPerSecond");
         r.put("herd", herd);
         r.put("llamacpp", llamaCpp);
+        if (a.rounds() > 1) {
+            r.put("herdRounds", herdRounds);
+            r.put("llamacppRounds", llamaCppRounds);
+        }
         Map<String, Object> ratio = new LinkedHashMap<>();
-        ratio.put("prefill", ratio(herd, llamaCpp, "prefillTokensPerSecond"));
-        ratio.put("decode", ratio(herd, llamaCpp, "decodeTokensPerSecond"));
+        ratio.put("prefill", BenchCommand.round(bestRate(herdRounds, "prefillTokensPerSecond")
+                / bestRate(llamaCppRounds, "prefillTokensPerSecond")));
+        ratio.put("decode", BenchCommand.round(bestRate(herdRounds, "decodeTokensPerSecond")
+                / bestRate(llamaCppRounds, "decodeTokensPerSecond")));
         r.put("herdOverLlamaCpp", ratio);
         // Same weights, same prompt, both greedy: how many leading tokens agree says the GGUF computes Herd's model
         // (rounding differs between the engines, so a near-tie may split them after a while).
@@ -153,9 +177,14 @@ final class AnchorBench {
         return n;
     }
 
-    private static double ratio(Map<String, Object> herd, Map<String, Object> llamaCpp, String key) {
-        double h = ((Number) herd.get(key)).doubleValue(), l = ((Number) llamaCpp.get(key)).doubleValue();
-        return BenchCommand.round(h / l);
+    /** The round with the highest {@code key}. */
+    static Map<String, Object> best(List<Map<String, Object>> rounds, String key) {
+        return rounds.stream().max(java.util.Comparator.comparingDouble(m -> ((Number) m.get(key)).doubleValue())).orElseThrow();
+    }
+
+    /** The highest {@code key} of any round (prefill and decode may peak in different rounds). */
+    static double bestRate(List<Map<String, Object>> rounds, String key) {
+        return ((Number) best(rounds, key).get(key)).doubleValue();
     }
 
     /** Installs the pinned node-llama-cpp into the ignored node_modules of {@code dir} the first time. */

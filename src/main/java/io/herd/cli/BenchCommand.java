@@ -45,7 +45,7 @@ public final class BenchCommand {
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
                               [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
                               [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
-                              [--anchor llamacpp [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
+                              [--anchor llamacpp [--rounds N] [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
                    (--anchor: llama.cpp on the same weights, exported as GGUF, measured in the same run)
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
             """;
