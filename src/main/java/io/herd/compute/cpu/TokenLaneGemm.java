@@ -42,17 +42,37 @@ final class TokenLaneGemm {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** The calling thread's transposed x and y, grown to the largest call so far. */
+    private static final class Transposed {
+        private float[] x = new float[0], y = new float[0];
+
+        float[] x(int n) {
+            if (x.length < n) x = new float[n];
+            return x;
+        }
+
+        float[] y(int n) {
+            if (y.length < n) y = new float[n];
+            return y;
+        }
+    }
+
+    private static final ThreadLocal<Transposed> TRANSPOSED = ThreadLocal.withInitial(Transposed::new);
+
     static void matmul(StoredRows w, boolean inputMajor, int nOut, int nIn, float[] x, float[] y, int nTokens,
                        CpuThreadPool pool) {
         int tPad = roundUp(nTokens, 2 * LANES);
-        float[] xT = new float[nIn * tPad];
-        for (int t = 0; t < nTokens; t++) {
-            int xo = t * nIn;
-            for (int i = 0; i < nIn; i++) xT[i * tPad + t] = x[xo + i];
+        // Reused per calling thread: a prefill would otherwise hand the collector megabytes per matmul.
+        Transposed scratch = TRANSPOSED.get();
+        float[] xT = scratch.x(nIn * tPad);
+        for (int i = 0; i < nIn; i++) {
+            int row = i * tPad;
+            for (int t = 0; t < nTokens; t++) xT[row + t] = x[t * nIn + i];
+            for (int t = nTokens; t < tPad; t++) xT[row + t] = 0f; // padding lanes: zero, so they add nothing
         }
         int block = inputMajor ? COL_BLOCK : ROW_BLOCK;
         int nBlocks = (nOut + block - 1) / block;
-        float[] yT = new float[roundUp(nOut, TILE_ROWS) * tPad];
+        float[] yT = scratch.y(roundUp(nOut, TILE_ROWS) * tPad);
         pool.parallelFor(nBlocks, b -> {
             int o0 = b * block, rows = Math.min(block, nOut - o0);
             outputBlock(w, inputMajor, nIn, xT, yT, tPad, o0, rows, SCRATCH.get().panel);
