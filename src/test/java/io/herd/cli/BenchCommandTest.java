@@ -79,6 +79,8 @@ class BenchCommandTest {
         assertThat((Double) r.get("fmaPeakGflops")).isGreaterThan(1.0);
         assertThat((Double) r.get("prefillMatmulFractionOfPeak"))
                 .isCloseTo((Double) r.get("prefillMatmulGflops") / (Double) r.get("fmaPeakGflops"), org.assertj.core.data.Offset.offset(0.01));
-        assertThat((Double) r.get("prefillFractionOfBandwidth")).isPositive();
+        // A tiny model's prefill reads a few megabytes: its bandwidth share rounds to zero, but it is reported.
+        assertThat((Double) r.get("prefillFractionOfBandwidth")).isNotNegative();
+        assertThat((Double) r.get("prefillWeightGBps")).isNotNegative();
     }
 }
