@@ -232,7 +232,7 @@ public final class BenchCommand {
             r.put("readBandwidthMeanGBps", round(measured.meanGBps()));
             r.put("decodeFractionOfBandwidth", round((Double) r.get("decodeWeightGBps") / bandwidth));
             r.put("decodeMatmulFractionOfBandwidth", round((Double) r.get("decodeMatmulGBps") / bandwidth));
-            double peakGflops = FmaPeak.measureGflops(pool, 20_000_000L, 3);
+            double peakGflops = FmaPeak.measureGflops(pool, 4_000_000L, 12);
             r.put("fmaPeakGflops", round(peakGflops));
             r.put("prefillMatmulFractionOfPeak", round((Double) r.get("prefillMatmulGflops") / peakGflops));
             r.put("prefillFractionOfBandwidth", round((Double) r.get("prefillWeightGBps") / bandwidth));

@@ -16,7 +16,10 @@ public final class FmaPeak {
 
     private static final int CHAINS = 12;
 
-    /** Best of {@code repetitions} passes of {@code iterations} loop trips per thread, in GFLOP/s (2 per FMA lane). */
+    /**
+     * Best of {@code repetitions} passes of {@code iterations} loop trips per thread, in GFLOP/s (2 per FMA lane).
+     * Take many short passes: the first ones run before the JIT has compiled the loop (a hundred times slower).
+     */
     public static double measureGflops(CpuThreadPool pool, long iterations, int repetitions) {
         if (iterations < 1 || repetitions < 1) throw new IllegalArgumentException(iterations + " iterations, " + repetitions + " repetitions");
         int threads = pool.parallelism();
