@@ -64,8 +64,9 @@ public final class CpuMatrix implements Matrix {
             gemv(x, y);
             return;
         }
-        if (nTokens >= TokenLaneGemm.minTokens(inputMajor)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
-        else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16) fewTokensInputMajor(x, y, nTokens);
+        if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
+        else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS)
+            fewTokensInputMajor(x, y, nTokens);
         else if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, nOut, nIn, x, y, nTokens, pool);
     }
@@ -122,7 +123,10 @@ public final class CpuMatrix implements Matrix {
         });
     }
 
-    /** Below this many tokens streaming the weights once (60-70 GFLOP/s at 8-12 tokens) beats the panel path (50-60). */
+    /**
+     * Below this many tokens streaming the weights once (60-70 GFLOP/s at 8-12 tokens) beats the panel path (50-60),
+     * for matrices of real size: a small model's run on one thread and lost to the panels' two.
+     */
     static final int FEW_TOKENS = Simd.LANES;
 
     /**

@@ -28,13 +28,17 @@ final class TokenLaneGemm {
     static final int COL_BLOCK = 256;
 
     /**
-     * Fewest tokens worth the lanes: below this PanelGemm, which wastes none, is faster. Measured on 16 lanes: from
-     * 32 tokens for row-major weights (110-130 GFLOP/s against 80), only from 64 for input-major ones, whose panel
-     * path already has no reductions.
+     * Whether this product is worth the lanes. Tokens: below the threshold PanelGemm, which wastes none, is faster;
+     * measured on 16 lanes, from 32 tokens for row-major weights (110-130 GFLOP/s against 80), only from 64 for
+     * input-major ones, whose panel path already has no reductions. Size: under a million weights (a small model's
+     * matrices) the two transposes and the thread hand-off cost more than the tiles save (batch-64 decode of a
+     * 128-wide model ran 25% slower).
      */
-    static int minTokens(boolean inputMajor) {
-        return inputMajor ? 4 * LANES : 2 * LANES;
+    static boolean suits(boolean inputMajor, int nOut, int nIn, int nTokens) {
+        return nTokens >= (inputMajor ? 4 * LANES : 2 * LANES) && (long) nOut * nIn >= MIN_WEIGHTS;
     }
+
+    static final long MIN_WEIGHTS = 1 << 20;
 
     private static final class Scratch {
         final float[] panel = new float[Math.max(ROW_BLOCK, COL_BLOCK) * K_CHUNK];
