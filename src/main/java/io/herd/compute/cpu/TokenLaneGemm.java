@@ -63,16 +63,32 @@ final class TokenLaneGemm {
 
     private static final ThreadLocal<Transposed> TRANSPOSED = ThreadLocal.withInitial(Transposed::new);
 
+    /**
+     * Tokens per pass: bounds the transposed buffers (a 2,048-token chunked prefill over a 16,384-wide matrix would
+     * need 134 MB for yᵀ alone) while decoding each weight panel only once per 256 tokens.
+     */
+    static final int MAX_TOKENS_PER_PASS = 256;
+
     static void matmul(StoredRows w, boolean inputMajor, int nOut, int nIn, float[] x, float[] y, int nTokens,
                        CpuThreadPool pool) {
-        int tPad = roundUp(nTokens, 2 * LANES);
+        if (x.length < (long) nTokens * nIn || y.length < (long) nTokens * nOut)
+            throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need "
+                    + nTokens + " × " + nIn + " and " + nTokens + " × " + nOut);
+        for (int t0 = 0; t0 < nTokens; t0 += MAX_TOKENS_PER_PASS)
+            pass(w, inputMajor, nOut, nIn, x, y, t0, Math.min(MAX_TOKENS_PER_PASS, nTokens - t0), pool);
+    }
+
+    /** Tokens [t0, t0+nT) of x into the same rows of y. */
+    private static void pass(StoredRows w, boolean inputMajor, int nOut, int nIn, float[] x, float[] y, int t0, int nT,
+                             CpuThreadPool pool) {
+        int tPad = roundUp(nT, 2 * LANES);
         // Reused per calling thread: a prefill would otherwise hand the collector megabytes per matmul.
         Transposed scratch = TRANSPOSED.get();
         float[] xT = scratch.x(nIn * tPad);
         for (int i = 0; i < nIn; i++) {
-            int row = i * tPad;
-            for (int t = 0; t < nTokens; t++) xT[row + t] = x[t * nIn + i];
-            for (int t = nTokens; t < tPad; t++) xT[row + t] = 0f; // padding lanes: zero, so they add nothing
+            int row = i * tPad, xo = t0 * nIn + i;
+            for (int t = 0; t < nT; t++) xT[row + t] = x[xo + t * nIn];
+            for (int t = nT; t < tPad; t++) xT[row + t] = 0f; // padding lanes: zero, so they add nothing
         }
         int block = inputMajor ? COL_BLOCK : ROW_BLOCK;
         int nBlocks = (nOut + block - 1) / block;
@@ -81,8 +97,8 @@ final class TokenLaneGemm {
             int o0 = b * block, rows = Math.min(block, nOut - o0);
             outputBlock(w, inputMajor, nIn, xT, yT, tPad, o0, rows, SCRATCH.get().panel);
         });
-        for (int t = 0; t < nTokens; t++) {
-            int yo = t * nOut;
+        for (int t = 0; t < nT; t++) {
+            int yo = (t0 + t) * nOut;
             for (int o = 0; o < nOut; o++) y[yo + o] = yT[o * tPad + t];
         }
     }
