@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One matmul of a Llama 4-sized weight ([8192, 5120], the shared expert's gate) per dtype and layout, at 1 token
- * (decode: divide {@link #bytesRead} by the time for GB/s) and 16 tokens (2·8192·5120·16 flops per call). Q8 is
+ * (decode: divide {@link #bytesRead} by the time for GB/s) and at 8 to 128 tokens (2·8192·5120·tokens flops per
+ * call), which between them reach every CPU matmul path. Q8 is
  * quantized (64-value groups) from the BF16 matrix of the given layout; its storage is always [out, in]. One matrix
  * of 42–168 MB can stay partly in a large shared L3 between calls, so 1-token scores can exceed DRAM speed; for
  * memory-streaming decode numbers use {@code ./herd bench --kernels}, which cycles through 1 GB of copies.
@@ -45,7 +46,8 @@ public class MatmulBenchmark {
     @Param({"rowMajor", "inputMajor"})
     public String layout;
 
-    @Param({"1", "16"})
+    /** One per kernel path: GEMV, few-token streaming or panels, panels, token lanes (see CpuMatrix.matmul). */
+    @Param({"1", "8", "16", "64", "128"})
     public int tokens;
 
     /** Owner of the weight memory for one trial. */
