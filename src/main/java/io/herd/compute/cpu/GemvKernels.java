@@ -51,6 +51,10 @@ final class GemvKernels {
     /** y[o] = dot(W[o, :], x) for o in [o0, o1). */
     static void rowMajor(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o0, int o1) {
         int o = o0;
+        // BF16 rows read eight side by side: its loads are half as wide as F32's, and eight streams decoded 2-16%
+        // faster than four (alternating runs, Scout dims). Only for whole vectors, so the reductions stay inline: a
+        // version that passed its accumulators to finish4 boxed them and ran 40% slower.
+        if (dtype == DType.BF16 && nIn % LANES == 0) for (; o + 8 <= o1; o += 8) dot8Bf16(w, nIn, x, y, o);
         for (; o + 4 <= o1; o += 4) {
             switch (dtype) {
                 case F32 -> dot4F32(w, nIn, x, y, o);
@@ -94,6 +98,32 @@ final class GemvKernels {
             a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, r3 + b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
         }
         finish4(DType.BF16, w, nIn, x, y, o, i, a0, a1, a2, a3);
+    }
+
+    /** Eight BF16 rows side by side, whole vectors only (nIn a multiple of LANES), reduced in place. */
+    private static void dot8Bf16(MemorySegment w, int nIn, float[] x, float[] y, int o) {
+        long r0 = (long) o * nIn * 2, s = nIn * 2L;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int i = 0; i < nIn; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            long b = r0 + 2L * i;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
+            a4 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 4 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a4);
+            a5 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 5 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a5);
+            a6 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 6 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a6);
+            a7 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 7 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a7);
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+        y[o + 4] = a4.reduceLanes(VectorOperators.ADD);
+        y[o + 5] = a5.reduceLanes(VectorOperators.ADD);
+        y[o + 6] = a6.reduceLanes(VectorOperators.ADD);
+        y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
     private static void finish4(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o, int tail,
