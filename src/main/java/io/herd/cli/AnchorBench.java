@@ -57,15 +57,7 @@ final class AnchorBench {
                     case "--out" -> out = Path.of(CliArgs.value(args, ++i, "--out"));
                     case "--keep-gguf" -> keep = true;
                     case "--mmap" -> mmap = true;
-                    case "--rounds" -> {
-                        String v = CliArgs.value(args, ++i, "--rounds");
-                        try {
-                            rounds = Integer.parseInt(v);
-                        } catch (NumberFormatException e) {
-                            throw new IllegalArgumentException("--rounds takes a whole number, got '" + v + "'");
-                        }
-                        if (rounds < 1) throw new IllegalArgumentException("--rounds must be positive, got " + rounds);
-                    }
+                    case "--rounds" -> rounds = BenchCommand.Options.positive(CliArgs.value(args, ++i, "--rounds"), "--rounds");
                     default -> rest.add(args[i]);
                 }
             }
@@ -118,6 +110,7 @@ final class AnchorBench {
         // Rounds alternate the engines, so a slow spell of a shared machine (other tenants' memory traffic) lands on
         // both; each engine's best round is compared.
         List<Map<String, Object>> herdRounds = new ArrayList<>(), llamaCppRounds = new ArrayList<>();
+        int[] prompt = BenchCommand.prompts(o, config).getFirst();
         for (int round = 0; round < a.rounds(); round++) {
             try {
                 long t0 = System.nanoTime();
@@ -127,7 +120,6 @@ final class AnchorBench {
                 if (!a.mmap() && available > 0 && ggufBytes > available * 0.9)
                     throw new IllegalArgumentException(String.format(Locale.ROOT, "llama.cpp would load %.1f GB but only %.1f GB"
                             + " of memory is available; use --layers", ggufBytes / 1e9, available / 1e9));
-                int[] prompt = BenchCommand.prompts(o, config).getFirst();
                 llamaCppRounds.add(runLlamaCpp(a, file, prompt, o.genLen(), pool.parallelism()));
             } finally {
                 if (!a.keepGguf()) deleteQuietly(file);

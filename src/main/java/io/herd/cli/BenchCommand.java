@@ -35,8 +35,9 @@ import java.util.SplittableRandom;
 public final class BenchCommand {
     private BenchCommand() {}
 
-    /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
+    /** Prompt tokens of the untimed warm-up: enough to reach the many-token kernels as well as the few-token ones. */
     static final int WARM_UP_TOKENS = 40;
+    /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
     static final long WEIGHT_SEED = 42;
     /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
     static final long PROMPT_SEED = 7;
@@ -87,7 +88,7 @@ public final class BenchCommand {
         }
 
 
-        private static int positive(String s, String option) {
+        static int positive(String s, String option) {
             int v = nonNegative(s, option);
             if (v == 0) throw new IllegalArgumentException(option + " must be positive");
             return v;

@@ -18,7 +18,7 @@ class AnchorBenchTest {
         assertThatThrownBy(() -> AnchorBench.AnchorOptions.parse(new String[]{"--shape", "scout", "--anchor", "llamacpp", "--rounds", "0"}))
                 .hasMessageContaining("--rounds must be positive");
         assertThatThrownBy(() -> AnchorBench.AnchorOptions.parse(new String[]{"--shape", "scout", "--anchor", "llamacpp", "--rounds", "two"}))
-                .hasMessageContaining("whole number");
+                .hasMessageContaining("--rounds needs a number");
         assertThatThrownBy(() -> AnchorBench.AnchorOptions.parse(new String[]{"--shape", "scout", "--anchor", "ollama"}))
                 .hasMessageContaining("supports llamacpp");
     }

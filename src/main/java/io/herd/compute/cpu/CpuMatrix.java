@@ -96,31 +96,9 @@ public final class CpuMatrix implements Matrix {
         return p;
     }
 
-    /**
-     * Decode over [nIn, nOut]: split over the pool in ranges of stored rows, each task summing its rows into its own
-     * partial y, then the partials are added up. Whole rows keep every task's reads one contiguous run; the partials
-     * (tasks × nOut floats) are a fraction of a percent of the weight bytes.
-     */
+    /** Decode over [nIn, nOut]. */
     private void gemvInputMajor(float[] x, float[] y) {
-        int nTasks = Gemv.tasks(pool, nIn, bytesRead());
-        if (nTasks == 1) {
-            java.util.Arrays.fill(y, 0, nOut, 0f);
-            GemvKernels.inputMajor(dtype, data, nOut, x, 0, nIn, y, 0);
-            return;
-        }
-        int per = Simd.roundUp((nIn + nTasks - 1) / nTasks, 8);
-        int nParts = (nIn + per - 1) / per;
-        float[] partial = partials(nParts * nOut);
-        pool.parallelFor(nParts, task -> {
-            int i0 = task * per, i1 = Math.min(nIn, i0 + per);
-            java.util.Arrays.fill(partial, task * nOut, (task + 1) * nOut, 0f);
-            GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * nOut);
-        });
-        int chunk = Simd.roundUp((nOut + pool.parallelism() - 1) / pool.parallelism(), Simd.LANES);
-        pool.parallelFor((nOut + chunk - 1) / chunk, task -> {
-            int o0 = task * chunk, o1 = Math.min(nOut, o0 + chunk);
-            GemvKernels.sumParts(partial, nParts, nOut, y, o0, o1);
-        });
+        byStoredRowRanges(x, y, 1, Integer.MAX_VALUE);
     }
 
     /**
@@ -129,23 +107,29 @@ public final class CpuMatrix implements Matrix {
      */
     static final int FEW_TOKENS = Simd.LANES;
 
-    /**
-     * 2 to {@link #FEW_TOKENS} - 1 tokens over [nIn, nOut], as decode does one: tasks own ranges of stored rows and sum into their own
-     * partial [tokens, nOut], one task per thread (the partials grow with the tokens).
-     */
+    /** 2 to {@link #FEW_TOKENS} - 1 tokens over [nIn, nOut], as decode does one; one task per thread. */
     private void fewTokensInputMajor(float[] x, float[] y, int nTokens) {
-        if (x.length < nTokens * nIn || y.length < nTokens * nOut)
-            throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need "
-                    + nTokens + " × " + nIn + " and " + nTokens + " × " + nOut);
+        PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
+        byStoredRowRanges(x, y, nTokens, pool.parallelism());
+    }
+
+    /**
+     * Input-major matmul split over the pool in ranges of stored rows, each task summing its rows into its own
+     * partial [tokens, nOut], then the partials are added up. Whole rows keep every task's reads one contiguous run;
+     * the partials (tasks × tokens × nOut floats) are a fraction of a percent of the weight bytes, and maxTasks
+     * bounds them as the tokens grow.
+     */
+    private void byStoredRowRanges(float[] x, float[] y, int nTokens, int maxTasks) {
         int size = nTokens * nOut;
-        int nTasks = Math.min(pool.parallelism(), Gemv.tasks(pool, nIn, bytesRead()));
+        int nTasks = Math.min(maxTasks, Gemv.tasks(pool, nIn, bytesRead()));
         int per = Simd.roundUp((nIn + nTasks - 1) / nTasks, 8);
         int nParts = (nIn + per - 1) / per;
         float[] partial = nParts == 1 ? y : partials(nParts * size);
         pool.parallelFor(nParts, task -> {
             int i0 = task * per, i1 = Math.min(nIn, i0 + per);
             java.util.Arrays.fill(partial, task * size, (task + 1) * size, 0f);
-            GemvKernels.inputMajorTokens(dtype, data, nOut, x, nIn, nTokens, i0, i1, partial, task * size);
+            if (nTokens == 1) GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * size);
+            else GemvKernels.inputMajorTokens(dtype, data, nOut, x, nIn, nTokens, i0, i1, partial, task * size);
         });
         if (nParts == 1) return;
         int chunk = Simd.roundUp((size + pool.parallelism() - 1) / pool.parallelism(), Simd.LANES);

@@ -136,7 +136,7 @@ final class PanelGemm {
         }
     }
 
-    private static void checkArgs(int nOut, int nIn, float[] x, float[] y, int nTokens) {
+    static void checkArgs(int nOut, int nIn, float[] x, float[] y, int nTokens) {
         if (nTokens < 0) throw new IllegalArgumentException("nTokens " + nTokens);
         if (x.length < (long) nTokens * nIn)
             throw new IllegalArgumentException("x has " + x.length + " floats, need " + nTokens + " × " + nIn);

@@ -71,9 +71,7 @@ final class TokenLaneGemm {
 
     static void matmul(StoredRows w, boolean inputMajor, int nOut, int nIn, float[] x, float[] y, int nTokens,
                        CpuThreadPool pool) {
-        if (x.length < (long) nTokens * nIn || y.length < (long) nTokens * nOut)
-            throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need "
-                    + nTokens + " × " + nIn + " and " + nTokens + " × " + nOut);
+        PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
         for (int t0 = 0; t0 < nTokens; t0 += MAX_TOKENS_PER_PASS)
             pass(w, inputMajor, nOut, nIn, x, y, t0, Math.min(MAX_TOKENS_PER_PASS, nTokens - t0), pool);
     }
