@@ -18,9 +18,10 @@ import java.util.SplittableRandom;
 
 /**
  * {@code herd bench --kernels}: each matmul kernel on Llama 4-sized matrices (the shared expert's [8192, 5120]
- * row-major, an expert's gate_up [5120, 16384] input-major) at 1, 16 and 64 tokens, with the read bandwidth measured
- * before and after in the same process. One token is reported as GB/s of weights (decode is bandwidth-bound), more
- * tokens as GFLOP/s. Quick numbers for a comparison on one machine; the JMH benchmarks are the careful ones.
+ * row-major, an expert's gate_up [5120, 16384] input-major) at 1, 4, 8, 16, 64 and 128 tokens, with the read
+ * bandwidth measured before and after in the same process. One token is reported as GB/s of weights (decode is
+ * bandwidth-bound), more tokens as GFLOP/s; 1, 4 and 8 tokens stream copies of the matrix from memory (a single
+ * copy would sit in the last-level cache), the larger counts reuse one. Quick numbers for a comparison on one machine; the JMH benchmarks are the careful ones.
  */
 final class KernelBench {
     private KernelBench() {}
@@ -79,6 +80,10 @@ final class KernelBench {
             row.put("layout", layout);
             row.put("shape", m0.nOut() + "x" + m0.nIn());
             row.put("gemvGBps", BenchCommand.round(m0.bytesRead() / bestSeconds(copies, 1, rnd) / 1e9));
+            // Batched decode and routed experts: few tokens over weights streamed from memory, as decode reads them.
+            for (int nTokens : new int[]{4, 8})
+                row.put("gflops" + nTokens, BenchCommand.round(
+                        2.0 * m0.nOut() * m0.nIn() * nTokens / bestSeconds(copies, nTokens, rnd) / 1e9));
             for (int nTokens : new int[]{16, 64, 128})
                 row.put("gflops" + nTokens, BenchCommand.round(
                         2.0 * m0.nOut() * m0.nIn() * nTokens / bestSeconds(List.of(m0), nTokens, rnd) / 1e9));

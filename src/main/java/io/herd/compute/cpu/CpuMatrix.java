@@ -65,6 +65,8 @@ public final class CpuMatrix implements Matrix {
             return;
         }
         if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
+        else if (!inputMajor && dtype == DType.BF16 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
+            FewTokenRows.bf16(data, nOut, nIn, x, y, nTokens, pool);
         else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS)
             fewTokensInputMajor(x, y, nTokens);
         else if (inputMajor) PanelGemm.inputMajor(rows, nOut, nIn, x, y, nTokens, pool);

@@ -80,7 +80,8 @@ public final class Q8Matrix implements Matrix {
                     nIn, weights.groupSize(), x, y, task * per, Math.min(nOut, (task + 1) * per)));
             return;
         }
-        if (TokenLaneGemm.suits(false, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, false, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
+        if (FewTokenRows.suitsQ8(nOut, nIn, weights.groupSize(), nTokens)) FewTokenRows.q8(weights, x, y, nTokens, pool);
+        else if (TokenLaneGemm.suits(false, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, false, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
     }
 }

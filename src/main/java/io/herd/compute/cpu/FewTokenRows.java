@@ -1,0 +1,228 @@
+package io.herd.compute.cpu;
+
+import io.herd.compute.Q8Weights;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static io.herd.compute.cpu.Simd.B;
+import static io.herd.compute.cpu.Simd.F;
+import static io.herd.compute.cpu.Simd.I;
+import static io.herd.compute.cpu.Simd.LANES;
+import static io.herd.compute.cpu.Simd.LE;
+import static io.herd.compute.cpu.Simd.S;
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
+/**
+ * Row-major {@code y = x · Wᵀ} for a few tokens (2 to {@link TokenLaneGemm}'s threshold): batched decode, short
+ * prompts and the Q8 routed experts of a prefill. Straight from the stored weights, like decode: a tile of four
+ * rows × four tokens keeps sixteen accumulators, so each widened weight vector serves four tokens and each token
+ * vector four rows, and the four rows are read once per four tokens (again from cache for the next four). One
+ * thread ran 1.4-1.8× the panel path at 2-12 tokens and 1.3× at 16-24 (BF16 [8192, 5120]).
+ *
+ * <p>Whole vectors only (nIn a multiple of LANES); the widening is written out in each loop, as in
+ * {@link GemvKernels}, because vectors passed to a helper that is not inlined are boxed.
+ */
+final class FewTokenRows {
+    private FewTokenRows() {}
+
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    /** Whether the BF16 path takes this matrix at this token count. */
+    static boolean suitsBf16(int nOut, int nIn, int nTokens) {
+        return nTokens > 1 && nIn % LANES == 0 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS
+                && !TokenLaneGemm.suits(false, nOut, nIn, nTokens);
+    }
+
+    /** Whether the Q8 path takes this matrix: as for BF16, and a group size {@link GemvKernels#q8Supported} handles. */
+    static boolean suitsQ8(int nOut, int nIn, int groupSize, int nTokens) {
+        return suitsBf16(nOut, nIn, nTokens) && GemvKernels.q8Supported(nIn, groupSize);
+    }
+
+    /** BF16 weights [nOut, nIn]; x is [nTokens, nIn], y [nTokens, nOut]. */
+    static void bf16(MemorySegment w, int nOut, int nIn, float[] x, float[] y, int nTokens, CpuThreadPool pool) {
+        PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
+        forRowRanges(pool, nOut, (long) nOut * nIn * 2, (o0, o1) -> {
+            int o = o0;
+            for (; o + 4 <= o1; o += 4) {
+                int t = 0;
+                for (; t + 4 <= nTokens; t += 4) bf16Rows4Tokens4(w, nIn, nOut, x, y, o, t);
+                for (; t < nTokens; t++) bf16Rows4Token1(w, nIn, nOut, x, y, o, t);
+            }
+            for (; o < o1; o++) {
+                for (int t = 0; t < nTokens; t++) {
+                    float sum = 0f;
+                    for (int i = 0; i < nIn; i++)
+                        sum += x[t * nIn + i] * Float.intBitsToFloat((w.getAtIndex(I16, (long) o * nIn + i) & 0xffff) << 16);
+                    y[t * nOut + o] = sum;
+                }
+            }
+        });
+    }
+
+    /** Q8 weights: values [nOut, nIn] int8, one scale per row or per group of {@code groupSize} inputs. */
+    static void q8(Q8Weights q, float[] x, float[] y, int nTokens, CpuThreadPool pool) {
+        int nOut = q.nOut(), nIn = q.nIn(), groupSize = q.groupSize();
+        PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
+        MemorySegment values = q.values(), scales = q.scales();
+        boolean perRow = groupSize >= nIn;
+        int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
+        int nGroups = q.nGroups();
+        forRowRanges(pool, nOut, q.byteSize(), (o0, o1) -> {
+            int o = o0;
+            for (; o + 4 <= o1; o += 4) {
+                int t = 0;
+                for (; t + 4 <= nTokens; t += 4) q8Rows4Tokens4(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
+                for (; t < nTokens; t++) q8Rows4Token1(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
+            }
+            for (; o < o1; o++) {
+                for (int t = 0; t < nTokens; t++) {
+                    float sum = 0f;
+                    for (int i = 0; i < nIn; i++)
+                        sum += x[t * nIn + i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
+                                * scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + (i >>> shift));
+                    y[t * nOut + o] = sum;
+                }
+            }
+        });
+    }
+
+    private interface RowRange {
+        void run(int o0, int o1);
+    }
+
+    /** Output rows split over the pool as decode splits them, in multiples of four rows. */
+    private static void forRowRanges(CpuThreadPool pool, int nOut, long bytes, RowRange range) {
+        int nTasks = Gemv.tasks(pool, nOut, bytes);
+        int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, 4);
+        pool.parallelFor((nOut + per - 1) / per, task -> range.run(task * per, Math.min(nOut, (task + 1) * per)));
+    }
+
+    private static void bf16Rows4Tokens4(MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o, int t) {
+        long s = nIn * 2L, r0 = (long) o * s;
+        int x0 = t * nIn, x1 = x0 + nIn, x2 = x1 + nIn, x3 = x2 + nIn;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int i = 0; i < nIn; i += LANES) {
+            long b = r0 + 2L * i;
+            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        int y0 = t * nOut + o, y1 = y0 + nOut, y2 = y1 + nOut, y3 = y2 + nOut;
+        y[y0] = a00.reduceLanes(ADD); y[y0 + 1] = a10.reduceLanes(ADD); y[y0 + 2] = a20.reduceLanes(ADD); y[y0 + 3] = a30.reduceLanes(ADD);
+        y[y1] = a01.reduceLanes(ADD); y[y1 + 1] = a11.reduceLanes(ADD); y[y1 + 2] = a21.reduceLanes(ADD); y[y1 + 3] = a31.reduceLanes(ADD);
+        y[y2] = a02.reduceLanes(ADD); y[y2 + 1] = a12.reduceLanes(ADD); y[y2 + 2] = a22.reduceLanes(ADD); y[y2 + 3] = a32.reduceLanes(ADD);
+        y[y3] = a03.reduceLanes(ADD); y[y3 + 1] = a13.reduceLanes(ADD); y[y3 + 2] = a23.reduceLanes(ADD); y[y3 + 3] = a33.reduceLanes(ADD);
+    }
+
+    private static void bf16Rows4Token1(MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o, int t) {
+        long s = nIn * 2L, r0 = (long) o * s;
+        int x0 = t * nIn;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < nIn; i += LANES) {
+            long b = r0 + 2L * i;
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(v, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(v, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(v, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(v, a3);
+        }
+        int y0 = t * nOut + o;
+        y[y0] = a0.reduceLanes(ADD); y[y0 + 1] = a1.reduceLanes(ADD); y[y0 + 2] = a2.reduceLanes(ADD); y[y0 + 3] = a3.reduceLanes(ADD);
+    }
+
+    /**
+     * Each widened vector is scaled once (grouped scales) and then serves four tokens; per-row scales multiply the
+     * finished dot products instead. The group is found with a shift: 31 for per-row scales, so it stays 0.
+     */
+    private static void q8Rows4Tokens4(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
+                                       boolean perRow, int nOut, float[] x, float[] y, int o, int t) {
+        long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
+        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        int x0 = t * nIn, x1 = x0 + nIn, x2 = x1 + nIn, x3 = x2 + nIn;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int i = 0; i < nIn; i += LANES) {
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, values, r1 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
+            if (!perRow) {
+                long g = i >>> shift;
+                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
+                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
+                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
+                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+            }
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        float c0 = 1f, c1 = 1f, c2 = 1f, c3 = 1f;
+        if (perRow) {
+            c0 = scales.getAtIndex(Q8Weights.SCALE, s0);
+            c1 = scales.getAtIndex(Q8Weights.SCALE, s1);
+            c2 = scales.getAtIndex(Q8Weights.SCALE, s2);
+            c3 = scales.getAtIndex(Q8Weights.SCALE, s3);
+        }
+        int y0 = t * nOut + o, y1 = y0 + nOut, y2 = y1 + nOut, y3 = y2 + nOut;
+        y[y0] = c0 * a00.reduceLanes(ADD); y[y0 + 1] = c1 * a10.reduceLanes(ADD); y[y0 + 2] = c2 * a20.reduceLanes(ADD); y[y0 + 3] = c3 * a30.reduceLanes(ADD);
+        y[y1] = c0 * a01.reduceLanes(ADD); y[y1 + 1] = c1 * a11.reduceLanes(ADD); y[y1 + 2] = c2 * a21.reduceLanes(ADD); y[y1 + 3] = c3 * a31.reduceLanes(ADD);
+        y[y2] = c0 * a02.reduceLanes(ADD); y[y2 + 1] = c1 * a12.reduceLanes(ADD); y[y2 + 2] = c2 * a22.reduceLanes(ADD); y[y2 + 3] = c3 * a32.reduceLanes(ADD);
+        y[y3] = c0 * a03.reduceLanes(ADD); y[y3 + 1] = c1 * a13.reduceLanes(ADD); y[y3 + 2] = c2 * a23.reduceLanes(ADD); y[y3 + 3] = c3 * a33.reduceLanes(ADD);
+    }
+
+    private static void q8Rows4Token1(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
+                                      boolean perRow, int nOut, float[] x, float[] y, int o, int t) {
+        long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
+        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        int x0 = t * nIn;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < nIn; i += LANES) {
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, values, r1 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
+            FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
+            if (!perRow) {
+                long g = i >>> shift;
+                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
+                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
+                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
+                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+            }
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a0 = w0.fma(v, a0); a1 = w1.fma(v, a1); a2 = w2.fma(v, a2); a3 = w3.fma(v, a3);
+        }
+        float c0 = 1f, c1 = 1f, c2 = 1f, c3 = 1f;
+        if (perRow) {
+            c0 = scales.getAtIndex(Q8Weights.SCALE, s0);
+            c1 = scales.getAtIndex(Q8Weights.SCALE, s1);
+            c2 = scales.getAtIndex(Q8Weights.SCALE, s2);
+            c3 = scales.getAtIndex(Q8Weights.SCALE, s3);
+        }
+        int y0 = t * nOut + o;
+        y[y0] = c0 * a0.reduceLanes(ADD); y[y0 + 1] = c1 * a1.reduceLanes(ADD); y[y0 + 2] = c2 * a2.reduceLanes(ADD); y[y0 + 3] = c3 * a3.reduceLanes(ADD);
+    }
+}
