@@ -42,7 +42,8 @@ class BackendConformanceTest {
     }
 
     static Stream<Arguments> cases() {
-        int[][] shapes = {{1, 1}, {3, 5}, {4, 16}, {17, 33}, {64, 128}, {130, 1030}, {515, 2100}};
+        // {1040, 1024}: past the 1M-weight size of the streaming few-token kernels, whole vectors, a ragged last tile
+        int[][] shapes = {{1, 1}, {3, 5}, {4, 16}, {17, 33}, {64, 128}, {130, 1030}, {515, 2100}, {1040, 1024}};
         int[] tokens = {1, 3, 4, 5, 32, 67};
         List<Arguments> out = new ArrayList<>();
         for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16))
@@ -73,7 +74,7 @@ class BackendConformanceTest {
     static Stream<Arguments> q8Cases() {
         List<Arguments> out = new ArrayList<>();
         for (int groupSize : new int[]{0, 32, 64})
-            for (int[] s : new int[][]{{1, 1}, {7, 40}, {33, 100}, {41, 2048}, {130, 1030}, {300, 2100}})
+            for (int[] s : new int[][]{{1, 1}, {7, 40}, {33, 100}, {41, 2048}, {130, 1030}, {300, 2100}, {1040, 1024}})
                 for (int t : new int[]{1, 5, 67})
                     if (groupSize <= s[1] && s[0] * (long) s[1] * t <= 20_000_000L)
                         out.add(Arguments.of(groupSize, s[0], s[1], t));
