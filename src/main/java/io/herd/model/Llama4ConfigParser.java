@@ -13,7 +13,8 @@ import java.nio.file.Path;
  * {@code rope_parameters} (rope_type llama3, or default/null for none); {@code no_rope_layers} empty (derived from
  * {@code no_rope_layer_interval}) or explicit (1 = RoPE), or {@code layer_types}; {@code moe_layers} or
  * {@code interleave_moe_layer_step}; {@code attn_temperature_tuning} as bool or int; {@code eos_token_id} as int or
- * list; {@code head_dim} defaulting to hidden_size / num_attention_heads. Missing optional fields take HF's defaults.
+ * list; {@code head_dim} defaulting to hidden_size / num_attention_heads; {@code tie_word_embeddings} (read from
+ * text_config first, which is the flag HF 5.x obeys for the nested layout). Missing optional fields take HF's defaults.
  * Every error names the source and the field.
  */
 public final class Llama4ConfigParser {
@@ -161,7 +162,8 @@ public final class Llama4ConfigParser {
                     (float) f.dbl("floor_scale", 8192), (float) f.dbl("attn_scale", 0.1),
                     (float) f.dbl("rms_norm_eps", 1e-5), ropeTheta, scaling,
                     f.integer("vocab_size", 202048), f.integer("max_position_embeddings", 131072),
-                    f.integer("bos_token_id", 1), eos, f.integer("pad_token_id", -1));
+                    f.integer("bos_token_id", 1), eos, f.integer("pad_token_id", -1),
+                    f.bool("tie_word_embeddings", false));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
