@@ -153,4 +153,41 @@ class Llama4ConfigParserTest {
         assertThatThrownBy(() -> parse("\"hidden_act\": \"gelu\"")).hasMessageContaining("hidden_act");
         assertThatThrownBy(() -> Llama4ConfigParser.parse("[1]", "cfg.json")).hasMessageContaining("cfg.json");
     }
+
+    @Test
+    void tiedEmbeddingsFlagReadFromTextConfigFirst() {
+        assertThat(parse("").tieWordEmbeddings()).isFalse();
+        assertThat(parse("\"tie_word_embeddings\": true").tieWordEmbeddings()).isTrue();
+        // HF 5.x obeys text_config's flag for the nested layout, whatever the top level says.
+        String nested = "{\"tie_word_embeddings\": %s, \"text_config\": {" + BASE + ", \"tie_word_embeddings\": %s}}";
+        assertThat(Llama4ConfigParser.parse(nested.formatted("true", "false"), "n.json").tieWordEmbeddings()).isFalse();
+        assertThat(Llama4ConfigParser.parse(nested.formatted("false", "true"), "n.json").tieWordEmbeddings()).isTrue();
+    }
+
+    /** The config.json files transformers 5.18 writes (rope_parameters with theta inside, layer_types, no_rope_layers). */
+    @Test
+    void huggingFaceWrittenCases() {
+        Llama4Config dense = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/chunk4-dense-llama3"));
+        assertThat(dense.ropeTheta()).isEqualTo(10000f);
+        assertThat(dense.ropeScaling()).isEqualTo(new Llama4Config.RopeScaling(8f, 1f, 4f, 64));
+        assertThat(dense.moeLayers()).containsExactly(flags("0101"));
+        assertThat(dense.attentionChunkSize()).isEqualTo(4);
+        assertThat(dense.nKvHeads()).isEqualTo(dense.nHeads());
+        assertThat(dense.headDim()).isEqualTo(12);
+
+        Llama4Config top2 = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/top2-16experts-3shards"));
+        assertThat(top2.nExperts()).isEqualTo(16);
+        assertThat(top2.nExpertsPerTok()).isEqualTo(2);
+        assertThat(top2.ropeLayers()).containsExactly(flags("110"));
+
+        Llama4Config f16 = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/f16-noqknorm-temperature"));
+        assertThat(f16.useQkNorm()).isFalse();
+        assertThat(f16.attnTemperatureTuning()).isTrue();
+        assertThat(f16.floorScale()).isEqualTo(2f);
+        assertThat(f16.attnScale()).isEqualTo(0.5f);
+        assertThat(f16.ropeScaling()).isNull();
+        assertThat(f16.groupSize()).isEqualTo(4);
+
+        assertThat(Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/tied-embeddings")).tieWordEmbeddings()).isTrue();
+    }
 }
