@@ -116,8 +116,11 @@ class Llama4ConfigParserTest {
     void explicitNoRopeLayersMeanOneIsRope() {
         assertThat(parse("\"no_rope_layers\": [0, 1, 1, 0]").ropeLayers()).containsExactly(flags("0110"));
         assertThat(parse("\"no_rope_layers\": [], \"no_rope_layer_interval\": 2").ropeLayers()).containsExactly(flags("1010"));
-        assertThat(parse("\"layer_types\": [\"full_attention\", \"chunked_attention\", \"chunked_attention\", \"full_attention\"]")
-                .ropeLayers()).containsExactly(flags("0110"));
+        // layer_types agreeing with the RoPE schedule (explicit or derived) is accepted.
+        assertThat(parse("\"layer_types\": [\"chunked_attention\", \"chunked_attention\", \"chunked_attention\", \"full_attention\"]")
+                .ropeLayers()).containsExactly(flags("1110"));
+        assertThat(parse("\"no_rope_layers\": [0, 1, 1, 0], \"layer_types\": [\"full_attention\", \"chunked_attention\", "
+                + "\"chunked_attention\", \"full_attention\"]").ropeLayers()).containsExactly(flags("0110"));
         assertThatThrownBy(() -> parse("\"no_rope_layers\": [1, 1, 0]"))
                 .hasMessageContaining("no_rope_layers").hasMessageContaining("3 entries");
     }
@@ -152,6 +155,24 @@ class Llama4ConfigParserTest {
         assertThatThrownBy(() -> parse("\"num_experts_per_tok\": 5")).hasMessageContaining("num_experts_per_tok");
         assertThatThrownBy(() -> parse("\"hidden_act\": \"gelu\"")).hasMessageContaining("hidden_act");
         assertThatThrownBy(() -> Llama4ConfigParser.parse("[1]", "cfg.json")).hasMessageContaining("cfg.json");
+    }
+
+    /**
+     * HF 5.18 takes RoPE/NoPE from no_rope_layers (or the interval when absent) and only the mask from layer_types: a
+     * file with layer_types alone that departs from the interval schedule would run RoPE layers with a global mask,
+     * which Herd cannot, so it is refused by name (an earlier version read the RoPE schedule from layer_types).
+     */
+    @Test
+    void layerTypesDisagreeingWithTheRopeScheduleIsRefused() {
+        assertThatThrownBy(() -> parse("\"layer_types\": [\"full_attention\", \"chunked_attention\", \"chunked_attention\", "
+                + "\"full_attention\"]"))
+                .hasMessageContaining("test-config.json").hasMessageContaining("layer_types").hasMessageContaining("layer 0")
+                .hasMessageContaining("no_rope_layer_interval");
+        assertThatThrownBy(() -> parse("\"no_rope_layers\": [1, 1, 1, 1], \"layer_types\": [\"chunked_attention\", "
+                + "\"chunked_attention\", \"chunked_attention\", \"full_attention\"]"))
+                .hasMessageContaining("layer 3");
+        assertThatThrownBy(() -> parse("\"layer_types\": [\"sliding_attention\", \"chunked_attention\", \"chunked_attention\", "
+                + "\"full_attention\"]")).hasMessageContaining("sliding_attention");
     }
 
     @Test
