@@ -9,13 +9,16 @@ import java.util.Arrays;
  * @param moeLayers   moeLayers[i] is true when layer i's FFN is a MoE block (else dense SwiGLU of dFfMlp)
  * @param ropeLayers  ropeLayers[i] is true for RoPE + chunked attention, false for NoPE + global attention
  * @param ropeScaling llama3-type frequency scaling, or null
+ * @param tieWordEmbeddings the output projection reuses embed_tokens when the checkpoint has no lm_head tensor
+ *                          (HF {@code tie_word_embeddings}; a stored lm_head still wins, as in HF)
  */
 public record Llama4Config(int dModel, int nLayers, int nHeads, int nKvHeads, int headDim,
                            int dFf, int dFfMlp, int nExperts, int nExpertsPerTok,
                            boolean[] moeLayers, boolean[] ropeLayers, boolean useQkNorm,
                            int attentionChunkSize, boolean attnTemperatureTuning, float floorScale, float attnScale,
                            float rmsNormEps, float ropeTheta, RopeScaling ropeScaling,
-                           int vocabSize, int maxPositionEmbeddings, int bosTokenId, int[] eosTokenIds, int padTokenId) {
+                           int vocabSize, int maxPositionEmbeddings, int bosTokenId, int[] eosTokenIds, int padTokenId,
+                           boolean tieWordEmbeddings) {
 
     /** llama3 rope scaling parameters. */
     public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalMaxPositionEmbeddings) {}
@@ -38,6 +41,18 @@ public record Llama4Config(int dModel, int nLayers, int nHeads, int nKvHeads, in
         moeLayers = moeLayers.clone();
         ropeLayers = ropeLayers.clone();
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
+    }
+
+    /** A config with an untied lm_head (every published Llama 4 checkpoint). */
+    public Llama4Config(int dModel, int nLayers, int nHeads, int nKvHeads, int headDim,
+                        int dFf, int dFfMlp, int nExperts, int nExpertsPerTok,
+                        boolean[] moeLayers, boolean[] ropeLayers, boolean useQkNorm,
+                        int attentionChunkSize, boolean attnTemperatureTuning, float floorScale, float attnScale,
+                        float rmsNormEps, float ropeTheta, RopeScaling ropeScaling,
+                        int vocabSize, int maxPositionEmbeddings, int bosTokenId, int[] eosTokenIds, int padTokenId) {
+        this(dModel, nLayers, nHeads, nKvHeads, headDim, dFf, dFfMlp, nExperts, nExpertsPerTok, moeLayers, ropeLayers,
+                useQkNorm, attentionChunkSize, attnTemperatureTuning, floorScale, attnScale, rmsNormEps, ropeTheta,
+                ropeScaling, vocabSize, maxPositionEmbeddings, bosTokenId, eosTokenIds, padTokenId, false);
     }
 
     private static void require(boolean ok, String message) {
@@ -71,7 +86,7 @@ public record Llama4Config(int dModel, int nLayers, int nHeads, int nKvHeads, in
                 Llama4ConfigParser.moeLayersFromStep(nLayers, interleaveMoeLayerStep),
                 Llama4ConfigParser.ropeLayersFromInterval(nLayers, noRopeLayerInterval), useQkNorm,
                 attentionChunkSize, attnTemperatureTuning, floorScale, attnScale, rmsNormEps, ropeTheta, ropeScaling,
-                vocabSize, maxPositionEmbeddings, bosTokenId, eosTokenIds, padTokenId);
+                vocabSize, maxPositionEmbeddings, bosTokenId, eosTokenIds, padTokenId, tieWordEmbeddings);
     }
 
     /** Llama-4-Scout-17B-16E(-Instruct) text config (SPEC §1.1), for benchmarks without a config file. */
@@ -108,6 +123,7 @@ public record Llama4Config(int dModel, int nLayers, int nHeads, int nKvHeads, in
                 + ", floorScale=" + floorScale + ", attnScale=" + attnScale + ", rmsNormEps=" + rmsNormEps
                 + ", ropeTheta=" + ropeTheta + ", ropeScaling=" + ropeScaling + ", vocabSize=" + vocabSize
                 + ", maxPositionEmbeddings=" + maxPositionEmbeddings + ", bosTokenId=" + bosTokenId
-                + ", eosTokenIds=" + Arrays.toString(eosTokenIds) + ", padTokenId=" + padTokenId + "]";
+                + ", eosTokenIds=" + Arrays.toString(eosTokenIds) + ", padTokenId=" + padTokenId
+                + ", tieWordEmbeddings=" + tieWordEmbeddings + "]";
     }
 }

@@ -11,9 +11,11 @@ import java.nio.file.Path;
  * Reads a Hugging Face Llama 4 {@code config.json} into a {@link Llama4Config}. Accepts the variants in circulation
  * (SPEC §1): flat ({@code Llama4ForCausalLM}) or nested under {@code text_config}; {@code rope_scaling} or
  * {@code rope_parameters} (rope_type llama3, or default/null for none); {@code no_rope_layers} empty (derived from
- * {@code no_rope_layer_interval}) or explicit (1 = RoPE), or {@code layer_types}; {@code moe_layers} or
+ * {@code no_rope_layer_interval}) or explicit (1 = RoPE), with {@code layer_types} checked against it (HF takes RoPE
+ * from no_rope_layers and only the mask from layer_types); {@code moe_layers} or
  * {@code interleave_moe_layer_step}; {@code attn_temperature_tuning} as bool or int; {@code eos_token_id} as int or
- * list; {@code head_dim} defaulting to hidden_size / num_attention_heads. Missing optional fields take HF's defaults.
+ * list; {@code head_dim} defaulting to hidden_size / num_attention_heads; {@code tie_word_embeddings} (read from
+ * text_config first, which is the flag HF 5.x obeys for the nested layout). Missing optional fields take HF's defaults.
  * Every error names the source and the field.
  */
 public final class Llama4ConfigParser {
@@ -78,9 +80,11 @@ public final class Llama4ConfigParser {
             moeLayers = moeLayersFromStep(nLayers, step);
         }
 
+        // As HF: RoPE/NoPE (and with it qk-norm and temperature tuning) comes from no_rope_layers, or from the interval
+        // when that list is absent or empty; layer_types only picks each layer's attention mask. HF derives
+        // layer_types from the RoPE flags and writes both, so they agree in every file it writes.
         boolean[] ropeLayers;
         JsonNode noRope = f.node("no_rope_layers");
-        JsonNode layerTypes = f.node("layer_types");
         if (noRope != null && noRope.isArray() && !noRope.isEmpty()) {
             if (noRope.size() != nLayers)
                 throw f.error("no_rope_layers", "has " + noRope.size() + " entries for " + nLayers + " layers");
@@ -92,22 +96,30 @@ public final class Llama4ConfigParser {
                 else if (n.canConvertToInt() && (n.asInt() == 0 || n.asInt() == 1)) ropeLayers[i] = n.asInt() == 1;
                 else throw f.error("no_rope_layers", "entry " + i + " is " + n + ", expected 0 or 1");
             }
-        } else if (layerTypes != null && layerTypes.isArray() && !layerTypes.isEmpty()) {
-            if (layerTypes.size() != nLayers)
-                throw f.error("layer_types", "has " + layerTypes.size() + " entries for " + nLayers + " layers");
-            ropeLayers = new boolean[nLayers];
-            for (int i = 0; i < nLayers; i++) {
-                String t = layerTypes.get(i).asText();
-                switch (t) {
-                    case "chunked_attention" -> ropeLayers[i] = true;
-                    case "full_attention" -> ropeLayers[i] = false;
-                    default -> throw f.error("layer_types", "entry " + i + " is " + t);
-                }
-            }
         } else {
             int interval = f.integer("no_rope_layer_interval", 4);
             if (interval < 1) throw f.error("no_rope_layer_interval", "must be >= 1, got " + interval);
             ropeLayers = ropeLayersFromInterval(nLayers, interval);
+        }
+        JsonNode layerTypes = f.node("layer_types");
+        if (layerTypes != null && layerTypes.isArray() && !layerTypes.isEmpty()) {
+            if (layerTypes.size() != nLayers)
+                throw f.error("layer_types", "has " + layerTypes.size() + " entries for " + nLayers + " layers");
+            for (int i = 0; i < nLayers; i++) {
+                String t = layerTypes.get(i).asText();
+                boolean chunked = switch (t) {
+                    case "chunked_attention" -> true;
+                    case "full_attention" -> false;
+                    default -> throw f.error("layer_types", "entry " + i + " is " + t);
+                };
+                // Herd ties chunked attention to RoPE layers; HF would run a RoPE layer with a global mask (or the
+                // reverse) here, so refuse rather than compute something else.
+                if (chunked != ropeLayers[i])
+                    throw f.error("layer_types", "layer " + i + " is " + t + " but no_rope_layers"
+                            + (noRope != null && noRope.isArray() && !noRope.isEmpty() ? "" : " (derived from no_rope_layer_interval)")
+                            + " makes it a " + (ropeLayers[i] ? "RoPE" : "NoPE") + " layer; only chunked RoPE layers and"
+                            + " global NoPE layers are supported");
+            }
         }
 
         // Older files store attn_temperature_tuning as the integer 4; any non-zero value means on.
@@ -161,7 +173,8 @@ public final class Llama4ConfigParser {
                     (float) f.dbl("floor_scale", 8192), (float) f.dbl("attn_scale", 0.1),
                     (float) f.dbl("rms_norm_eps", 1e-5), ropeTheta, scaling,
                     f.integer("vocab_size", 202048), f.integer("max_position_embeddings", 131072),
-                    f.integer("bos_token_id", 1), eos, f.integer("pad_token_id", -1));
+                    f.integer("bos_token_id", 1), eos, f.integer("pad_token_id", -1),
+                    f.bool("tie_word_embeddings", false));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

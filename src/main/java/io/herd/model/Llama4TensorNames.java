@@ -32,6 +32,18 @@ public record Llama4TensorNames(String modelPrefix, String lmHeadPrefix) {
     /** [vocab, dModel] */
     public String lmHead() { return lmHeadPrefix + "lm_head.weight"; }
 
+    /**
+     * The tensor the output projection reads: lm_head.weight when stored; else, with {@code tie_word_embeddings},
+     * embed_tokens.weight (HF saves a tied model without lm_head and ties it back at load; a stored lm_head is used
+     * as stored even when the flag is set, as HF does).
+     */
+    public String outputProjection(Set<String> names, boolean tieWordEmbeddings, Object source) {
+        if (names.contains(lmHead())) return lmHead();
+        if (tieWordEmbeddings) return embedTokens();
+        throw new IllegalArgumentException(source + ": tensor " + lmHead()
+                + " is missing (and config.json does not set tie_word_embeddings)");
+    }
+
     private String layer(int iLayer, String suffix) { return modelPrefix + "layers." + iLayer + "." + suffix; }
 
     /** [dModel] pre-attention RMSNorm gain */

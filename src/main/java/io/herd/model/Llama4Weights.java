@@ -119,7 +119,8 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
         Llama4TensorNames n = l.names;
         int d = config.dModel();
         Matrix embed = l.rowMajor(n.embedTokens(), config.vocabSize(), d, false);
-        Matrix lmHead = l.rowMajor(n.lmHead(), config.vocabSize(), d, true);
+        Matrix lmHead = l.rowMajor(n.outputProjection(checkpoint.names(), config.tieWordEmbeddings(), checkpoint.location()),
+                config.vocabSize(), d, true);
         float[] finalNorm = l.vector(n.finalNorm(), d);
         List<Layer> layers = new ArrayList<>(config.nLayers());
         for (int i = 0; i < config.nLayers(); i++) {

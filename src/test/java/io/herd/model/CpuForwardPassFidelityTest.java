@@ -10,9 +10,12 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The CPU engine in F32 mode against Hugging Face's logits and greedy continuations on the shared fixtures. */
+/**
+ * The CPU engine in F32 mode against Hugging Face's logits, greedy continuations and their log-probabilities, on the
+ * shared fixtures and the test-resource hf-cases.
+ */
 class CpuForwardPassFidelityTest {
-    static List<String> models() { return Fixtures.MODELS; }
+    static List<String> models() { return Fixtures.ALL; }
 
     private static final int BLOCK_SIZE = 4;
 
@@ -61,6 +64,39 @@ class CpuForwardPassFidelityTest {
                 assertThat(ids).as("%s/%s greedy", name, c.name()).containsExactly(c.greedyIds());
             }
         }
+    }
+
+    /** The log-softmax at every greedy step (prefill, then one decode per token) against HF's top-5 log-probabilities. */
+    @ParameterizedTest
+    @MethodSource("models")
+    void greedyStepLogprobsMatchHuggingFace(String name) {
+        var expected = Fixtures.expected(name);
+        try (Model m = Model.open(name); CpuForwardPass fp = m.forwardPass(64, Precision.F32)) {
+            for (var c : expected.cases()) {
+                SingleSequence seq = new SingleSequence(fp);
+                float[] logits = seq.prefill(c.promptIds());
+                double worst = 0;
+                for (int i = 0; i < c.greedyIds().length; i++) {
+                    double[] logprobs = logSoftmax(logits);
+                    for (int j = 0; j < c.greedyTopIds()[i].length; j++)
+                        worst = Math.max(worst, Math.abs(logprobs[c.greedyTopIds()[i][j]] - c.greedyTopLogprobs()[i][j]));
+                    assertThat(SingleSequence.argmax(logits)).as("%s/%s step %d", name, c.name(), i).isEqualTo(c.greedyIds()[i]);
+                    logits = seq.decode(c.greedyIds()[i]);
+                }
+                System.out.printf("[F32 vs HF] %s/%s: %d steps, max |logprob diff| %.2e%n", name, c.name(), c.greedyIds().length, worst);
+                assertThat(worst).as("%s/%s max |logprob diff|", name, c.name()).isLessThanOrEqualTo(expected.logitsMaxAbs());
+            }
+        }
+    }
+
+    private static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float l : logits) max = Math.max(max, l);
+        for (float l : logits) sum += Math.exp(l - max);
+        double logZ = max + Math.log(sum);
+        double[] out = new double[logits.length];
+        for (int i = 0; i < out.length; i++) out[i] = logits[i] - logZ;
+        return out;
     }
 
     @ParameterizedTest

@@ -116,8 +116,11 @@ class Llama4ConfigParserTest {
     void explicitNoRopeLayersMeanOneIsRope() {
         assertThat(parse("\"no_rope_layers\": [0, 1, 1, 0]").ropeLayers()).containsExactly(flags("0110"));
         assertThat(parse("\"no_rope_layers\": [], \"no_rope_layer_interval\": 2").ropeLayers()).containsExactly(flags("1010"));
-        assertThat(parse("\"layer_types\": [\"full_attention\", \"chunked_attention\", \"chunked_attention\", \"full_attention\"]")
-                .ropeLayers()).containsExactly(flags("0110"));
+        // layer_types agreeing with the RoPE schedule (explicit or derived) is accepted.
+        assertThat(parse("\"layer_types\": [\"chunked_attention\", \"chunked_attention\", \"chunked_attention\", \"full_attention\"]")
+                .ropeLayers()).containsExactly(flags("1110"));
+        assertThat(parse("\"no_rope_layers\": [0, 1, 1, 0], \"layer_types\": [\"full_attention\", \"chunked_attention\", "
+                + "\"chunked_attention\", \"full_attention\"]").ropeLayers()).containsExactly(flags("0110"));
         assertThatThrownBy(() -> parse("\"no_rope_layers\": [1, 1, 0]"))
                 .hasMessageContaining("no_rope_layers").hasMessageContaining("3 entries");
     }
@@ -152,5 +155,60 @@ class Llama4ConfigParserTest {
         assertThatThrownBy(() -> parse("\"num_experts_per_tok\": 5")).hasMessageContaining("num_experts_per_tok");
         assertThatThrownBy(() -> parse("\"hidden_act\": \"gelu\"")).hasMessageContaining("hidden_act");
         assertThatThrownBy(() -> Llama4ConfigParser.parse("[1]", "cfg.json")).hasMessageContaining("cfg.json");
+    }
+
+    /**
+     * HF 5.18 takes RoPE/NoPE from no_rope_layers (or the interval when absent) and only the mask from layer_types: a
+     * file with layer_types alone that departs from the interval schedule would run RoPE layers with a global mask,
+     * which Herd cannot, so it is refused by name (an earlier version read the RoPE schedule from layer_types).
+     */
+    @Test
+    void layerTypesDisagreeingWithTheRopeScheduleIsRefused() {
+        assertThatThrownBy(() -> parse("\"layer_types\": [\"full_attention\", \"chunked_attention\", \"chunked_attention\", "
+                + "\"full_attention\"]"))
+                .hasMessageContaining("test-config.json").hasMessageContaining("layer_types").hasMessageContaining("layer 0")
+                .hasMessageContaining("no_rope_layer_interval");
+        assertThatThrownBy(() -> parse("\"no_rope_layers\": [1, 1, 1, 1], \"layer_types\": [\"chunked_attention\", "
+                + "\"chunked_attention\", \"chunked_attention\", \"full_attention\"]"))
+                .hasMessageContaining("layer 3");
+        assertThatThrownBy(() -> parse("\"layer_types\": [\"sliding_attention\", \"chunked_attention\", \"chunked_attention\", "
+                + "\"full_attention\"]")).hasMessageContaining("sliding_attention");
+    }
+
+    @Test
+    void tiedEmbeddingsFlagReadFromTextConfigFirst() {
+        assertThat(parse("").tieWordEmbeddings()).isFalse();
+        assertThat(parse("\"tie_word_embeddings\": true").tieWordEmbeddings()).isTrue();
+        // HF 5.x obeys text_config's flag for the nested layout, whatever the top level says.
+        String nested = "{\"tie_word_embeddings\": %s, \"text_config\": {" + BASE + ", \"tie_word_embeddings\": %s}}";
+        assertThat(Llama4ConfigParser.parse(nested.formatted("true", "false"), "n.json").tieWordEmbeddings()).isFalse();
+        assertThat(Llama4ConfigParser.parse(nested.formatted("false", "true"), "n.json").tieWordEmbeddings()).isTrue();
+    }
+
+    /** The config.json files transformers 5.18 writes (rope_parameters with theta inside, layer_types, no_rope_layers). */
+    @Test
+    void huggingFaceWrittenCases() {
+        Llama4Config dense = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/chunk4-dense-llama3"));
+        assertThat(dense.ropeTheta()).isEqualTo(10000f);
+        assertThat(dense.ropeScaling()).isEqualTo(new Llama4Config.RopeScaling(8f, 1f, 4f, 64));
+        assertThat(dense.moeLayers()).containsExactly(flags("0101"));
+        assertThat(dense.attentionChunkSize()).isEqualTo(4);
+        assertThat(dense.nKvHeads()).isEqualTo(dense.nHeads());
+        assertThat(dense.headDim()).isEqualTo(12);
+
+        Llama4Config top2 = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/top2-16experts-3shards"));
+        assertThat(top2.nExperts()).isEqualTo(16);
+        assertThat(top2.nExpertsPerTok()).isEqualTo(2);
+        assertThat(top2.ropeLayers()).containsExactly(flags("110"));
+
+        Llama4Config f16 = Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/f16-noqknorm-temperature"));
+        assertThat(f16.useQkNorm()).isFalse();
+        assertThat(f16.attnTemperatureTuning()).isTrue();
+        assertThat(f16.floorScale()).isEqualTo(2f);
+        assertThat(f16.attnScale()).isEqualTo(0.5f);
+        assertThat(f16.ropeScaling()).isNull();
+        assertThat(f16.groupSize()).isEqualTo(4);
+
+        assertThat(Llama4ConfigParser.parse(Fixtures.modelDir("hf-cases/tied-embeddings")).tieWordEmbeddings()).isTrue();
     }
 }

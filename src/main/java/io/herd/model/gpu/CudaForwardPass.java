@@ -288,7 +288,8 @@ public final class CudaForwardPass implements ForwardPass {
                             host(checkpoint, names.mlpUp(i), nOut / 2, nIn)), 1, nOut, nIn, false, fmt, g);
                     case "mlp.down" -> up.matrix(List.of(host(checkpoint, names.mlpDown(i), nOut, nIn)), 1, nOut, nIn,
                             false, fmt, g);
-                    case "lm_head" -> up.matrix(List.of(host(checkpoint, names.lmHead(), nOut, nIn)), 1, nOut, nIn, false,
+                    case "lm_head" -> up.matrix(List.of(host(checkpoint, names.outputProjection(checkpoint.names(),
+                                    config.tieWordEmbeddings(), checkpoint.location()), nOut, nIn)), 1, nOut, nIn, false,
                             fmt, g);
                     default -> throw new IllegalArgumentException(what);
                 };
