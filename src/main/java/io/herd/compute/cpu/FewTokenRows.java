@@ -21,11 +21,10 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 /**
- * Row-major {@code y = x · Wᵀ} for a few tokens (2 to {@link TokenLaneGemm}'s threshold): batched decode, short
- * prompts and the Q8 routed experts of a prefill. Straight from the stored weights, like decode: a tile of four
+ * Row-major {@code y = x · Wᵀ} for a few tokens (2 to {@link #MAX_TOKENS} - 1): batched decode, short prompts and
+ * the Q8 routed experts of a prefill. Straight from the stored weights, like decode: a tile of four
  * rows × four tokens keeps sixteen accumulators, so each widened weight vector serves four tokens and each token
- * vector four rows, and the four rows are read once per four tokens (again from cache for the next four). One
- * thread ran 1.4-1.8× the panel path at 2-12 tokens and 1.3× at 16-24 (BF16 [8192, 5120]).
+ * vector four rows, and the four rows are read once per four tokens (again from cache for the next four).
  *
  * <p>Whole vectors only (nIn a multiple of LANES); the widening is written out in each loop, as in
  * {@link GemvKernels}, because vectors passed to a helper that is not inlined are boxed.
@@ -35,10 +34,15 @@ final class FewTokenRows {
 
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
+    /**
+     * Tokens below which this path beats the fp32 panels (`./herd bench --kernels`, alternating builds, AVX-512):
+     * 1.3-1.5× at 4 and 8 tokens, but 0.8-0.9× at 16, where every four rows re-read all tokens' inputs from L2.
+     */
+    static final int MAX_TOKENS = 16;
+
     /** Whether the BF16 path takes this matrix at this token count. */
     static boolean suitsBf16(int nOut, int nIn, int nTokens) {
-        return nTokens > 1 && nIn % LANES == 0 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS
-                && !TokenLaneGemm.suits(false, nOut, nIn, nTokens);
+        return nTokens > 1 && nTokens < MAX_TOKENS && nIn % LANES == 0 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS;
     }
 
     /** Whether the Q8 path takes this matrix: as for BF16, and a group size {@link GemvKernels#q8Supported} handles. */
