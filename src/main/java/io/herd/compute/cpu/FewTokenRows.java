@@ -85,6 +85,12 @@ final class FewTokenRows {
                 int t = 0;
                 for (; t + 4 <= nTokens; t += 4) q8Rows4Tokens4(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
                 for (; t < nTokens; t++) q8Rows4Token1(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
+                if (perRow) { // the tiles leave per-row sums unscaled: one multiply per output instead of per weight
+                    for (int r = o; r < o + 4; r++) {
+                        float scale = scales.getAtIndex(Q8Weights.SCALE, (long) r * nGroups);
+                        for (int tt = 0; tt < nTokens; tt++) y[tt * nOut + r] *= scale;
+                    }
+                }
             }
             for (; o < o1; o++) {
                 for (int t = 0; t < nTokens; t++) {
@@ -153,8 +159,8 @@ final class FewTokenRows {
     }
 
     /**
-     * Each widened vector is scaled once (grouped scales) and then serves four tokens; per-row scales multiply the
-     * finished dot products instead. The group is found with a shift: 31 for per-row scales, so it stays 0.
+     * Each widened vector is scaled once (grouped scales) and then serves four tokens; per-row sums are left unscaled
+     * for the caller. The group is found with a shift: 31 for per-row scales, so it stays 0.
      */
     private static void q8Rows4Tokens4(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
                                        boolean perRow, int nOut, float[] x, float[] y, int o, int t) {
@@ -184,18 +190,11 @@ final class FewTokenRows {
             v = FloatVector.fromArray(F, x, x3 + i);
             a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
         }
-        float c0 = 1f, c1 = 1f, c2 = 1f, c3 = 1f;
-        if (perRow) {
-            c0 = scales.getAtIndex(Q8Weights.SCALE, s0);
-            c1 = scales.getAtIndex(Q8Weights.SCALE, s1);
-            c2 = scales.getAtIndex(Q8Weights.SCALE, s2);
-            c3 = scales.getAtIndex(Q8Weights.SCALE, s3);
-        }
         int y0 = t * nOut + o, y1 = y0 + nOut, y2 = y1 + nOut, y3 = y2 + nOut;
-        y[y0] = c0 * a00.reduceLanes(ADD); y[y0 + 1] = c1 * a10.reduceLanes(ADD); y[y0 + 2] = c2 * a20.reduceLanes(ADD); y[y0 + 3] = c3 * a30.reduceLanes(ADD);
-        y[y1] = c0 * a01.reduceLanes(ADD); y[y1 + 1] = c1 * a11.reduceLanes(ADD); y[y1 + 2] = c2 * a21.reduceLanes(ADD); y[y1 + 3] = c3 * a31.reduceLanes(ADD);
-        y[y2] = c0 * a02.reduceLanes(ADD); y[y2 + 1] = c1 * a12.reduceLanes(ADD); y[y2 + 2] = c2 * a22.reduceLanes(ADD); y[y2 + 3] = c3 * a32.reduceLanes(ADD);
-        y[y3] = c0 * a03.reduceLanes(ADD); y[y3 + 1] = c1 * a13.reduceLanes(ADD); y[y3 + 2] = c2 * a23.reduceLanes(ADD); y[y3 + 3] = c3 * a33.reduceLanes(ADD);
+        y[y0] = a00.reduceLanes(ADD); y[y0 + 1] = a10.reduceLanes(ADD); y[y0 + 2] = a20.reduceLanes(ADD); y[y0 + 3] = a30.reduceLanes(ADD);
+        y[y1] = a01.reduceLanes(ADD); y[y1 + 1] = a11.reduceLanes(ADD); y[y1 + 2] = a21.reduceLanes(ADD); y[y1 + 3] = a31.reduceLanes(ADD);
+        y[y2] = a02.reduceLanes(ADD); y[y2 + 1] = a12.reduceLanes(ADD); y[y2 + 2] = a22.reduceLanes(ADD); y[y2 + 3] = a32.reduceLanes(ADD);
+        y[y3] = a03.reduceLanes(ADD); y[y3 + 1] = a13.reduceLanes(ADD); y[y3 + 2] = a23.reduceLanes(ADD); y[y3 + 3] = a33.reduceLanes(ADD);
     }
 
     private static void q8Rows4Token1(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
@@ -219,14 +218,7 @@ final class FewTokenRows {
             FloatVector v = FloatVector.fromArray(F, x, x0 + i);
             a0 = w0.fma(v, a0); a1 = w1.fma(v, a1); a2 = w2.fma(v, a2); a3 = w3.fma(v, a3);
         }
-        float c0 = 1f, c1 = 1f, c2 = 1f, c3 = 1f;
-        if (perRow) {
-            c0 = scales.getAtIndex(Q8Weights.SCALE, s0);
-            c1 = scales.getAtIndex(Q8Weights.SCALE, s1);
-            c2 = scales.getAtIndex(Q8Weights.SCALE, s2);
-            c3 = scales.getAtIndex(Q8Weights.SCALE, s3);
-        }
         int y0 = t * nOut + o;
-        y[y0] = c0 * a0.reduceLanes(ADD); y[y0 + 1] = c1 * a1.reduceLanes(ADD); y[y0 + 2] = c2 * a2.reduceLanes(ADD); y[y0 + 3] = c3 * a3.reduceLanes(ADD);
+        y[y0] = a0.reduceLanes(ADD); y[y0 + 1] = a1.reduceLanes(ADD); y[y0 + 2] = a2.reduceLanes(ADD); y[y0 + 3] = a3.reduceLanes(ADD);
     }
 }
