@@ -41,6 +41,18 @@ public final class BenchCommand {
      * is timed (a 40-token warm-up left the Q8 experts' four-token tile to the timed run: prefill 20-30% low).
      */
     static final int WARM_UP_TOKENS = 256;
+    /** Most untimed decode steps after the warm-up prefill, so the one-token kernels are compiled too. */
+    static final int WARM_UP_DECODE_STEPS = 8;
+
+    /**
+     * Decode steps the warm-up takes after its prefill of {@code min(promptLen, WARM_UP_TOKENS)} tokens, as many as
+     * the KV cache sized for the timed run (promptLen + genLen positions) holds. Without them the timed decode
+     * compiled the routed experts' one-token kernel: its first call took 0.3-0.6 s.
+     */
+    static int warmUpDecodeSteps(int promptLen, int genLen) {
+        int warmLength = Math.min(promptLen, WARM_UP_TOKENS);
+        return Math.clamp(promptLen + genLen - warmLength, 0, WARM_UP_DECODE_STEPS);
+    }
     /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
     static final long WEIGHT_SEED = 42;
     /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
@@ -185,8 +197,9 @@ public final class BenchCommand {
 
                 // Warm-up so the JIT has compiled every kernel the timed run takes before anything is timed.
                 Batch warm = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
-                int[][] next = warm.prefill(prompts.stream().map(p -> Arrays.copyOf(p, Math.min(p.length, WARM_UP_TOKENS))).toList());
-                for (int step = 0; step < 2 && Math.min(maxPositions, WARM_UP_TOKENS) + step < maxPositions; step++) next = warm.decode(next);
+                int warmLength = Math.min(o.promptLen(), WARM_UP_TOKENS);
+                int[][] next = warm.prefill(prompts.stream().map(p -> Arrays.copyOf(p, warmLength)).toList());
+                for (int step = 0; step < warmUpDecodeSteps(o.promptLen(), o.genLen()); step++) next = warm.decode(next);
 
                 Batch run = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
                 counters.reset();

@@ -29,6 +29,15 @@ class BenchCommandTest {
     }
 
     @Test
+    void warmUpDecodesAfterItsPrefillWhateverThePromptLength() {
+        // The default run (128-token prompt, 32 tokens) and one longer than the warm-up prefill both warm decode up.
+        assertThat(BenchCommand.warmUpDecodeSteps(128, 32)).isEqualTo(BenchCommand.WARM_UP_DECODE_STEPS);
+        assertThat(BenchCommand.warmUpDecodeSteps(4096, 2)).isEqualTo(BenchCommand.WARM_UP_DECODE_STEPS);
+        // Only as many steps as the cache sized for the timed run holds after the warm-up prompt.
+        assertThat(BenchCommand.warmUpDecodeSteps(16, 3)).isEqualTo(3);
+    }
+
+    @Test
     void cutsRealConfigsToTheRequestedLayersAndKnowsTheirSize() {
         Llama4Config scout = BenchCommand.config("scout", 2);
         assertThat(scout.nLayers()).isEqualTo(2);
