@@ -70,6 +70,13 @@ public interface HerdConfig {
         /** none or q8. */
         @WithDefault("NONE")
         io.herd.model.WeightQuantization quantization();
+
+        /**
+         * Internal requests run before the service reports ready, so the first user request does not wait for the JIT
+         * (milliseconds to wait for them; 0 turns the warm-up off).
+         */
+        @WithDefault("120000")
+        long warmUpTimeoutMillis();
     }
 
     interface Compute {

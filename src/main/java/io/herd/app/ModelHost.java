@@ -1,6 +1,7 @@
 package io.herd.app;
 
 import io.herd.engine.EngineStats;
+import io.herd.engine.EngineWarmUp;
 import io.herd.engine.InferenceEngine;
 import io.herd.model.DemoModel;
 import io.herd.serving.PromptCodec;
@@ -45,6 +46,7 @@ public class ModelHost {
         EngineAssembly a = EngineAssembly.open(dir, name, new EngineAssembly.Settings(e.kvCacheBytes(), e.maxModelLen(),
                 e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization(),
                 EngineAssembly.Backend.parse(config.compute().backend()), config.compute().gpuWeightFormat()));
+        warmUp(a, e.warmUpTimeoutMillis());
         Tokenizer tokenizer = Tokenizer.load(dir);
         codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
         modelName = name;
@@ -52,6 +54,20 @@ public class ModelHost {
         assembly = a;
         LOG.infof("model %s loaded from %s in %d ms on %s (max model length %d)", name, dir.toAbsolutePath(),
                 (System.nanoTime() - t0) / 1_000_000, a.backendDescription(), a.engine().maxModelLength());
+    }
+
+    /** Before readiness: a failed or slow warm-up is logged, never fatal (the engine's own health says the rest). */
+    private static void warmUp(EngineAssembly a, long timeoutMillis) {
+        if (timeoutMillis <= 0) return;
+        try {
+            EngineWarmUp.Result r = EngineWarmUp.run(a.engine(), a.config().vocabSize(), timeoutMillis);
+            if (r.error() != null || r.completed() < r.submitted())
+                LOG.warnf("engine warm-up: %d of %d requests finished in %d ms (%s)", r.completed(), r.submitted(), r.millis(),
+                        r.error() == null ? "timed out" : r.error());
+            else LOG.infof("engine warm-up: %d requests in %d ms", r.submitted(), r.millis());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static Path ensureDemoModel(Path dir) {

@@ -1,0 +1,74 @@
+package io.herd.engine;
+
+import io.herd.engine.kv.KvCacheConfig;
+import io.herd.model.ForwardPass;
+import io.herd.model.Llama4Config;
+import io.herd.model.sampling.SamplingParams;
+import io.herd.runner.FakeForwardPass;
+import io.herd.runner.ModelRunner;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class EngineWarmUpTest {
+    private static final int VOCAB = SchedulerHarness.VOCAB;
+
+    /** Records the token count of every sequence chunk of every forward call. */
+    private static final class RecordingForwardPass implements ForwardPass {
+        final FakeForwardPass inner = new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256);
+        final List<int[]> steps = new CopyOnWriteArrayList<>();
+
+        @Override public Llama4Config config() { return inner.config(); }
+        @Override public KvCacheSpec kvSpec() { return inner.kvSpec(); }
+        @Override public void close() {}
+
+        @Override
+        public List<float[]> forward(List<SequenceChunk> chunks) {
+            steps.add(chunks.stream().mapToInt(c -> c.tokens().length).toArray());
+            return inner.forward(chunks);
+        }
+    }
+
+    private static EngineCore engine(RecordingForwardPass model, int maxModelLength) {
+        EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, 4, 0), 256, 8, 16, maxModelLength, "fake", true, 0);
+        return new EngineCore(config, new ModelRunner(model));
+    }
+
+    @Test
+    void runsALongPromptWithShortOnesThenDecodesItAloneAndSharesNoCacheWithUsers() throws Exception {
+        RecordingForwardPass model = new RecordingForwardPass();
+        try (EngineCore engine = engine(model, 200)) {
+            EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 10_000);
+            assertThat(r.error()).isNull();
+            assertThat(r.submitted()).isEqualTo(1 + EngineWarmUp.SHORT_REQUESTS);
+            assertThat(r.completed()).isEqualTo(r.submitted());
+            // Many-token steps (this fake model's 8-token attention chunk splits the long prompt), batched steps, and
+            // one-token steps of the long request alone.
+            assertThat(model.steps).anySatisfy(s -> assertThat(java.util.Arrays.stream(s).sum()).isGreaterThanOrEqualTo(32));
+            assertThat(model.steps).anySatisfy(s -> assertThat(s.length).isGreaterThan(1));
+            assertThat(model.steps).anySatisfy(s -> assertThat(s).containsExactly(1));
+
+            // A user prompt equal to the long warm-up prompt finds nothing cached: the warm-up used its own salt.
+            int[] prompt = new int[EngineWarmUp.LONG_PROMPT];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = (int) ((7919L * i + 1) % VOCAB);
+            RecordingSink user = new RecordingSink();
+            assertThat(engine.submit(new EngineRequest("user", prompt, SamplingParams.greedy(2), 0, Long.MAX_VALUE, null), user)).isTrue();
+            assertThat(user.done.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(user.cachedTokens).isZero();
+        }
+    }
+
+    @Test
+    void doesNothingWhenNoPromptFitsTheModelLength() throws Exception {
+        RecordingForwardPass model = new RecordingForwardPass();
+        try (EngineCore engine = engine(model, EngineWarmUp.GENERATED + 1)) {
+            EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 1_000);
+            assertThat(r.submitted()).isZero();
+            assertThat(model.steps).isEmpty();
+        }
+    }
+}
