@@ -31,7 +31,10 @@ public final class EngineWarmUp {
      */
     public record Result(int submitted, int completed, long millis, String error) {}
 
-    /** Runs the warm-up and waits for it, at most {@code timeoutMillis}; never throws for a failed request. */
+    /**
+     * Runs the warm-up and waits for it, at most {@code timeoutMillis}, then aborts what is left; never throws for a
+     * failed request.
+     */
     public static Result run(InferenceEngine engine, int vocabSize, long timeoutMillis) throws InterruptedException {
         int room = engine.maxModelLength() - GENERATED;
         if (room < 2 || vocabSize < 2) return new Result(0, 0, 0, null);
@@ -58,7 +61,10 @@ public final class EngineWarmUp {
             }
             submitted++;
         }
-        done.await(timeoutMillis, TimeUnit.MILLISECONDS);
+        if (!done.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            // Past the timeout the service starts anyway; what is left of the warm-up must not hold the engine.
+            for (int r = 0; r < lengths.length; r++) engine.abort(salt + "#" + r);
+        }
         return new Result(submitted, completed.get(), (System.nanoTime() - t0) / 1_000_000, error.get());
     }
 

@@ -21,6 +21,8 @@ class EngineWarmUpTest {
     private static final class RecordingForwardPass implements ForwardPass {
         final FakeForwardPass inner = new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256);
         final List<int[]> steps = new CopyOnWriteArrayList<>();
+        /** Holds the engine thread inside a forward call while it has no permits. */
+        final java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(Integer.MAX_VALUE / 2);
 
         @Override public Llama4Config config() { return inner.config(); }
         @Override public KvCacheSpec kvSpec() { return inner.kvSpec(); }
@@ -28,6 +30,7 @@ class EngineWarmUpTest {
 
         @Override
         public List<float[]> forward(List<SequenceChunk> chunks) {
+            gate.acquireUninterruptibly();
             steps.add(chunks.stream().mapToInt(c -> c.tokens().length).toArray());
             return inner.forward(chunks);
         }
@@ -59,6 +62,25 @@ class EngineWarmUpTest {
             assertThat(engine.submit(new EngineRequest("user", prompt, SamplingParams.greedy(2), 0, Long.MAX_VALUE, null), user)).isTrue();
             assertThat(user.done.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(user.cachedTokens).isZero();
+        }
+    }
+
+    @Test
+    void abortsWhatIsLeftAtTheTimeoutSoUsersAreServed() throws Exception {
+        RecordingForwardPass model = new RecordingForwardPass();
+        model.gate.drainPermits(); // the first step blocks until the warm-up has timed out
+        try (EngineCore engine = engine(model, 200)) {
+            EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 100);
+            assertThat(r.submitted()).isEqualTo(1 + EngineWarmUp.SHORT_REQUESTS);
+            assertThat(r.completed()).isZero();
+            model.gate.release(Integer.MAX_VALUE / 2);
+            RecordingSink user = new RecordingSink();
+            assertThat(engine.submit(new EngineRequest("user", new int[]{1, 2, 3}, SamplingParams.greedy(2), 0, Long.MAX_VALUE, null), user)).isTrue();
+            assertThat(user.done.await(10, TimeUnit.SECONDS)).isTrue();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> engine.stats().running() + engine.stats().waiting() == 0);
+            // Run to the end, the warm-up takes 10+ steps (its long request generates 12 tokens); aborted, a few.
+            assertThat(model.steps).hasSizeLessThan(6);
         }
     }
 
