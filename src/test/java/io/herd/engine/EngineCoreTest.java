@@ -1,8 +1,6 @@
 package io.herd.engine;
 
 import io.herd.engine.kv.KvCacheConfig;
-import io.herd.model.ForwardPass;
-import io.herd.model.Llama4Config;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.runner.FakeForwardPass;
 import io.herd.runner.ModelRunner;
@@ -10,10 +8,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.herd.engine.SchedulerHarness.prompt;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,26 +18,6 @@ import static org.awaitility.Awaitility.await;
 class EngineCoreTest {
     private static final int VOCAB = SchedulerHarness.VOCAB;
     private EngineCore engine;
-
-    /** Lets the test hold the engine thread inside a forward call. */
-    private static final class GatedForwardPass implements ForwardPass {
-        final FakeForwardPass inner;
-        final Semaphore permits = new Semaphore(1_000_000);
-        final AtomicInteger entered = new AtomicInteger();
-
-        GatedForwardPass(FakeForwardPass inner) { this.inner = inner; }
-
-        @Override public Llama4Config config() { return inner.config(); }
-        @Override public KvCacheSpec kvSpec() { return inner.kvSpec(); }
-        @Override public void close() {}
-
-        @Override
-        public List<float[]> forward(List<SequenceChunk> chunks) {
-            entered.incrementAndGet();
-            permits.acquireUninterruptibly();
-            return inner.forward(chunks);
-        }
-    }
 
     private GatedForwardPass model;
 

@@ -1,15 +1,11 @@
 package io.herd.engine;
 
 import io.herd.engine.kv.KvCacheConfig;
-import io.herd.model.ForwardPass;
-import io.herd.model.Llama4Config;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.runner.FakeForwardPass;
 import io.herd.runner.ModelRunner;
 import org.junit.jupiter.api.Test;
 
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,33 +13,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 class EngineWarmUpTest {
     private static final int VOCAB = SchedulerHarness.VOCAB;
 
-    /** Records the token count of every sequence chunk of every forward call. */
-    private static final class RecordingForwardPass implements ForwardPass {
-        final FakeForwardPass inner = new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256);
-        final List<int[]> steps = new CopyOnWriteArrayList<>();
-        /** Holds the engine thread inside a forward call while it has no permits. */
-        final java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(Integer.MAX_VALUE / 2);
-
-        @Override public Llama4Config config() { return inner.config(); }
-        @Override public KvCacheSpec kvSpec() { return inner.kvSpec(); }
-        @Override public void close() {}
-
-        @Override
-        public List<float[]> forward(List<SequenceChunk> chunks) {
-            gate.acquireUninterruptibly();
-            steps.add(chunks.stream().mapToInt(c -> c.tokens().length).toArray());
-            return inner.forward(chunks);
-        }
-    }
-
-    private static EngineCore engine(RecordingForwardPass model, int maxModelLength) {
+    private static EngineCore engine(GatedForwardPass model, int maxModelLength) {
         EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, 4, 0), 256, 8, 16, maxModelLength, "fake", true, 0);
         return new EngineCore(config, new ModelRunner(model));
     }
 
     @Test
     void runsALongPromptWithShortOnesThenDecodesItAloneAndSharesNoCacheWithUsers() throws Exception {
-        RecordingForwardPass model = new RecordingForwardPass();
+        GatedForwardPass model = new GatedForwardPass(new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256));
         try (EngineCore engine = engine(model, 200)) {
             EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 10_000);
             assertThat(r.error()).isNull();
@@ -67,13 +44,13 @@ class EngineWarmUpTest {
 
     @Test
     void abortsWhatIsLeftAtTheTimeoutSoUsersAreServed() throws Exception {
-        RecordingForwardPass model = new RecordingForwardPass();
-        model.gate.drainPermits(); // the first step blocks until the warm-up has timed out
+        GatedForwardPass model = new GatedForwardPass(new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256));
+        model.permits.drainPermits(); // the first step blocks until the warm-up has timed out
         try (EngineCore engine = engine(model, 200)) {
             EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 100);
             assertThat(r.submitted()).isEqualTo(1 + EngineWarmUp.SHORT_REQUESTS);
             assertThat(r.completed()).isZero();
-            model.gate.release(Integer.MAX_VALUE / 2);
+            model.permits.release(1_000_000);
             RecordingSink user = new RecordingSink();
             assertThat(engine.submit(new EngineRequest("user", new int[]{1, 2, 3}, SamplingParams.greedy(2), 0, Long.MAX_VALUE, null), user)).isTrue();
             assertThat(user.done.await(10, TimeUnit.SECONDS)).isTrue();
@@ -86,7 +63,7 @@ class EngineWarmUpTest {
 
     @Test
     void doesNothingWhenNoPromptFitsTheModelLength() throws Exception {
-        RecordingForwardPass model = new RecordingForwardPass();
+        GatedForwardPass model = new GatedForwardPass(new FakeForwardPass(VOCAB, 8, 4096, 4, 256, 256));
         try (EngineCore engine = engine(model, EngineWarmUp.GENERATED + 1)) {
             EngineWarmUp.Result r = EngineWarmUp.run(engine, VOCAB, 1_000);
             assertThat(r.submitted()).isZero();
