@@ -156,6 +156,10 @@ final class GemvKernels {
     static void q8RowMajor(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, float[] y,
                            int o0, int o1) {
         int o = o0;
+        // Grouped scales, whole groups: eight rows side by side streamed 20-30% faster than four (two threads,
+        // [8192, 5120], group 32), as BF16 did; each x vector then serves eight rows.
+        if (groupSize < nIn && groupSize > LANES && nIn % groupSize == 0)
+            for (; o + 8 <= o1; o += 8) q8Rows8Grouped(values, scales, nIn, groupSize, x, y, o);
         // Four rows side by side: four independent streams keep more reads in flight than one row at a time.
         for (; o + 4 <= o1; o += 4) q8Rows4(values, scales, nIn, groupSize, x, y, o);
         for (; o < o1; o++) y[o] = q8RowScalar(values, scales, nIn, groupSize, x, o);
@@ -271,6 +275,52 @@ final class GemvKernels {
         y[o + 1] = d1;
         y[o + 2] = d2;
         y[o + 3] = d3;
+    }
+
+    /** {@link #q8Rows4Grouped} over eight rows, whole groups only, reductions inline. */
+    private static void q8Rows8Grouped(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
+                                       float[] y, int o) {
+        int nGroups = nIn / groupSize;
+        long r0 = (long) o * nIn, s = nIn, g0 = (long) o * nGroups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int g = 0, i = 0; g < nGroups; g++, i += groupSize) {
+            FloatVector xv = FloatVector.fromArray(F, x, i);
+            FloatVector t0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 2 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 3 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t4 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 4 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t5 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 5 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 6 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            FloatVector t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 7 * s + i, LE).convertShape(B2F, F, 0)).mul(xv);
+            for (int end = i + groupSize, j = i + LANES; j < end; j += LANES) {
+                xv = FloatVector.fromArray(F, x, j);
+                t0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + j, LE).convertShape(B2F, F, 0)).fma(xv, t0);
+                t1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + s + j, LE).convertShape(B2F, F, 0)).fma(xv, t1);
+                t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 2 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t2);
+                t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 3 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t3);
+                t4 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 4 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t4);
+                t5 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 5 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t5);
+                t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 6 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t6);
+                t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 7 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t7);
+            }
+            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + g)), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + nGroups + g)), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 2L * nGroups + g)), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 3L * nGroups + g)), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 4L * nGroups + g)), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 5L * nGroups + g)), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 6L * nGroups + g)), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 7L * nGroups + g)), a7);
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+        y[o + 4] = a4.reduceLanes(VectorOperators.ADD);
+        y[o + 5] = a5.reduceLanes(VectorOperators.ADD);
+        y[o + 6] = a6.reduceLanes(VectorOperators.ADD);
+        y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
     /** One Q8 row, scalar (ragged row counts only). */

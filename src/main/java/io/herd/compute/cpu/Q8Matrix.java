@@ -75,7 +75,7 @@ public final class Q8Matrix implements Matrix {
             if (x.length < nIn || y.length < nOut)
                 throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
             int nTasks = Gemv.tasks(pool, nOut, bytesRead());
-            int per = (nOut + nTasks - 1) / nTasks;
+            int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, 8); // whole eight-row tiles per task
             pool.parallelFor((nOut + per - 1) / per, task -> GemvKernels.q8RowMajor(weights.values(), weights.scales(),
                     nIn, weights.groupSize(), x, y, task * per, Math.min(nOut, (task + 1) * per)));
             return;
