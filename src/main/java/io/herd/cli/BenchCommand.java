@@ -50,9 +50,14 @@ public final class BenchCommand {
      * compiled the routed experts' one-token kernel: its first call took 0.3-0.6 s.
      */
     static int warmUpDecodeSteps(int promptLen, int genLen) {
-        int warmLength = Math.min(promptLen, WARM_UP_TOKENS);
-        return Math.clamp(promptLen + genLen - warmLength, 0, WARM_UP_DECODE_STEPS);
+        return Math.clamp(promptLen + genLen - warmUpPromptLength(promptLen), 0, WARM_UP_DECODE_STEPS);
     }
+
+    /** Tokens of each sequence's warm-up prefill. */
+    static int warmUpPromptLength(int promptLen) {
+        return Math.min(promptLen, WARM_UP_TOKENS);
+    }
+
     /** Seed of the random weights; the GGUF export for the llama.cpp anchor draws the same streams from it. */
     static final long WEIGHT_SEED = 42;
     /** Seed of the random prompts, shared with the llama.cpp anchor so both engines see the same token ids. */
@@ -197,7 +202,7 @@ public final class BenchCommand {
 
                 // Warm-up so the JIT has compiled every kernel the timed run takes before anything is timed.
                 Batch warm = new Batch(forward, o.batch(), blocksPerSeq, blockSize);
-                int warmLength = Math.min(o.promptLen(), WARM_UP_TOKENS);
+                int warmLength = warmUpPromptLength(o.promptLen());
                 int[][] next = warm.prefill(prompts.stream().map(p -> Arrays.copyOf(p, warmLength)).toList());
                 for (int step = 0; step < warmUpDecodeSteps(o.promptLen(), o.genLen()); step++) next = warm.decode(next);
 

@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
  * row-major, an expert's gate_up [5120, 16384] input-major) at 1, 4, 8, 16, 64 and 128 tokens, with the read
  * bandwidth measured before and after in the same process. One token is reported as GB/s of weights (decode is
  * bandwidth-bound), more tokens as GFLOP/s; 1, 4 and 8 tokens stream copies of the matrix from memory (a single
- * copy would sit in the last-level cache), the larger counts reuse one. Quick numbers for a comparison on one machine; the JMH benchmarks are the careful ones.
+ * copy would sit in the last-level cache), the larger counts reuse one. Quick numbers for a comparison on one
+ * machine; the JMH benchmarks are the careful ones.
  */
 final class KernelBench {
     private KernelBench() {}
