@@ -81,12 +81,7 @@ public final class CpuMatrix implements Matrix {
             gemvInputMajor(x, y);
             return;
         }
-        int nTasks = Gemv.tasks(pool, nOut, bytesRead());
-        int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, Simd.LANES);
-        pool.parallelFor((nOut + per - 1) / per, task -> {
-            int o0 = task * per, o1 = Math.min(nOut, o0 + per);
-            GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1);
-        });
+        Gemv.byOutputRows(pool, nOut, bytesRead(), Simd.LANES, (o0, o1) -> GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1));
     }
 
     /** Scratch for the partial outputs, one per calling thread: decode would otherwise allocate it for every matmul. */

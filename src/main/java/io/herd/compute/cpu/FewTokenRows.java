@@ -53,7 +53,7 @@ final class FewTokenRows {
     /** BF16 weights [nOut, nIn]; x is [nTokens, nIn], y [nTokens, nOut]. */
     static void bf16(MemorySegment w, int nOut, int nIn, float[] x, float[] y, int nTokens, CpuThreadPool pool) {
         PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
-        forRowRanges(pool, nOut, (long) nOut * nIn * 2, (o0, o1) -> {
+        Gemv.byOutputRows(pool, nOut, (long) nOut * nIn * 2, 4, (o0, o1) -> {
             int o = o0;
             for (; o + 4 <= o1; o += 4) {
                 int t = 0;
@@ -79,7 +79,7 @@ final class FewTokenRows {
         boolean perRow = groupSize >= nIn;
         int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
         int nGroups = q.nGroups();
-        forRowRanges(pool, nOut, q.byteSize(), (o0, o1) -> {
+        Gemv.byOutputRows(pool, nOut, q.byteSize(), 4, (o0, o1) -> {
             int o = o0;
             for (; o + 4 <= o1; o += 4) {
                 int t = 0;
@@ -102,17 +102,6 @@ final class FewTokenRows {
                 }
             }
         });
-    }
-
-    private interface RowRange {
-        void run(int o0, int o1);
-    }
-
-    /** Output rows split over the pool as decode splits them, in multiples of four rows. */
-    private static void forRowRanges(CpuThreadPool pool, int nOut, long bytes, RowRange range) {
-        int nTasks = Gemv.tasks(pool, nOut, bytes);
-        int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, 4);
-        pool.parallelFor((nOut + per - 1) / per, task -> range.run(task * per, Math.min(nOut, (task + 1) * per)));
     }
 
     private static void bf16Rows4Tokens4(MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o, int t) {

@@ -74,10 +74,9 @@ public final class Q8Matrix implements Matrix {
         if (nTokens == 1 && GemvKernels.q8Supported(nIn, weights.groupSize())) {
             if (x.length < nIn || y.length < nOut)
                 throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
-            int nTasks = Gemv.tasks(pool, nOut, bytesRead());
-            int per = Simd.roundUp((nOut + nTasks - 1) / nTasks, 8); // whole eight-row tiles per task
-            pool.parallelFor((nOut + per - 1) / per, task -> GemvKernels.q8RowMajor(weights.values(), weights.scales(),
-                    nIn, weights.groupSize(), x, y, task * per, Math.min(nOut, (task + 1) * per)));
+            // Whole eight-row tiles per task.
+            Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> GemvKernels.q8RowMajor(weights.values(),
+                    weights.scales(), nIn, weights.groupSize(), x, y, o0, o1));
             return;
         }
         if (FewTokenRows.suitsQ8(nOut, nIn, weights.groupSize(), nTokens)) FewTokenRows.q8(weights, x, y, nTokens, pool);
