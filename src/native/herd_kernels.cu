@@ -1179,48 +1179,85 @@ extern "C" __global__ void herd_router_topk_sigmoid_f32(const float* logits, int
     }
 }
 
-// Groups the nAssign = T*k assignments by expert: offsets[e]..offsets[e+1] are expert e's rows of the permuted
-// buffer, posOfAssign[a] the row of assignment a, assignOfPos[row] its inverse. One block of 1024 threads; E <= 1024.
-extern "C" __global__ void herd_moe_route(const int* ids, int nAssign, int nExperts, int* offsets, int* posOfAssign,
-                                          int* assignOfPos) {
+// The shared expert can ride along as one more group (index nExperts, score 1) so that a small decode step runs the
+// routed and the shared expert in the same grouped launches: then token t has kk = k + 1 assignments, the last one
+// the shared expert's. assignment_expert gives the group of assignment a (a = t * kk + j).
+__device__ __forceinline__ int assignment_expert(const int* ids, int a, int k, int kk, int nExperts) {
+    int t = a / kk, j = a % kk;
+    return j < k ? ids[t * k + j] : nExperts;
+}
+
+// Groups the nTok * kk assignments by expert: offsets[e]..offsets[e+1] are group e's rows of the permuted buffer
+// (nExperts + shared groups), posOfAssign[a] the row of assignment a, assignOfPos[row] its inverse. One block of
+// 1024 threads; nExperts + shared <= 1024.
+extern "C" __global__ void herd_moe_route(const int* ids, int nTok, int k, int shared, int nExperts, int* offsets,
+                                          int* posOfAssign, int* assignOfPos) {
     __shared__ int count[1024];
     __shared__ int cursor[1024];
-    for (int e = threadIdx.x; e < nExperts; e += blockDim.x) count[e] = 0;
+    int kk = k + shared, nGroups = nExperts + shared, nAssign = nTok * kk;
+    for (int e = threadIdx.x; e < nGroups; e += blockDim.x) count[e] = 0;
     __syncthreads();
-    for (int a = threadIdx.x; a < nAssign; a += blockDim.x) atomicAdd(&count[ids[a]], 1);
+    for (int a = threadIdx.x; a < nAssign; a += blockDim.x) atomicAdd(&count[assignment_expert(ids, a, k, kk, nExperts)], 1);
     __syncthreads();
     if (threadIdx.x == 0) {
         int run = 0;
-        for (int e = 0; e < nExperts; e++) { offsets[e] = run; cursor[e] = run; run += count[e]; }
-        offsets[nExperts] = run;
+        for (int e = 0; e < nGroups; e++) { offsets[e] = run; cursor[e] = run; run += count[e]; }
+        offsets[nGroups] = run;
     }
     __syncthreads();
     for (int a = threadIdx.x; a < nAssign; a += blockDim.x) {
-        int pos = atomicAdd(&cursor[ids[a]], 1);
+        int pos = atomicAdd(&cursor[assignment_expert(ids, a, k, kk, nExperts)], 1);
         posOfAssign[a] = pos;
         assignOfPos[pos] = a;
     }
 }
 
-// xp[row] = x[token of assignment] * score (Llama 4 scales the expert input). Grid (nAssign, slices), block 256:
-// blockIdx.y takes every gridDim.y-th run of 256 elements, so one row is spread over several blocks (a decode step
-// has a single row; one block walking 5120 elements is latency-bound). Same arithmetic per element for any grid.
+// The input row of a permuted row: token a / kk's x, times its router score (Llama 4 scales the routed expert's
+// input; the shared expert's assignment, j == k, takes x as is).
+__device__ __forceinline__ float permute_scale(const float* scores, int a, int k, int kk) {
+    int j = a % kk;
+    return j < k ? scores[(a / kk) * k + j] : 1.f;
+}
+
+// xp[row] = x[token of assignment] * score. Grid (nAssign, slices), block 256: blockIdx.y takes every gridDim.y-th
+// run of 256 elements, so one row is spread over several blocks (a decode step has a single row; one block walking
+// 5120 elements is latency-bound). Same arithmetic per element for any grid.
 extern "C" __global__ void herd_moe_permute_f32(const float* x, const int* assignOfPos, const float* scores, float* xp,
-                                                int k, int dim) {
+                                                int k, int shared, int dim) {
     int row = blockIdx.x;
     int a = assignOfPos[row];
-    float s = scores[a];
-    const float* src = x + (long long)(a / k) * dim;
+    int kk = k + shared;
+    float s = permute_scale(scores, a, k, kk);
+    const float* src = x + (long long)(a / kk) * dim;
     for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x)
         xp[(long long)row * dim + i] = src[i] * s;
 }
 
-// h[t] += sum over t's k assignments of yp[row]. Grid (T, slices), block 256; slices as in herd_moe_permute_f32.
-extern "C" __global__ void herd_moe_unpermute_add_f32(const float* yp, const int* posOfAssign, float* h, int k, int dim) {
+// herd_moe_permute_f32 followed by herd_quantize_act_q8 in one launch: the permuted row's int8 activations (the
+// same values bit for bit), without writing the f32 row. Warp per 32-input group, nGroups = nRows * dim / 32.
+extern "C" __global__ void herd_moe_permute_quantize_f32(const float* x, const int* assignOfPos, const float* scores,
+                                                         int k, int shared, int dim, int8_t* xq, float* xs, int* xsum,
+                                                         int int4Order, long long nGroups) {
+    long long gid = blockIdx.x * (long long)(blockDim.x / WARP) + threadIdx.x / WARP;
+    if (gid >= nGroups) return;
+    int lane = threadIdx.x % WARP;
+    int groupsPerRow = dim / 32;
+    long long row = gid / groupsPerRow, g = gid % groupsPerRow;
+    int a = assignOfPos[row];
+    int kk = k + shared;
+    float v = x[(long long)(a / kk) * dim + g * 32 + lane] * permute_scale(scores, a, k, kk);
+    quantize_group_q8(v, xq, xs, xsum, gid, row * dim + g * 32, lane, int4Order);
+}
+
+// h[t] += sum over t's k (+ shared) assignments of yp[row], in assignment order. Grid (T, slices), block 256; slices
+// as in herd_moe_permute_f32.
+extern "C" __global__ void herd_moe_unpermute_add_f32(const float* yp, const int* posOfAssign, float* h, int k,
+                                                      int shared, int dim) {
     int t = blockIdx.x;
+    int kk = k + shared;
     for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < dim; i += gridDim.y * blockDim.x) {
         float s = 0.f;
-        for (int j = 0; j < k; j++) s += yp[(long long)posOfAssign[t * k + j] * dim + i];
+        for (int j = 0; j < kk; j++) s += yp[(long long)posOfAssign[t * kk + j] * dim + i];
         h[(long long)t * dim + i] += s;
     }
 }

@@ -28,7 +28,8 @@ class KernelBuildTest {
         String image = new String(HerdKernels.image(), StandardCharsets.ISO_8859_1);
         for (String kernel : new String[] {"herd_linear_int4", "herd_linear_wide_int8", "herd_linear_bf16",
                 "herd_rmsnorm_f32", "herd_attn_prep_bf16", "herd_attention_decode_f32", "herd_attention_prefill_bf16",
-                "herd_router_topk_sigmoid_f32", "herd_moe_route", "herd_moe_permute_f32", "herd_moe_unpermute_add_f32",
+                "herd_router_topk_sigmoid_f32", "herd_moe_route", "herd_moe_permute_f32", "herd_moe_permute_quantize_f32",
+                "herd_moe_unpermute_add_f32",
                 "herd_silu_mul_f32", "herd_argmax_f32", "herd_quantize_int4_bf16", "herd_transpose_bf16",
                 "herd_quantize_act_q8", "herd_attention_decode_hd128_bf16",
                 "herd_attention_split_hd128_bf16", "herd_attention_split_hd128_f32", "herd_attention_merge_hd128",

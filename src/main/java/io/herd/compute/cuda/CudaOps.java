@@ -94,7 +94,7 @@ public final class CudaOps {
         } else if (nRows >= dequantGemmMinRows && w.format().quantized()) {
             dequantGemm(w, x, y, nRows, accumulate);
         } else {
-            launchLinear(w, x, y, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
+            launchLinear(w, 1, x, y, nRows, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
         }
     }
 
@@ -189,38 +189,48 @@ public final class CudaOps {
         return dequantGemmMinRows;
     }
 
+    /** Whether {@link #linear} runs Herd's GEMV kernel for w at nRows (not cuBLAS, not dequantize + cuBLAS). */
+    public boolean usesGemv(DeviceMatrix w, int nRows) {
+        return switch (w.format()) {
+            case F32 -> nRows < CUBLAS_MIN_ROWS_F32;
+            case BF16 -> nRows < CUBLAS_MIN_ROWS_BF16;
+            default -> nRows < dequantGemmMinRows;
+        };
+    }
+
     /**
      * Grouped (MoE) linear over {@code nRows} rows of x: group g's rows are {@code [offsets[g], offsets[g+1])}
      * (device int array of nGroups+1), multiplied by matrix g. Blocks are launched for at most nRows groups and
      * find the non-empty groups on the device, so a decode step with one routed token runs one expert's blocks.
+     * {@code nGroups} ≤ w.nGroups() are routed (a stack may hold the shared expert as one group more, used only by
+     * the steps that route to it); {@code maxRowsPerGroup} bounds any group's rows (1 picks the one-row kernel);
      * {@code wide} picks the kernel that shares one weight load among 16 rows (prefill) instead of 4 (decode).
+     * {@code inputQuantized} as in {@link #linear(DeviceMatrix, long, long, int, boolean, boolean)}.
      */
-    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate) {
-        linearGrouped(w, x, y, offsets, nRows, wide, accumulate, false);
-    }
-
-    /** As above; {@code inputQuantized} as in {@link #linear(DeviceMatrix, long, long, int, boolean, boolean)}. */
-    public void linearGrouped(DeviceMatrix w, long x, long y, long offsets, int nRows, boolean wide, boolean accumulate,
-                              boolean inputQuantized) {
+    public void linearGrouped(DeviceMatrix w, int nGroups, long x, long y, long offsets, int nRows, int maxRowsPerGroup,
+                              boolean wide, boolean accumulate, boolean inputQuantized) {
         if (nRows <= 0) return;
+        if (nGroups < 1 || nGroups > w.nGroups()) {
+            throw new IllegalArgumentException(nGroups + " groups routed, the stack has " + w.nGroups());
+        }
         if (inputQuantized && !w.format().quantized()) {
             throw new IllegalStateException("pre-quantized input for a " + w.format() + " matrix");
         }
-        launchLinear(w, x, y, 0, nRows, offsets, accumulate, wide, inputQuantized);
+        launchLinear(w, nGroups, x, y, 0, nRows, maxRowsPerGroup, offsets, accumulate, wide, inputQuantized);
     }
 
-    private void launchLinear(DeviceMatrix w, long x, long y, int m, int nRowsTotal, long offsets, boolean accumulate,
-                              boolean wide, boolean inputQuantized) {
+    private void launchLinear(DeviceMatrix w, int nGroups, long x, long y, int m, int nRowsTotal, int maxRowsPerGroup,
+                              long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
-                : (pipelinedInt4 && nRowsTotal == 1 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_");
+                : (pipelinedInt4 && maxRowsPerGroup == 1 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_");
         String kernel = (tiled ? tiledName : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
-        int gridY = offsets == 0 ? 1 : Math.min(w.nGroups(), nRowsTotal);
-        int nGroupsTotal = offsets == 0 ? 0 : w.nGroups();
+        int gridY = offsets == 0 ? 1 : Math.min(nGroups, nRowsTotal);
+        int nGroupsTotal = offsets == 0 ? 0 : nGroups;
         if (w.format().quantized()) {
             if (!inputQuantized) quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
             device.launch(kernel, gridX, gridY, 1, warps * 32, 1, a -> a
@@ -653,20 +663,42 @@ public final class CudaOps {
                 a -> a.ptr(logits).i32(nExperts).i32(k).ptr(ids).ptr(scores).i32(nTok));
     }
 
-    public void moeRoute(long ids, int nAssign, int nExperts, long offsets, long posOfAssign, long assignOfPos) {
-        if (nExperts > 1024) throw new IllegalArgumentException("at most 1024 experts, got " + nExperts);
-        device.launch("herd_moe_route", 1, 1, 1, 1024, 1,
-                a -> a.ptr(ids).i32(nAssign).i32(nExperts).ptr(offsets).ptr(posOfAssign).ptr(assignOfPos));
+    /**
+     * Groups the {@code nTok * (k + shared)} expert assignments by group into offsets (nExperts + shared + 1 ints),
+     * posOfAssign and assignOfPos; {@code shared} = 1 routes every token to the shared expert too, as group
+     * nExperts with score 1 (its rows come last).
+     */
+    public void moeRoute(long ids, int nTok, int k, int shared, int nExperts, long offsets, long posOfAssign,
+                         long assignOfPos) {
+        if (nExperts + shared > 1024) throw new IllegalArgumentException("at most 1024 experts, got " + nExperts);
+        device.launch("herd_moe_route", 1, 1, 1, 1024, 1, a -> a.ptr(ids).i32(nTok).i32(k).i32(shared).i32(nExperts)
+                .ptr(offsets).ptr(posOfAssign).ptr(assignOfPos));
     }
 
-    public void moePermute(long x, long assignOfPos, long scores, long xp, int nAssign, int k, int dim) {
-        device.launch("herd_moe_permute_f32", nAssign, rowSlices(nAssign, dim), 1, 256, 1,
-                a -> a.ptr(x).ptr(assignOfPos).ptr(scores).ptr(xp).i32(k).i32(dim));
+    /** xp[row] = x[token of row's assignment] · its router score, for the {@code nRows} routed rows. */
+    public void moePermute(long x, long assignOfPos, long scores, long xp, int nRows, int k, int shared, int dim) {
+        device.launch("herd_moe_permute_f32", nRows, rowSlices(nRows, dim), 1, 256, 1,
+                a -> a.ptr(x).ptr(assignOfPos).ptr(scores).ptr(xp).i32(k).i32(shared).i32(dim));
     }
 
-    public void moeUnpermuteAdd(long yp, long posOfAssign, long h, int nTok, int k, int dim) {
+    /**
+     * {@link #moePermute} straight into the int8 activations of a grouped linear in {@code format} (bit-identical
+     * to permuting, then quantizing; one launch and one f32 row write fewer). Needs dim % 32 == 0.
+     */
+    public void moePermuteQuantized(long x, long assignOfPos, long scores, int nRows, int k, int shared, int dim,
+                                    WeightFormat format) {
+        if (dim % 32 != 0) throw new IllegalArgumentException("fused quantization needs dim % 32 == 0, got " + dim);
+        reserveActivationScratch(nRows, dim);
+        long nGroups = (long) nRows * dim / 32;
+        device.launch("herd_moe_permute_quantize_f32", (int) ((nGroups + 7) / 8), 1, 1, 256, 1, a -> a
+                .ptr(x).ptr(assignOfPos).ptr(scores).i32(k).i32(shared).i32(dim).ptr(actQ).ptr(actScales)
+                .ptr(actSums).i32(format == WeightFormat.INT4 ? 1 : 0).i64(nGroups));
+    }
+
+    /** h[t] += the sum of token t's {@code k + shared} expert output rows of yp. */
+    public void moeUnpermuteAdd(long yp, long posOfAssign, long h, int nTok, int k, int shared, int dim) {
         device.launch("herd_moe_unpermute_add_f32", nTok, rowSlices(nTok, dim), 1, 256, 1,
-                a -> a.ptr(yp).ptr(posOfAssign).ptr(h).i32(k).i32(dim));
+                a -> a.ptr(yp).ptr(posOfAssign).ptr(h).i32(k).i32(shared).i32(dim));
     }
 
     // ---- weights: conversion, transposition, quantization, synthetic fills ----------------------------------

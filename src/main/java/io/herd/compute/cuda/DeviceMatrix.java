@@ -19,6 +19,13 @@ public record DeviceMatrix(WeightFormat format, int nGroups, int nOut, int nIn, 
         }
     }
 
+    /** Group {@code g} of a stack as a one-group matrix (a view: the same device memory, nothing to free). */
+    public DeviceMatrix group(int g) {
+        if (g < 0 || g >= nGroups) throw new IndexOutOfBoundsException("group " + g + " of " + nGroups);
+        return new DeviceMatrix(format, 1, nOut, nIn, groupSize, data + g * groupStrideBytes(),
+                scales == 0 ? 0 : scales + g * groupStrideScales() * 2);
+    }
+
     /** Bytes between two groups' payloads. */
     public long groupStrideBytes() {
         return nOut * format.rowBytes(nIn);

@@ -92,6 +92,33 @@ public final class DeviceWeights {
         return new DeviceMatrix(target, nGroups, nOut, nIn, groupSize, out, scales);
     }
 
+    /**
+     * A stack of {@code stack.nGroups() + 1} matrices: {@code stack}'s groups, then {@code extra} (same shape and
+     * format). Both inputs are freed; for a moment the device holds both copies.
+     */
+    public DeviceMatrix appendGroup(DeviceMatrix stack, DeviceMatrix extra) {
+        if (extra.nGroups() != 1 || extra.format() != stack.format() || extra.nOut() != stack.nOut()
+                || extra.nIn() != stack.nIn() || extra.groupSize() != stack.groupSize()) {
+            throw new IllegalArgumentException("cannot append " + extra + " to " + stack);
+        }
+        int n = stack.nGroups() + 1;
+        long data = device.alloc(n * stack.groupStrideBytes());
+        device.copy(data, stack.data(), stack.payloadBytes());
+        device.copy(data + stack.payloadBytes(), extra.data(), extra.payloadBytes());
+        long scales = 0;
+        if (stack.scales() != 0) {
+            scales = device.alloc(n * stack.groupStrideScales() * 2);
+            device.copy(scales, stack.scales(), stack.scaleBytes());
+            device.copy(scales + stack.scaleBytes(), extra.scales(), extra.scaleBytes());
+        }
+        device.synchronize();
+        for (DeviceMatrix m : new DeviceMatrix[] {stack, extra}) {
+            device.free(m.data());
+            if (m.scales() != 0) device.free(m.scales());
+        }
+        return new DeviceMatrix(stack.format(), n, stack.nOut(), stack.nIn(), stack.groupSize(), data, scales);
+    }
+
     /** Random weights generated on the device (benchmarks at real model sizes without any upload). */
     public DeviceMatrix random(int nGroups, int nOut, int nIn, WeightFormat format, int groupSize, long seed) {
         float std = (float) (1.0 / Math.sqrt(nIn));

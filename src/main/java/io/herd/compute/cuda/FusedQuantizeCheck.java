@@ -6,10 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Decides on the device at hand whether {@link CudaOps#rmsnormQuantized} and {@link CudaOps#siluMulQuantized}
- * replace rmsnorm / silu-mul followed by the GEMV's own activation quantization: for INT8 and INT4 order, 1, 5 and
- * 37 rows of random inputs, the fused kernels must produce the same bytes (normalised f32 row, int8 values, scales,
- * sums) as the verified pair, and together be faster at one row.
+ * Decides on the device at hand whether {@link CudaOps#rmsnormQuantized}, {@link CudaOps#siluMulQuantized} and
+ * {@link CudaOps#moePermuteQuantized} replace rmsnorm / silu-mul / MoE permutation followed by the GEMV's own
+ * activation quantization: for INT8 and INT4 order, 1, 5 and 37 rows of random inputs (the permutation: one routed
+ * and one shared assignment per token, shuffled), the fused kernels must produce the same bytes (normalised f32 row,
+ * int8 values, scales, sums) as the verified pairs, and the norm and silu ones together be faster at one row.
  */
 public final class FusedQuantizeCheck {
     private static final int[] ROWS = {1, 5, 37};
@@ -37,12 +38,15 @@ public final class FusedQuantizeCheck {
     public static Result select(CudaOps ops, int dim, int f, float eps) {
         CudaDevice device = ops.device();
         int maxIn = Math.max(dim, f);
-        ops.reserveActivationScratch(MAX_ROWS, maxIn);
+        ops.reserveActivationScratch(2 * MAX_ROWS, maxIn);
         long mark = device.allocationMark();
         try (Arena arena = Arena.ofConfined()) {
             long x = device.alloc((long) MAX_ROWS * dim * 4), gain = device.alloc(dim * 4L);
             long y = device.alloc((long) MAX_ROWS * dim * 4), h = device.alloc((long) MAX_ROWS * 2 * f * 4);
             long act = device.alloc((long) MAX_ROWS * f * 4);
+            long permuted = device.alloc(2L * MAX_ROWS * dim * 4), scores = device.alloc(MAX_ROWS * 4L);
+            long assignOfPos = device.alloc(2L * MAX_ROWS * 4);
+            ops.fillRandomF32(scores, MAX_ROWS, 94, 1f);
             ops.fillRandomF32(x, (long) MAX_ROWS * dim, 91, 3f);
             ops.fillRandomF32(gain, dim, 92, 1f);
             ops.fillRandomF32(h, (long) MAX_ROWS * 2 * f, 93, 4f);
@@ -68,6 +72,16 @@ public final class FusedQuantizeCheck {
                     clearScratch(ops, rows, f);
                     ops.siluMulQuantized(h, rows, f, format);
                     identical &= same(ref, scratch(ops, arena, rows, f));
+                    // MoE permutation (k = 1 plus the shared expert): verified permute then quantization, fused
+                    int[] order = new int[2 * rows];
+                    for (int i = 0; i < order.length; i++) order[i] = (3 * rows - 1 - i) % order.length;  // reversed, rotated
+                    device.uploadInts(order, assignOfPos);
+                    ops.moePermute(x, assignOfPos, scores, permuted, 2 * rows, 1, 1, dim);
+                    ops.quantizeForCheck(permuted, 2 * rows, dim, int4);
+                    ref = scratch(ops, arena, 2 * rows, dim);
+                    clearScratch(ops, 2 * rows, dim);
+                    ops.moePermuteQuantized(x, assignOfPos, scores, 2 * rows, 1, 1, dim, format);
+                    identical &= same(ref, scratch(ops, arena, 2 * rows, dim));
                 }
             }
             double tRef = Double.NaN, tFused = Double.NaN;

@@ -179,7 +179,7 @@ public final class LinearKernelCheck {
         ops.useTiledInt4(tiled, tiled);
         int n = rows * m.nOut();
         ops.device().zero(y, n * 4L);
-        if (grouped) ops.linearGrouped(m, x, y, offsets, rows, wide, false);
+        if (grouped) ops.linearGrouped(m, m.nGroups(), x, y, offsets, rows, rows, wide, false, false);
         else ops.linear(m, x, y, rows, false);
         float[] out = new float[n];
         ops.device().downloadFloats(y, out, 0, n);

@@ -75,6 +75,14 @@ public final class CudaForwardPass implements ForwardPass {
         }
     }
 
+    /**
+     * Steps of at most this many tokens run the shared expert as one more group of the routed experts' grouped
+     * launches (where its stack holds it and its linears would run the GEMV kernels anyway): a batch-1 decode step
+     * then makes 3 expert launches per MoE layer instead of 7, and the two experts' weights stream side by side.
+     * Above it the shared expert's own linears (cuBLAS from some rows) are faster.
+     */
+    static final int SHARED_IN_GROUPS_MAX_TOKENS = 4;
+
     /** System property: "false" keeps to the verified kernels (no load-time checks of newer ones). */
     public static final String KERNEL_CHECKS_PROPERTY = "herd.gpu.kernel-checks";
 
@@ -96,6 +104,7 @@ public final class CudaForwardPass implements ForwardPass {
     private final long allocationMark;
     private boolean closed;
     private boolean graphsEnabled;
+    private boolean sharedExpertInGroups;
     private CudaPhaseTimer phaseTimer;
     private final DecodeAttentionCheck.Result decodeAttentionChoice;
     private final LinearKernelCheck.Result linearChoice;
@@ -104,10 +113,13 @@ public final class CudaForwardPass implements ForwardPass {
     private final ArgmaxKernelCheck.Result argmaxChoice;
     private final FusedQuantizeCheck.Result fusedQuantizeChoice;
 
-    /** One decoder layer's device weights and KV cache. */
+    /**
+     * One decoder layer's device weights and KV cache. {@code sharedInStack}: the expert stacks hold the shared
+     * expert as their last group, and gateUp / down are views of it.
+     */
     private record Layer(long inputNorm, DeviceMatrix qkv, DeviceMatrix o, long postNorm, boolean rope, boolean moe,
                          DeviceMatrix router, DeviceMatrix expertsGateUp, DeviceMatrix expertsDown,
-                         DeviceMatrix gateUp, DeviceMatrix down, long kCache, long vCache) {}
+                         DeviceMatrix gateUp, DeviceMatrix down, boolean sharedInStack, long kCache, long vCache) {}
 
     /** Per-step device buffers, sized for the largest step. */
     private record Buffers(long h, long xn, long qkv, long attn, long hidden, long act, long routerLogits,
@@ -158,12 +170,24 @@ public final class CudaForwardPass implements ForwardPass {
                 DeviceMatrix o = source.matrix("o", i, 1, d, config.nHeads() * hd, fmt);
                 long postNorm = source.norm("post_attention_layernorm", i, d);
                 DeviceMatrix router = null, eGateUp = null, eDown = null, gateUp, down;
+                boolean sharedInStack = false;
                 if (moe) {
                     router = source.matrix("router", i, 1, config.nExperts(), d, WeightFormat.F32);
                     eGateUp = source.matrix("experts.gate_up", i, config.nExperts(), 2 * config.dFf(), d, fmt);
                     eDown = source.matrix("experts.down", i, config.nExperts(), d, config.dFf(), fmt);
                     gateUp = source.matrix("shared.gate_up", i, 1, 2 * config.dFf(), d, fmt);
                     down = source.matrix("shared.down", i, 1, d, config.dFf(), fmt);
+                    // the shared expert as the stacks' last group (same memory in all, briefly one stack twice;
+                    // skipped where the device has no room for that moment)
+                    long free = device.runtime().memGetInfo().freeBytes();
+                    if (free > eGateUp.bytes() + gateUp.bytes() + MemoryPlan.DEFAULT_RESERVE / 2) {
+                        DeviceWeights stacker = new DeviceWeights(ops);
+                        eGateUp = stacker.appendGroup(eGateUp, gateUp);
+                        eDown = stacker.appendGroup(eDown, down);
+                        gateUp = eGateUp.group(config.nExperts());
+                        down = eDown.group(config.nExperts());
+                        sharedInStack = true;
+                    }
                 } else {
                     gateUp = source.matrix("mlp.gate_up", i, 1, 2 * config.dFfMlp(), d, fmt);
                     down = source.matrix("mlp.down", i, 1, d, config.dFfMlp(), fmt);
@@ -173,7 +197,8 @@ public final class CudaForwardPass implements ForwardPass {
                 long kc = device.alloc(cacheBytes), vc = device.alloc(cacheBytes);
                 device.zero(kc, cacheBytes);
                 device.zero(vc, cacheBytes);
-                ls.add(new Layer(inNorm, qkv, o, postNorm, rope, moe, router, eGateUp, eDown, gateUp, down, kc, vc));
+                ls.add(new Layer(inNorm, qkv, o, postNorm, rope, moe, router, eGateUp, eDown, gateUp, down,
+                        sharedInStack, kc, vc));
             }
             layers = List.copyOf(ls);
             embedFormat = source.embeddingFormat();
@@ -184,14 +209,15 @@ public final class CudaForwardPass implements ForwardPass {
             omega = new DeviceWeights(ops).floats(inv);
             buf = allocateBuffers();
             ops.reserveBf16Scratch((long) options.maxBatchTokens() * Math.max(maxIn(config), d));
-            ops.reserveActivationScratch(Math.max((long) options.maxBatchTokens() * Math.max(1, config.nExpertsPerTok()),
-                    options.maxLogitRows()), Math.max(maxIn(config), d));
+            ops.reserveActivationScratch(Math.max(maxExpertRows(config, options), options.maxLogitRows()),
+                    Math.max(maxIn(config), d));
             ops.reserveAttentionSplits(splitTokenHeads(config, options));
             if (fmt != null && fmt.quantized()) ops.reserveDequantScratch(Math.max(maxIn(config), d));
             ops.reserveArgmaxScratch(Math.max(1, options.maxLogitRows()));
             // New kernels are used only after they matched the verified kernels on this very device; with
             // -Dherd.gpu.kernel-checks=false only the verified kernels run (no check, nothing new launched).
             boolean checks = !"false".equals(System.getProperty(KERNEL_CHECKS_PROPERTY));
+            sharedExpertInGroups = checks;
             decodeAttentionChoice = checks ? DecodeAttentionCheck.select(ops, config.nHeads(), config.nKvHeads(), hd,
                     options.kvBf16()) : DecodeAttentionCheck.Result.verifiedOnly();
             ops.useDecodeAttention(decodeAttentionChoice.chosen(), decodeAttentionChoice.chosenMany());
@@ -394,22 +420,32 @@ public final class CudaForwardPass implements ForwardPass {
         return Math.max(Math.max(c.dModel(), c.nHeads() * c.headDim()), Math.max(c.dFf(), c.dFfMlp()));
     }
 
-    private static long activationBytes(Llama4Config c, Options o) {
+    /**
+     * Rows of the permuted expert buffers: every token's routed assignments, plus a shared-expert one per token in
+     * steps of up to {@value #SHARED_IN_GROUPS_MAX_TOKENS} tokens.
+     */
+    private static long maxExpertRows(Llama4Config c, Options o) {
         long t = o.maxBatchTokens();
         int k = c.nExpertsPerTok();
-        long hiddenRows = Math.max(t * k, t);
+        return Math.max(t * k, Math.min(t, SHARED_IN_GROUPS_MAX_TOKENS) * (k + 1L));
+    }
+
+    private static long activationBytes(Llama4Config c, Options o) {
+        long t = o.maxBatchTokens();
+        long rows = maxExpertRows(c, o);
+        long hiddenRows = Math.max(rows, t);
         long widest = Math.max(2L * c.dFf(), 2L * c.dFfMlp());
         long floats = t * c.dModel() * 2 + t * (c.nHeads() + 2L * c.nKvHeads()) * c.headDim()
                 + t * c.nHeads() * c.headDim() + hiddenRows * widest + hiddenRows * widest / 2
-                + t * c.nExperts() + 2 * t * k * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
+                + t * c.nExperts() + 2 * rows * c.dModel() + (long) o.maxLogitRows() * c.vocabSize();
         long bf16Scratch = t * Math.max(maxIn(c), c.dModel()) * 2;
-        long int8Scratch = Math.max(t * k, o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
+        long int8Scratch = Math.max(maxExpertRows(c, o), o.maxLogitRows()) * Math.max(maxIn(c), c.dModel()) * 5 / 4;
         // flash-decoding partial states; 1024 stands for 2 blocks per multiprocessor on any GPU up to 512 of them
         long splitScratch = (splitTokenHeads(c, o) + 1024) * (2 + 128) * 4L;
         // bf16 blocks of dequantized weights for many-row INT8/INT4 linears (up to 256 MB)
         WeightFormat f = o.matrixFormat();
         long dequantScratch = f != null && f.quantized() ? CudaOps.dequantScratchBytes(maxIn(c)) : 0;
-        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * t * k + splitScratch + dequantScratch
+        return floats * 4 + bf16Scratch + int8Scratch + metaInts(o) * 4L + 16L * rows + splitScratch + dequantScratch
                 + (1L << 20);
     }
 
@@ -425,8 +461,8 @@ public final class CudaForwardPass implements ForwardPass {
     private Buffers allocateBuffers() {
         Llama4Config c = config;
         long t = options.maxBatchTokens();
-        int k = c.nExpertsPerTok();
-        long hiddenRows = Math.max(t * k, t);
+        long rows = maxExpertRows(c, options);  // routed (and shared) assignments
+        long hiddenRows = Math.max(rows, t);
         long widest = Math.max(2L * c.dFf(), 2L * c.dFfMlp());
         return new Buffers(
                 device.alloc(t * c.dModel() * 4), device.alloc(t * c.dModel() * 4),
@@ -434,9 +470,9 @@ public final class CudaForwardPass implements ForwardPass {
                 device.alloc(t * c.nHeads() * c.headDim() * 4),
                 device.alloc(hiddenRows * widest * 4), device.alloc(hiddenRows * widest / 2 * 4),
                 device.alloc(t * Math.max(1, c.nExperts()) * 4),
-                device.alloc(t * k * 4), device.alloc(t * k * 4), device.alloc((c.nExperts() + 1L) * 4),
-                device.alloc(t * k * 4), device.alloc(t * k * 4),
-                device.alloc(t * k * c.dModel() * 4), device.alloc(t * k * c.dModel() * 4),
+                device.alloc(rows * 4), device.alloc(rows * 4), device.alloc((c.nExperts() + 2L) * 4),
+                device.alloc(rows * 4), device.alloc(rows * 4),
+                device.alloc(rows * c.dModel() * 4), device.alloc(rows * c.dModel() * 4),
                 device.alloc((long) options.maxLogitRows() * c.vocabSize() * 4), device.alloc(t * 4),
                 device.alloc(metaInts(options) * 4L), metaInts(options));
     }
@@ -533,6 +569,20 @@ public final class CudaForwardPass implements ForwardPass {
 
     public boolean fusedRouter() {
         return ops.fusedRouter();
+    }
+
+    /**
+     * Runs the shared expert in the routed experts' grouped launches for steps of up to
+     * {@value #SHARED_IN_GROUPS_MAX_TOKENS} tokens (the default with kernel checks on), or always on its own
+     * (benchmarks compare the two this way).
+     */
+    public void useSharedExpertInGroups(boolean enabled) {
+        dropGraphs();
+        sharedExpertInGroups = enabled;
+    }
+
+    public boolean sharedExpertInGroups() {
+        return sharedExpertInGroups;
     }
 
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
@@ -791,29 +841,44 @@ public final class CudaForwardPass implements ForwardPass {
             phase("rmsnorm");
             ops.rmsnorm(buf.h(), l.postNorm(), buf.xn(), nTok, d, c.rmsNormEps(), 0);
             if (l.moe()) {
+                // small steps: the shared expert as group nExperts of the same grouped launches (score 1)
+                boolean merged = sharedExpertInGroups && l.sharedInStack() && nTok <= SHARED_IN_GROUPS_MAX_TOKENS
+                        && ops.usesGemv(l.gateUp(), nTok);
+                int shared = merged ? 1 : 0;
+                int nRows = nTok * (k + shared), nGroups = c.nExperts() + shared;
                 phase("router_linear_topk");
                 ops.router(l.router(), buf.xn(), buf.routerLogits(), k, buf.expertIds(), buf.expertScores(), nTok);
                 phase("moe_route_permute");
-                ops.moeRoute(buf.expertIds(), nAssign, c.nExperts(), buf.offsets(), buf.posOfAssign(), buf.assignOfPos());
-                ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nAssign, k, d);
-                boolean wide = nAssign > 4 * c.nExperts();
+                ops.moeRoute(buf.expertIds(), nTok, k, shared, c.nExperts(), buf.offsets(), buf.posOfAssign(),
+                        buf.assignOfPos());
+                boolean permuteFused = ops.fusedQuantize() && l.expertsGateUp().format().quantized();
+                if (permuteFused) {
+                    ops.moePermuteQuantized(buf.xn(), buf.assignOfPos(), buf.expertScores(), nRows, k, shared, d,
+                            l.expertsGateUp().format());
+                } else {
+                    ops.moePermute(buf.xn(), buf.assignOfPos(), buf.expertScores(), buf.xPerm(), nRows, k, shared, d);
+                }
+                boolean wide = !merged && nAssign > 4 * c.nExperts();
                 phase("experts_linear");
-                ops.linearGrouped(l.expertsGateUp(), buf.xPerm(), buf.hidden(), buf.offsets(), nAssign, wide, false);
+                ops.linearGrouped(l.expertsGateUp(), nGroups, buf.xPerm(), buf.hidden(), buf.offsets(), nRows, nTok,
+                        wide, false, permuteFused);
                 phase("silu_mul");
                 boolean expertsFused = ops.fusedQuantize() && l.expertsDown().format().quantized();
-                siluMulFor(l.expertsDown(), nAssign, c.dFf(), expertsFused);
+                siluMulFor(l.expertsDown(), nRows, c.dFf(), expertsFused);
                 phase("experts_linear");
-                ops.linearGrouped(l.expertsDown(), buf.act(), buf.yPerm(), buf.offsets(), nAssign, wide, false,
-                        expertsFused);
+                ops.linearGrouped(l.expertsDown(), nGroups, buf.act(), buf.yPerm(), buf.offsets(), nRows, nTok, wide,
+                        false, expertsFused);
                 phase("moe_unpermute_add");
-                ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, d);
-                phase("shared_expert_linear");
-                ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
-                phase("silu_mul");
-                boolean sharedFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
-                siluMulFor(l.down(), nTok, c.dFf(), sharedFused);
-                phase("shared_expert_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, sharedFused);
+                ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, shared, d);
+                if (!merged) {
+                    phase("shared_expert_linear");
+                    ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
+                    phase("silu_mul");
+                    boolean sharedFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
+                    siluMulFor(l.down(), nTok, c.dFf(), sharedFused);
+                    phase("shared_expert_linear");
+                    ops.linear(l.down(), buf.act(), buf.h(), nTok, true, sharedFused);
+                }
             } else {
                 phase("dense_mlp_linear");
                 ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);

@@ -203,7 +203,7 @@ public final class GpuChecks {
                         for (int g = 0; g <= nGroups; g++) offsets[g] = g * rows;
                         copyIn(device, arena, xd, x);
                         copyIn(device, arena, offs, offsets);
-                        ops.linearGrouped(m, xd, yd, offs, nGroups * rows, rows > 4, false);
+                        ops.linearGrouped(m, nGroups, xd, yd, offs, nGroups * rows, rows, rows > 4, false, false);
                         float[] yGrouped = copyOut(device, arena, yd, nGroups * rows * nOut);
                         float[] xRef = f.quantized() ? quantizedActivations(x, nIn) : x;
                         double errGrouped = 0, errDense = 0, scale = 0;
@@ -922,6 +922,23 @@ public final class GpuChecks {
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
+            // the same with the shared expert in its own launches, where small steps run it in the grouped ones
+            if (gpu.sharedExpertInGroups()) {
+                gpu.useSharedExpertInGroups(false);
+                Map<String, Object> r = new LinkedHashMap<>();
+                for (int batch : new int[] {1, 4}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                gpu.useSharedExpertInGroups(true);
+                for (int batch : new int[] {1, 4}) {
+                    double seconds = decodeSeconds(gpu, scout, batch, maxBlocks, steps, rnd);
+                    r.put("in_groups_batch_" + batch + "_ms_per_step", seconds / steps * 1e3);
+                    r.put("in_groups_batch_" + batch + "_tokens_per_second", batch * steps / seconds);
+                }
+                out.put("shared_expert_separate_with_graphs", r);
+            }
             // the same with the int8-activation GEMV kernels for every row count and the unfused router, where
             // the load-time checks chose the dequantize + cuBLAS path or the fused router
             int dqRows = gpu.dequantGemmMinRows();
@@ -992,6 +1009,8 @@ public final class GpuChecks {
                 gpu.useDecodeAttention(chosen, chosenMany);
                 List<float[]> checked64 = gpu.forward(batch64);
                 float[] checked1 = gpu.forward(List.of(probe)).getFirst();
+                boolean sharedInGroups = gpu.sharedExpertInGroups();
+                gpu.useSharedExpertInGroups(false);
                 gpu.useCheckedKernels(Integer.MAX_VALUE, false, false, false);
                 gpu.useDecodeAttention(DecodeAttentionKernel.WARP_PER_HEAD);
                 boolean tiledN = lin != null && lin.useNarrow(), tiledW = lin != null && lin.useWide();
@@ -1001,6 +1020,7 @@ public final class GpuChecks {
                 gpu.useTiledInt4(tiledN, tiledW);
                 gpu.useDecodeAttention(chosen, chosenMany);
                 gpu.useCheckedKernels(dqRows, fusedRouter, slicedArgmax, fusedQuant);
+                gpu.useSharedExpertInGroups(sharedInGroups);
                 double maxDiff = 0, maxRef = 0;
                 int sameArgmax = 0;
                 for (int sq = 0; sq < 64; sq++) {
@@ -1023,7 +1043,8 @@ public final class GpuChecks {
                     d1 = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : Math.max(d1, diff);
                 }
                 agreement.put("batch1_checked_choices_vs_verified_kernels", Map.of("max_abs_logit_diff", d1,
-                        "same_argmax", argmax(checked1) == argmax(gemv1), "decode_attention", chosen.name()));
+                        "same_argmax", argmax(checked1) == argmax(gemv1), "decode_attention", chosen.name(),
+                        "shared_expert_in_groups", sharedInGroups));
             }
             out.put("scout_logits_vs_warp_per_head", agreement);
             gpu.useDecodeAttention(chosen, chosenMany);
