@@ -81,7 +81,19 @@ public final class CpuMatrix implements Matrix {
             gemvInputMajor(x, y);
             return;
         }
-        Gemv.byOutputRows(pool, nOut, bytesRead(), Simd.LANES, (o0, o1) -> GemvKernels.rowMajor(dtype, data, nIn, x, y, o0, o1));
+        float[] xPairs = dtype == DType.BF16 && nIn % (2 * Simd.LANES) == 0
+                ? GemvKernels.bf16Pairs(x, nIn, xPairsScratch(nIn)) : null;
+        Gemv.byOutputRows(pool, nOut, bytesRead(), Simd.LANES,
+                (o0, o1) -> GemvKernels.rowMajor(dtype, data, nIn, x, xPairs, y, o0, o1));
+    }
+
+    /** The split x of the BF16 GEMV, one per calling thread (read by the pool only while that call runs). */
+    private static final ThreadLocal<float[]> X_PAIRS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] xPairsScratch(int n) {
+        float[] p = X_PAIRS.get();
+        if (p.length < n) X_PAIRS.set(p = new float[n]);
+        return p;
     }
 
     /** Scratch for the partial outputs, one per calling thread: decode would otherwise allocate it for every matmul. */

@@ -17,6 +17,7 @@ import static io.herd.compute.cpu.Simd.I;
 import static io.herd.compute.cpu.Simd.LANES;
 import static io.herd.compute.cpu.Simd.LE;
 import static io.herd.compute.cpu.Simd.S;
+import static jdk.incubator.vector.VectorOperators.AND;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
@@ -50,11 +51,19 @@ final class GemvKernels {
 
     /** y[o] = dot(W[o, :], x) for o in [o0, o1). */
     static void rowMajor(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o0, int o1) {
+        rowMajor(dtype, w, nIn, x, null, y, o0, o1);
+    }
+
+    /**
+     * As above; {@code xPairs} (BF16 with nIn a multiple of 2 · LANES, else null) is x split by {@link #bf16Pairs},
+     * for the eight-row kernel that widens a whole vector of stored bf16 pairs in two instructions.
+     */
+    static void rowMajor(DType dtype, MemorySegment w, int nIn, float[] x, float[] xPairs, float[] y, int o0, int o1) {
         int o = o0;
-        // BF16 rows read eight side by side: its loads are half as wide as F32's, and eight streams decoded 2-16%
-        // faster than four (alternating runs, Scout dims). Only for whole vectors, so the reductions stay inline: a
-        // version that passed its accumulators to finish4 boxed them and ran 40% slower.
-        if (dtype == DType.BF16 && nIn % LANES == 0) for (; o + 8 <= o1; o += 8) dot8Bf16(w, nIn, x, y, o);
+        // BF16 rows read eight side by side: eight streams decoded 2-16% faster than four (alternating runs, Scout
+        // dims). The reductions stay inline: a version that passed its accumulators to finish4 boxed them and ran
+        // 40% slower.
+        if (xPairs != null) for (; o + 8 <= o1; o += 8) dot8Bf16Pairs(w, nIn, xPairs, y, o);
         for (; o + 4 <= o1; o += 4) {
             switch (dtype) {
                 case F32 -> dot4F32(w, nIn, x, y, o);
@@ -100,21 +109,46 @@ final class GemvKernels {
         finish4(DType.BF16, w, nIn, x, y, o, i, a0, a1, a2, a3);
     }
 
-    /** Eight BF16 rows side by side, whole vectors only (nIn a multiple of LANES), reduced in place. */
-    private static void dot8Bf16(MemorySegment w, int nIn, float[] x, float[] y, int o) {
+    /**
+     * x split for {@link #dot8Bf16Pairs}: its even inputs, then its odd ones, each half cut in runs of LANES, into
+     * {@code out} (nIn floats; nIn a multiple of 2 · LANES). Returns out.
+     */
+    static float[] bf16Pairs(float[] x, int nIn, float[] out) {
+        if (nIn % (2 * LANES) != 0) throw new IllegalArgumentException("nIn " + nIn + " is not a multiple of " + 2 * LANES);
+        int half = nIn / 2;
+        for (int j = 0; j < half; j++) {
+            out[j] = x[2 * j];
+            out[half + j] = x[2 * j + 1];
+        }
+        return out;
+    }
+
+    /**
+     * Eight BF16 rows side by side. One int vector load holds 2 · LANES stored bf16 values as pairs: the even one in
+     * the low half of each int (widened by a shift), the odd one in the high half (widened by a mask), so a
+     * 64-byte line costs one load and two ops to widen instead of two loads and four. The products pair with x's
+     * even and odd inputs ({@link #bf16Pairs}); each row's sum runs in a different order than the plain loop, by
+     * float rounding only.
+     */
+    private static void dot8Bf16Pairs(MemorySegment w, int nIn, float[] xPairs, float[] y, int o) {
         long r0 = (long) o * nIn * 2, s = nIn * 2L;
+        int half = nIn / 2;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int i = 0; i < nIn; i += LANES) {
-            FloatVector xv = FloatVector.fromArray(F, x, i);
-            long b = r0 + 2L * i;
-            a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, b, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 3 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
-            a4 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 4 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a4);
-            a5 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 5 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a5);
-            a6 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 6 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a6);
-            a7 = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 7 * s, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a7);
+        for (int j = 0; j < half; j += LANES) {
+            FloatVector ev = FloatVector.fromArray(F, xPairs, j), od = FloatVector.fromArray(F, xPairs, half + j);
+            long b = r0 + 4L * j;
+            IntVector v0 = IntVector.fromMemorySegment(I, w, b, LE), v1 = IntVector.fromMemorySegment(I, w, b + s, LE);
+            IntVector v2 = IntVector.fromMemorySegment(I, w, b + 2 * s, LE), v3 = IntVector.fromMemorySegment(I, w, b + 3 * s, LE);
+            IntVector v4 = IntVector.fromMemorySegment(I, w, b + 4 * s, LE), v5 = IntVector.fromMemorySegment(I, w, b + 5 * s, LE);
+            IntVector v6 = IntVector.fromMemorySegment(I, w, b + 6 * s, LE), v7 = IntVector.fromMemorySegment(I, w, b + 7 * s, LE);
+            a0 = v0.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v0.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a0));
+            a1 = v1.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v1.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a1));
+            a2 = v2.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v2.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a2));
+            a3 = v3.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v3.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a3));
+            a4 = v4.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v4.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a4));
+            a5 = v5.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v5.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a5));
+            a6 = v6.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v6.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a6));
+            a7 = v7.lanewise(LSHL, 16).reinterpretAsFloats().fma(ev, v7.lanewise(AND, HIGH_HALF).reinterpretAsFloats().fma(od, a7));
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -125,6 +159,9 @@ final class GemvKernels {
         y[o + 6] = a6.reduceLanes(VectorOperators.ADD);
         y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
+
+    /** The high 16 bits of an int: the odd bf16 of a stored pair, already in float position. */
+    private static final int HIGH_HALF = 0xffff0000;
 
     private static void finish4(DType dtype, MemorySegment w, int nIn, float[] x, float[] y, int o, int tail,
                                 FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
@@ -158,6 +195,10 @@ final class GemvKernels {
         int o = o0;
         // Grouped scales, whole groups: eight rows side by side streamed 20-30% faster than four (two threads,
         // [8192, 5120], group 32), as BF16 did; each x vector then serves eight rows.
+        // Groups of exactly two vectors (group 32 at 512 bits, llama.cpp's Q8_0 size) have their own kernel: the
+        // general one's per-group inner loop of one pass ran at 60-75% of its speed (probe, one core, L2-resident).
+        if (groupSize == 2 * LANES && groupSize < nIn && nIn % groupSize == 0)
+            for (; o + 8 <= o1; o += 8) q8Rows8Group2(values, scales, nIn, x, y, o);
         if (groupSize < nIn && groupSize > LANES && nIn % groupSize == 0)
             for (; o + 8 <= o1; o += 8) q8Rows8Grouped(values, scales, nIn, groupSize, x, y, o);
         // Four rows side by side: four independent streams keep more reads in flight than one row at a time.
@@ -278,6 +319,42 @@ final class GemvKernels {
     }
 
     /** {@link #q8Rows4Grouped} over eight rows, whole groups only, reductions inline. */
+    /** {@link #q8Rows8Grouped} for groups of two vectors, written out: same products, same order of sums. */
+    private static void q8Rows8Group2(MemorySegment values, MemorySegment scales, int nIn, float[] x, float[] y, int o) {
+        int nGroups = nIn / (2 * LANES);
+        long r0 = (long) o * nIn, s = nIn, g0 = (long) o * nGroups;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int g = 0, i = 0; g < nGroups; g++, i += 2 * LANES) {
+            FloatVector xa = FloatVector.fromArray(F, x, i), xb = FloatVector.fromArray(F, x, i + LANES);
+            long b = r0 + i;
+            FloatVector t0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 2 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 2 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 3 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 3 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t4 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 4 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 4 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t5 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 5 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 5 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            FloatVector t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s, LE).convertShape(B2F, F, 0)).mul(xa));
+            long gi = g0 + g;
+            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi)), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + nGroups)), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 2L * nGroups)), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 3L * nGroups)), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 4L * nGroups)), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 5L * nGroups)), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 6L * nGroups)), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 7L * nGroups)), a7);
+        }
+        y[o] = a0.reduceLanes(VectorOperators.ADD);
+        y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+        y[o + 4] = a4.reduceLanes(VectorOperators.ADD);
+        y[o + 5] = a5.reduceLanes(VectorOperators.ADD);
+        y[o + 6] = a6.reduceLanes(VectorOperators.ADD);
+        y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
+    }
+
     private static void q8Rows8Grouped(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
                                        float[] y, int o) {
         int nGroups = nIn / groupSize;
