@@ -870,24 +870,21 @@ public final class CudaForwardPass implements ForwardPass {
                         false, expertsFused);
                 phase("moe_unpermute_add");
                 ops.moeUnpermuteAdd(buf.yPerm(), buf.posOfAssign(), buf.h(), nTok, k, shared, d);
-                if (!merged) {
-                    phase("shared_expert_linear");
-                    ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
-                    phase("silu_mul");
-                    boolean sharedFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
-                    siluMulFor(l.down(), nTok, c.dFf(), sharedFused);
-                    phase("shared_expert_linear");
-                    ops.linear(l.down(), buf.act(), buf.h(), nTok, true, sharedFused);
-                }
+                if (!merged) mlp("shared_expert_linear", l.gateUp(), l.down(), c.dFf(), nTok);
             } else {
-                phase("dense_mlp_linear");
-                ops.linear(l.gateUp(), buf.xn(), buf.hidden(), nTok, false);
-                phase("silu_mul");
-                boolean mlpFused = ops.fusedQuantize() && ops.quantizedGemv(l.down(), nTok);
-                siluMulFor(l.down(), nTok, c.dFfMlp(), mlpFused);
-                phase("dense_mlp_linear");
-                ops.linear(l.down(), buf.act(), buf.h(), nTok, true, mlpFused);
+                mlp("dense_mlp_linear", l.gateUp(), l.down(), c.dFfMlp(), nTok);
             }
         }
+    }
+
+    /** h += down · (silu(gate) · up)(xn) for nTok rows: the shared expert or a dense layer's MLP. */
+    private void mlp(String phaseName, DeviceMatrix gateUp, DeviceMatrix down, int f, int nTok) {
+        phase(phaseName);
+        ops.linear(gateUp, buf.xn(), buf.hidden(), nTok, false);
+        phase("silu_mul");
+        boolean fused = ops.fusedQuantize() && ops.quantizedGemv(down, nTok);
+        siluMulFor(down, nTok, f, fused);
+        phase(phaseName);
+        ops.linear(down, buf.act(), buf.h(), nTok, true, fused);
     }
 }
