@@ -50,6 +50,7 @@ public final class CudaOps {
     private boolean tiledInt4Wide;
     private boolean pipelinedInt4;
     private boolean pipelinedInt4Wide;
+    private boolean unrolledInt4;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -222,9 +223,12 @@ public final class CudaOps {
     private void launchLinear(DeviceMatrix w, int nGroups, long x, long y, int m, int nRowsTotal, int maxRowsPerGroup,
                               long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
-        // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row
+        // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row;
+        // or for a single row the unrolled one-row variant (two k steps of loads in flight)
+        String single = unrolledInt4 ? "herd_linear_unrolled_single_"
+                : pipelinedInt4 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_";
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
-                : (pipelinedInt4 && maxRowsPerGroup == 1 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_");
+                : (maxRowsPerGroup == 1 ? single : "herd_linear_tiled_");
         String kernel = (tiled ? tiledName : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
@@ -272,6 +276,19 @@ public final class CudaOps {
 
     public boolean pipelinedInt4() {
         return pipelinedInt4;
+    }
+
+    /**
+     * Uses the one-row tiled int4 kernel with two k steps of weight loads in flight (bit-identical) where the narrow
+     * tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
+     * {@link LinearKernelCheck}.
+     */
+    public void useUnrolledInt4(boolean unrolled) {
+        unrolledInt4 = unrolled;
+    }
+
+    public boolean unrolledInt4() {
+        return unrolledInt4;
     }
 
     /** As {@link #usePipelinedInt4}, for the wide tiled kernel (more than 4 rows). */

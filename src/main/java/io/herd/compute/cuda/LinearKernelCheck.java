@@ -10,7 +10,8 @@ import java.util.Map;
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
  * tiled kernel costs speed, never results. Where a tiled kernel is chosen, its software-pipelined variant (one-row
  * for the narrow kernel, used only for a single row) is checked the same way and used if it is faster on both
- * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide).
+ * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the unrolled one-row variant (two k steps of
+ * loads in flight), which wins the single-row slot over the pipelined one where both qualify and it is faster in sum.
  */
 public final class LinearKernelCheck {
     /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
@@ -24,7 +25,7 @@ public final class LinearKernelCheck {
                          double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
                          boolean useNarrow, boolean useWide, double pipelinedMaxError,
                          double pipelinedWideMaxError, Map<String, Double> pipelinedMicros, boolean usePipelined,
-                         boolean usePipelinedWide) {
+                         boolean usePipelinedWide, double unrolledMaxError, boolean useUnrolled) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("narrow_max_rel_error", narrowMaxError);
@@ -40,6 +41,8 @@ public final class LinearKernelCheck {
             m.put("pipelined_wide_max_rel_error", pipelinedWideMaxError);
             m.put("use_pipelined_narrow", usePipelined);
             m.put("use_pipelined_wide", usePipelinedWide);
+            m.put("unrolled_single_max_rel_error", unrolledMaxError);
+            m.put("use_unrolled_single", useUnrolled);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -48,8 +51,9 @@ public final class LinearKernelCheck {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
                     useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
-                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), us %s", usePipelined,
-                    pipelinedMaxError, usePipelinedWide, pipelinedWideMaxError, pipelinedMicros);
+                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), unrolled single %s "
+                            + "(err %.1e), us %s", usePipelined, pipelinedMaxError, usePipelinedWide,
+                    pipelinedWideMaxError, useUnrolled, unrolledMaxError, pipelinedMicros);
         }
     }
 
@@ -62,9 +66,10 @@ public final class LinearKernelCheck {
     public static Result select(CudaOps ops) {
         CudaDevice device = ops.device();
         boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide(), wasPipelined = ops.pipelinedInt4(),
-                wasPipelinedWide = ops.pipelinedInt4Wide();
+                wasPipelinedWide = ops.pipelinedInt4Wide(), wasUnrolled = ops.unrolledInt4();
         ops.usePipelinedInt4(false);  // the tiled kernels are checked and timed as themselves
         ops.usePipelinedInt4Wide(false);
+        ops.useUnrolledInt4(false);
         ops.reserveActivationScratch(MAX_ROWS, 8192);  // the 8192-input timings too; before the mark (kept)
         long mark = device.allocationMark();
         try {
@@ -116,6 +121,8 @@ public final class LinearKernelCheck {
             Map<String, Double> pipeUs = new LinkedHashMap<>();
             double[] pipeErr = {Double.NaN, Double.NaN};
             boolean[] usePipe = new boolean[2];
+            double unrolledErr = Double.NaN;
+            boolean useUnrolled = false;
             DeviceMatrix bigP = null, down = null;
             long xd = 0, yd = 0;
             for (int wi = 0; wi < 2; wi++) {
@@ -162,13 +169,42 @@ public final class LinearKernelCheck {
                 // (22.0 vs 24.5 us) but lost on 16384 x 5120 (22.0 vs 21.5 us), was chosen by the sum, and made
                 // Scout batch-1 decode slower end to end (6.56 vs 6.27 ms per step)
                 usePipe[wi] = pBig < tBig && pDown < tDown;
+                if (!wide) {
+                    // the unrolled one-row variant: same check against the row-per-warp kernel, same two shapes
+                    int[] offs = {0, 0, 0, 1};
+                    device.uploadInts(offs, offsets);
+                    double uErr = 0;
+                    for (boolean isGrouped : new boolean[] {false, true}) {
+                        DeviceMatrix m = isGrouped ? grouped : dense;
+                        float[] ref = run(ops, m, x, y, offsets, 1, false, isGrouped, false);
+                        ops.useUnrolledInt4(true);
+                        float[] got = run(ops, m, x, y, offsets, 1, false, isGrouped, true);
+                        ops.useUnrolledInt4(false);
+                        uErr = Math.max(uErr, relError(ref, got));
+                    }
+                    unrolledErr = uErr;
+                    if (uErr <= TOLERANCE) {
+                        double uBig = Double.POSITIVE_INFINITY, uDown = uBig;
+                        ops.useUnrolledInt4(true);
+                        for (int round = 0; round < 3; round++) {
+                            uBig = Math.min(uBig, time(ops, bigP, xd, yd, 1, true));
+                            uDown = Math.min(uDown, time(ops, down, xd, yd, 1, true));
+                        }
+                        ops.useUnrolledInt4(false);
+                        pipeUs.put("narrow_us_per_call_unrolled_16384x5120_rows1", uBig);
+                        pipeUs.put("narrow_us_per_call_unrolled_5120x8192_rows1", uDown);
+                        useUnrolled = uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown);
+                        if (useUnrolled) usePipe[0] = false;
+                    }
+                }
             }
             return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, useNarrow, useWide, pipeErr[0],
-                    pipeErr[1], pipeUs, usePipe[0], usePipe[1]);
+                    pipeErr[1], pipeUs, usePipe[0], usePipe[1], unrolledErr, useUnrolled);
         } finally {
             device.synchronize();
             ops.usePipelinedInt4(wasPipelined);
             ops.usePipelinedInt4Wide(wasPipelinedWide);
+            ops.useUnrolledInt4(wasUnrolled);
             ops.useTiledInt4(wasNarrow, wasWide);
             device.freeSince(mark);
         }

@@ -228,6 +228,7 @@ public final class CudaForwardPass implements ForwardPass {
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
                 ops.usePipelinedInt4(linearChoice.usePipelined());
                 ops.usePipelinedInt4Wide(linearChoice.usePipelinedWide());
+                ops.useUnrolledInt4(linearChoice.useUnrolled());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
@@ -583,6 +584,12 @@ public final class CudaForwardPass implements ForwardPass {
 
     public boolean sharedExpertInGroups() {
         return sharedExpertInGroups;
+    }
+
+    /** Switches the unrolled one-row int4 kernel on or off (benchmarks compare it with the load-time choice). */
+    public void useUnrolledInt4(boolean unrolled) {
+        dropGraphs();
+        ops.useUnrolledInt4(unrolled);
     }
 
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */
