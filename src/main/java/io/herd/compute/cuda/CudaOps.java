@@ -50,7 +50,7 @@ public final class CudaOps {
     private boolean tiledInt4Wide;
     private boolean pipelinedInt4;
     private boolean pipelinedInt4Wide;
-    private int unrolledInt4MaxRows;
+    private boolean unrolledInt4;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -223,10 +223,9 @@ public final class CudaOps {
     private void launchLinear(DeviceMatrix w, int nGroups, long x, long y, int m, int nRowsTotal, int maxRowsPerGroup,
                               long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
-        int gridY = offsets == 0 ? 1 : Math.min(nGroups, nRowsTotal);
         // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row;
-        // or for a single row, in launches of few output rows, the unrolled one-row variant
-        String single = (long) w.nOut() * gridY <= unrolledInt4MaxRows ? "herd_linear_unrolled_single_"
+        // or for a single row the unrolled one-row variant (two k steps of loads in flight)
+        String single = unrolledInt4 ? "herd_linear_unrolled_single_"
                 : pipelinedInt4 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_";
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
                 : (maxRowsPerGroup == 1 ? single : "herd_linear_tiled_");
@@ -234,6 +233,7 @@ public final class CudaOps {
         int warps = 8;
         int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
+        int gridY = offsets == 0 ? 1 : Math.min(nGroups, nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : nGroups;
         if (w.format().quantized()) {
             if (!inputQuantized) quantizeActivations(x, nRowsTotal, w.nIn(), w.format() == WeightFormat.INT4);
@@ -280,16 +280,15 @@ public final class CudaOps {
 
     /**
      * Uses the one-row tiled int4 kernel with two k steps of weight loads in flight (bit-identical) where the narrow
-     * tiled kernel runs on single-row groups and the launch covers at most {@code maxRows} output rows (all groups
-     * together; 0: never); takes precedence over {@link #usePipelinedInt4}. See {@link LinearKernelCheck}.
+     * tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
+     * {@link LinearKernelCheck}.
      */
-    public void useUnrolledInt4(int maxRows) {
-        if (maxRows < 0) throw new IllegalArgumentException("maxRows must be >= 0, got " + maxRows);
-        unrolledInt4MaxRows = maxRows;
+    public void useUnrolledInt4(boolean unrolled) {
+        unrolledInt4 = unrolled;
     }
 
-    public int unrolledInt4MaxRows() {
-        return unrolledInt4MaxRows;
+    public boolean unrolledInt4() {
+        return unrolledInt4;
     }
 
     /** As {@link #usePipelinedInt4}, for the wide tiled kernel (more than 4 rows). */

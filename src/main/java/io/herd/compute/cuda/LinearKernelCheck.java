@@ -10,10 +10,8 @@ import java.util.Map;
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
  * tiled kernel costs speed, never results. Where a tiled kernel is chosen, its software-pipelined variant (one-row
  * for the narrow kernel, used only for a single row) is checked the same way and used if it is faster on both
- * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide). So is the unrolled one-row variant (two k steps of
- * loads in flight): faster on both, it takes every single-row launch; faster on 5120 × 8192 only, the launches of at
- * most {@value #UNROLLED_SMALL_ROWS} output rows (qkv and o projections at Scout's size: few blocks, where more warps
- * per SM pay off).
+ * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the unrolled one-row variant (two k steps of
+ * loads in flight), which wins the single-row slot over the pipelined one where both qualify and it is faster in sum.
  */
 public final class LinearKernelCheck {
     /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
@@ -21,15 +19,13 @@ public final class LinearKernelCheck {
     private static final int N_IN = 5120;
     private static final int GROUP = 128;
     private static final int MAX_ROWS = 37;
-    /** Output rows per launch up to which the unrolled one-row kernel is used when it only won on 5120 × 8192. */
-    public static final int UNROLLED_SMALL_ROWS = 8192;
 
     /** What the check found: errors, timings (µs per call; NaN when not timed) and the decisions. */
     public record Result(double narrowMaxError, double wideMaxError, double narrowMicrosReference,
                          double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
                          boolean useNarrow, boolean useWide, double pipelinedMaxError,
                          double pipelinedWideMaxError, Map<String, Double> pipelinedMicros, boolean usePipelined,
-                         boolean usePipelinedWide, double unrolledMaxError, int unrolledMaxRows) {
+                         boolean usePipelinedWide, double unrolledMaxError, boolean useUnrolled) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("narrow_max_rel_error", narrowMaxError);
@@ -46,7 +42,7 @@ public final class LinearKernelCheck {
             m.put("use_pipelined_narrow", usePipelined);
             m.put("use_pipelined_wide", usePipelinedWide);
             m.put("unrolled_single_max_rel_error", unrolledMaxError);
-            m.put("unrolled_single_up_to_rows", unrolledMaxRows);
+            m.put("use_unrolled_single", useUnrolled);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -55,9 +51,9 @@ public final class LinearKernelCheck {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
                     useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
-                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), unrolled single up to %d "
-                            + "rows (err %.1e), us %s", usePipelined, pipelinedMaxError, usePipelinedWide,
-                    pipelinedWideMaxError, unrolledMaxRows, unrolledMaxError, pipelinedMicros);
+                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), unrolled single %s "
+                            + "(err %.1e), us %s", usePipelined, pipelinedMaxError, usePipelinedWide,
+                    pipelinedWideMaxError, useUnrolled, unrolledMaxError, pipelinedMicros);
         }
     }
 
@@ -70,11 +66,10 @@ public final class LinearKernelCheck {
     public static Result select(CudaOps ops) {
         CudaDevice device = ops.device();
         boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide(), wasPipelined = ops.pipelinedInt4(),
-                wasPipelinedWide = ops.pipelinedInt4Wide();
-        int wasUnrolled = ops.unrolledInt4MaxRows();
+                wasPipelinedWide = ops.pipelinedInt4Wide(), wasUnrolled = ops.unrolledInt4();
         ops.usePipelinedInt4(false);  // the tiled kernels are checked and timed as themselves
         ops.usePipelinedInt4Wide(false);
-        ops.useUnrolledInt4(0);
+        ops.useUnrolledInt4(false);
         ops.reserveActivationScratch(MAX_ROWS, 8192);  // the 8192-input timings too; before the mark (kept)
         long mark = device.allocationMark();
         try {
@@ -127,7 +122,7 @@ public final class LinearKernelCheck {
             double[] pipeErr = {Double.NaN, Double.NaN};
             boolean[] usePipe = new boolean[2];
             double unrolledErr = Double.NaN;
-            int unrolledMaxRows = 0;
+            boolean useUnrolled = false;
             DeviceMatrix bigP = null, down = null;
             long xd = 0, yd = 0;
             for (int wi = 0; wi < 2; wi++) {
@@ -182,33 +177,29 @@ public final class LinearKernelCheck {
                     for (boolean isGrouped : new boolean[] {false, true}) {
                         DeviceMatrix m = isGrouped ? grouped : dense;
                         float[] ref = run(ops, m, x, y, offsets, 1, false, isGrouped, false);
-                        ops.useUnrolledInt4(Integer.MAX_VALUE);
+                        ops.useUnrolledInt4(true);
                         float[] got = run(ops, m, x, y, offsets, 1, false, isGrouped, true);
-                        ops.useUnrolledInt4(0);
+                        ops.useUnrolledInt4(false);
                         uErr = Math.max(uErr, relError(ref, got));
                     }
                     unrolledErr = uErr;
                     if (uErr <= TOLERANCE) {
                         double uBig = Double.POSITIVE_INFINITY, uDown = uBig;
-                        ops.useUnrolledInt4(Integer.MAX_VALUE);
+                        ops.useUnrolledInt4(true);
                         for (int round = 0; round < 3; round++) {
                             uBig = Math.min(uBig, time(ops, bigP, xd, yd, 1, true));
                             uDown = Math.min(uDown, time(ops, down, xd, yd, 1, true));
                         }
-                        ops.useUnrolledInt4(0);
+                        ops.useUnrolledInt4(false);
                         pipeUs.put("narrow_us_per_call_unrolled_16384x5120_rows1", uBig);
                         pipeUs.put("narrow_us_per_call_unrolled_5120x8192_rows1", uDown);
-                        if (uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown)) {
-                            unrolledMaxRows = Integer.MAX_VALUE;
-                            usePipe[0] = false;
-                        } else if (uDown < tDown && (!usePipe[0] || uDown < pDown)) {
-                            unrolledMaxRows = UNROLLED_SMALL_ROWS;
-                        }
+                        useUnrolled = uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown);
+                        if (useUnrolled) usePipe[0] = false;
                     }
                 }
             }
             return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, useNarrow, useWide, pipeErr[0],
-                    pipeErr[1], pipeUs, usePipe[0], usePipe[1], unrolledErr, unrolledMaxRows);
+                    pipeErr[1], pipeUs, usePipe[0], usePipe[1], unrolledErr, useUnrolled);
         } finally {
             device.synchronize();
             ops.usePipelinedInt4(wasPipelined);

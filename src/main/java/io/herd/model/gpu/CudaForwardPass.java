@@ -228,7 +228,7 @@ public final class CudaForwardPass implements ForwardPass {
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
                 ops.usePipelinedInt4(linearChoice.usePipelined());
                 ops.usePipelinedInt4Wide(linearChoice.usePipelinedWide());
-                ops.useUnrolledInt4(linearChoice.unrolledMaxRows());
+                ops.useUnrolledInt4(linearChoice.useUnrolled());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
@@ -586,13 +586,10 @@ public final class CudaForwardPass implements ForwardPass {
         return sharedExpertInGroups;
     }
 
-    /**
-     * Output rows per launch up to which the unrolled one-row int4 kernel runs (0: never; benchmarks compare it with
-     * the load-time choice this way).
-     */
-    public void useUnrolledInt4(int maxRows) {
+    /** Switches the unrolled one-row int4 kernel on or off (benchmarks compare it with the load-time choice). */
+    public void useUnrolledInt4(boolean unrolled) {
         dropGraphs();
-        ops.useUnrolledInt4(maxRows);
+        ops.useUnrolledInt4(unrolled);
     }
 
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */

@@ -923,17 +923,13 @@ public final class GpuChecks {
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
             // batch 1 without the unrolled one-row int4 kernel, where the load-time check chose it
-            if (lin != null && lin.unrolledMaxRows() > 0) {
+            if (lin != null && lin.useUnrolled()) {
                 Map<String, Object> r = new LinkedHashMap<>();
-                for (int round = 0; round < 2; round++) {
-                    for (boolean unrolled : new boolean[] {false, true}) {
-                        gpu.useUnrolledInt4(unrolled ? lin.unrolledMaxRows() : 0);
-                        double seconds = decodeSeconds(gpu, scout, 1, maxBlocks, steps, rnd);
-                        r.put((unrolled ? "unrolled" : "without_unrolled") + "_batch_1_ms_per_step_round" + round,
-                                seconds / steps * 1e3);
-                    }
+                for (boolean unrolled : new boolean[] {false, true}) {
+                    gpu.useUnrolledInt4(unrolled);
+                    double seconds = decodeSeconds(gpu, scout, 1, maxBlocks, steps, rnd);
+                    r.put((unrolled ? "unrolled" : "tiled") + "_batch_1_ms_per_step", seconds / steps * 1e3);
                 }
-                r.put("unrolled_up_to_rows", lin.unrolledMaxRows());
                 out.put("unrolled_single_int4_with_graphs", r);
             }
             // the same with the shared expert in its own launches, where small steps run it in the grouped ones
