@@ -470,9 +470,7 @@ __device__ __forceinline__ void load_int4_rows(const uint8_t* __restrict__ w0, c
 // buffering), so each warp keeps two steps of weight loads in flight instead of waiting out each one; mid-size
 // matrices (8192 x 5120 at batch 1 has only ~16 warps per SM) are bound by that latency, not by bandwidth. The
 // arithmetic and its order are unchanged, so the results are bit-identical to PIPE = false.
-// U = 2 (without PIPE): each pass of the k loop loads the weights of two k steps before multiplying either, twice
-// the bytes in flight per warp; the products and their order are unchanged (bit-identical to U = 1).
-template <int MT, bool PIPE, int U = 1>
+template <int MT, bool PIPE>
 __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __restrict__ xs,
                                   const int* __restrict__ xsum, float* __restrict__ y,
                                   const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase, int nOut, int nIn,
@@ -501,8 +499,13 @@ __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __
             for (int r = 0; r < R; r++) acc[t][r] = 0.f;
         uint4 w[R];
         float sw[R];
-        // the products of one k step: every token row of the tile against the R loaded weight rows
-        auto step = [&](const uint4 (&wk)[R], const float (&swk)[R], int k) {
+        if (PIPE && lane * 32 < nIn) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, lane * 32, group, w, sw);
+        for (int k = lane * 32; k < nIn; k += WARP * 32) {
+            uint4 wn[R];
+            float swn[R];
+            bool more = PIPE && k + WARP * 32 < nIn;
+            if (!PIPE) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k, group, w, sw);
+            else if (more) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k + WARP * 32, group, wn, swn);
 #pragma unroll
             for (int t = 0; t < MT; t++) {
                 if (t < mt) {
@@ -514,31 +517,11 @@ __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __
                     float xsc = __ldg(xs + xg);
 #pragma unroll
                     for (int r = 0; r < R; r++) {
-                        int d = dot_int4_regs(wk[r], a, b) - corr;
-                        acc[t][r] = fmaf(swk[r] * xsc, (float)d, acc[t][r]);
+                        int d = dot_int4_regs(w[r], a, b) - corr;
+                        acc[t][r] = fmaf(sw[r] * xsc, (float)d, acc[t][r]);
                     }
                 }
             }
-        };
-        if (!PIPE && U == 2) {
-            for (int k = lane * 32; k < nIn; k += 2 * WARP * 32) {
-                int k2 = k + WARP * 32;
-                uint4 w2[R];
-                float sw2[R];
-                load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k, group, w, sw);
-                if (k2 < nIn) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k2, group, w2, sw2);
-                step(w, sw, k);
-                if (k2 < nIn) step(w2, sw2, k2);
-            }
-        }
-        if (PIPE && lane * 32 < nIn) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, lane * 32, group, w, sw);
-        for (int k = lane * 32; (PIPE || U == 1) && k < nIn; k += WARP * 32) {
-            uint4 wn[R];
-            float swn[R];
-            bool more = PIPE && k + WARP * 32 < nIn;
-            if (!PIPE) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k, group, w, sw);
-            else if (more) load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k + WARP * 32, group, wn, swn);
-            step(w, sw, k);
             if (more) {
 #pragma unroll
                 for (int r = 0; r < R; r++) {
@@ -562,12 +545,12 @@ __device__ void linear_int4_tiled(const int8_t* __restrict__ xq, const float* __
         }
     }
 }
-#define HERD_LINEAR_INT4_TILED(NAME, MT, PIPE) HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, 1, 1)
-#define HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, MIN_BLOCKS, U)                                                   \
+#define HERD_LINEAR_INT4_TILED(NAME, MT, PIPE) HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, 1)
+#define HERD_LINEAR_INT4_TILED_LB(NAME, MT, PIPE, MIN_BLOCKS)                                                      \
     extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS) NAME(const int8_t* xq, const float* xs, const int* xsum, float* y, const uint8_t* w, \
                                     const bf16* s, int nOut, int nIn, int group, int M, const int* offsets,       \
                                     int nGroupsTotal, long long wStride, long long sStride, int accumulate) {     \
-        linear_int4_tiled<MT, PIPE, U>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride,\
+        linear_int4_tiled<MT, PIPE>(xq, xs, xsum, y, w, s, nOut, nIn, group, M, offsets, nGroupsTotal, wStride,   \
                                     sStride, accumulate);                                                          \
     }
 HERD_LINEAR_INT4_TILED(herd_linear_tiled_int4, 4, false)
@@ -575,9 +558,10 @@ HERD_LINEAR_INT4_TILED(herd_linear_tiled_wide_int4, 16, false)
 HERD_LINEAR_INT4_TILED(herd_linear_pipelined_wide_int4, 16, true)
 // One token row in all (batch-1 decode): MT = 1 needs far fewer registers than MT = 4 (122, two 256-thread blocks
 // per SM), so bounded to 85 registers three blocks (24 warps) fit on each SM to hide the weight-load latency.
-HERD_LINEAR_INT4_TILED_LB(herd_linear_pipelined_single_int4, 1, true, 3, 1)
-// The same one-row tile with two k steps of loads in flight (U = 2) instead of software pipelining.
-HERD_LINEAR_INT4_TILED_LB(herd_linear_unrolled_single_int4, 1, false, 3, 2)
+HERD_LINEAR_INT4_TILED_LB(herd_linear_pipelined_single_int4, 1, true, 3)
+// The one-row tile without pipelining: 76 registers, so three blocks fit on each SM (the four-token tile's 116 allow
+// two). Bit-identical to herd_linear_tiled_int4 on one row.
+HERD_LINEAR_INT4_TILED_LB(herd_linear_tiled_single_int4, 1, false, 2)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations

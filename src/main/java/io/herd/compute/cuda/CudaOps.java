@@ -50,7 +50,7 @@ public final class CudaOps {
     private boolean tiledInt4Wide;
     private boolean pipelinedInt4;
     private boolean pipelinedInt4Wide;
-    private boolean unrolledInt4;
+    private boolean singleRowInt4;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -224,8 +224,8 @@ public final class CudaOps {
                               long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row;
-        // or for a single row the unrolled one-row variant (two k steps of loads in flight)
-        String single = unrolledInt4 ? "herd_linear_unrolled_single_"
+        // or for a single row the plain one-row tile (fewer registers, more warps per SM)
+        String single = singleRowInt4 ? "herd_linear_tiled_single_"
                 : pipelinedInt4 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_";
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
                 : (maxRowsPerGroup == 1 ? single : "herd_linear_tiled_");
@@ -279,16 +279,16 @@ public final class CudaOps {
     }
 
     /**
-     * Uses the one-row tiled int4 kernel with two k steps of weight loads in flight (bit-identical) where the narrow
-     * tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
+     * Uses the one-row tiled int4 kernel (MT = 1: fewer registers, three blocks per SM; bit-identical) where the
+     * narrow tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
      * {@link LinearKernelCheck}.
      */
-    public void useUnrolledInt4(boolean unrolled) {
-        unrolledInt4 = unrolled;
+    public void useSingleRowInt4(boolean singleRow) {
+        singleRowInt4 = singleRow;
     }
 
-    public boolean unrolledInt4() {
-        return unrolledInt4;
+    public boolean singleRowInt4() {
+        return singleRowInt4;
     }
 
     /** As {@link #usePipelinedInt4}, for the wide tiled kernel (more than 4 rows). */

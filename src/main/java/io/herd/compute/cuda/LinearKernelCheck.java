@@ -10,8 +10,10 @@ import java.util.Map;
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
  * tiled kernel costs speed, never results. Where a tiled kernel is chosen, its software-pipelined variant (one-row
  * for the narrow kernel, used only for a single row) is checked the same way and used if it is faster on both
- * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the unrolled one-row variant (two k steps of
- * loads in flight), which wins the single-row slot over the pipelined one where both qualify and it is faster in sum.
+ * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the plain one-row tile (MT = 1, three blocks per
+ * SM), which wins the single-row slot over the pipelined one where both qualify and it is faster in sum. These
+ * timings rotate over copies of each matrix (168 MB in all, beyond any L2): back to back on one 21-42 MB matrix they
+ * measured L2, and a variant that won there lost in decode (H100 run 10).
  */
 public final class LinearKernelCheck {
     /** Largest |tiled − reference|, relative to max(1, max |reference|) (same integer sums, same fp32 order). */
@@ -25,7 +27,7 @@ public final class LinearKernelCheck {
                          double narrowMicrosTiled, double wideMicrosReference, double wideMicrosTiled,
                          boolean useNarrow, boolean useWide, double pipelinedMaxError,
                          double pipelinedWideMaxError, Map<String, Double> pipelinedMicros, boolean usePipelined,
-                         boolean usePipelinedWide, double unrolledMaxError, boolean useUnrolled) {
+                         boolean usePipelinedWide, double singleRowMaxError, boolean useSingleRow) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("narrow_max_rel_error", narrowMaxError);
@@ -41,8 +43,8 @@ public final class LinearKernelCheck {
             m.put("pipelined_wide_max_rel_error", pipelinedWideMaxError);
             m.put("use_pipelined_narrow", usePipelined);
             m.put("use_pipelined_wide", usePipelinedWide);
-            m.put("unrolled_single_max_rel_error", unrolledMaxError);
-            m.put("use_unrolled_single", useUnrolled);
+            m.put("tiled_single_max_rel_error", singleRowMaxError);
+            m.put("use_tiled_single", useSingleRow);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -51,9 +53,9 @@ public final class LinearKernelCheck {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
                     useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
-                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), unrolled single %s "
+                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), tiled single %s "
                             + "(err %.1e), us %s", usePipelined, pipelinedMaxError, usePipelinedWide,
-                    pipelinedWideMaxError, useUnrolled, unrolledMaxError, pipelinedMicros);
+                    pipelinedWideMaxError, useSingleRow, singleRowMaxError, pipelinedMicros);
         }
     }
 
@@ -66,10 +68,10 @@ public final class LinearKernelCheck {
     public static Result select(CudaOps ops) {
         CudaDevice device = ops.device();
         boolean wasNarrow = ops.tiledInt4(), wasWide = ops.tiledInt4Wide(), wasPipelined = ops.pipelinedInt4(),
-                wasPipelinedWide = ops.pipelinedInt4Wide(), wasUnrolled = ops.unrolledInt4();
+                wasPipelinedWide = ops.pipelinedInt4Wide(), wasSingleRow = ops.singleRowInt4();
         ops.usePipelinedInt4(false);  // the tiled kernels are checked and timed as themselves
         ops.usePipelinedInt4Wide(false);
-        ops.useUnrolledInt4(false);
+        ops.useSingleRowInt4(false);
         ops.reserveActivationScratch(MAX_ROWS, 8192);  // the 8192-input timings too; before the mark (kept)
         long mark = device.allocationMark();
         try {
@@ -121,9 +123,9 @@ public final class LinearKernelCheck {
             Map<String, Double> pipeUs = new LinkedHashMap<>();
             double[] pipeErr = {Double.NaN, Double.NaN};
             boolean[] usePipe = new boolean[2];
-            double unrolledErr = Double.NaN;
-            boolean useUnrolled = false;
-            DeviceMatrix bigP = null, down = null;
+            double singleRowErr = Double.NaN;
+            boolean useSingleRow = false;
+            DeviceMatrix[] bigP = null, down = null;
             long xd = 0, yd = 0;
             for (int wi = 0; wi < 2; wi++) {
                 boolean wide = wi == 1;
@@ -144,8 +146,11 @@ public final class LinearKernelCheck {
                 pipeErr[wi] = err;
                 if (err > TOLERANCE) continue;
                 if (bigP == null) {
-                    bigP = up.random(1, 16384, N_IN, WeightFormat.INT4, GROUP, 44);
-                    down = up.random(1, N_IN, 8192, WeightFormat.INT4, GROUP, 45);
+                    // copies to rotate over (4 x 43 MB and 8 x 22 MB), so each call reads from DRAM, not L2
+                    bigP = new DeviceMatrix[4];
+                    down = new DeviceMatrix[8];
+                    for (int c = 0; c < bigP.length; c++) bigP[c] = up.random(1, 16384, N_IN, WeightFormat.INT4, GROUP, 44 + c);
+                    for (int c = 0; c < down.length; c++) down[c] = up.random(1, N_IN, 8192, WeightFormat.INT4, GROUP, 50 + c);
                     xd = device.alloc(16L * 8192 * 4);
                     yd = device.alloc(16L * 16384 * 4);
                     ops.fillRandomF32(xd, 16L * 8192, 46, 1f);
@@ -170,41 +175,41 @@ public final class LinearKernelCheck {
                 // Scout batch-1 decode slower end to end (6.56 vs 6.27 ms per step)
                 usePipe[wi] = pBig < tBig && pDown < tDown;
                 if (!wide) {
-                    // the unrolled one-row variant: same check against the row-per-warp kernel, same two shapes
+                    // the plain one-row tile: same check against the row-per-warp kernel, same two shapes
                     int[] offs = {0, 0, 0, 1};
                     device.uploadInts(offs, offsets);
                     double uErr = 0;
                     for (boolean isGrouped : new boolean[] {false, true}) {
                         DeviceMatrix m = isGrouped ? grouped : dense;
                         float[] ref = run(ops, m, x, y, offsets, 1, false, isGrouped, false);
-                        ops.useUnrolledInt4(true);
+                        ops.useSingleRowInt4(true);
                         float[] got = run(ops, m, x, y, offsets, 1, false, isGrouped, true);
-                        ops.useUnrolledInt4(false);
+                        ops.useSingleRowInt4(false);
                         uErr = Math.max(uErr, relError(ref, got));
                     }
-                    unrolledErr = uErr;
+                    singleRowErr = uErr;
                     if (uErr <= TOLERANCE) {
                         double uBig = Double.POSITIVE_INFINITY, uDown = uBig;
-                        ops.useUnrolledInt4(true);
+                        ops.useSingleRowInt4(true);
                         for (int round = 0; round < 3; round++) {
                             uBig = Math.min(uBig, time(ops, bigP, xd, yd, 1, true));
                             uDown = Math.min(uDown, time(ops, down, xd, yd, 1, true));
                         }
-                        ops.useUnrolledInt4(false);
-                        pipeUs.put("narrow_us_per_call_unrolled_16384x5120_rows1", uBig);
-                        pipeUs.put("narrow_us_per_call_unrolled_5120x8192_rows1", uDown);
-                        useUnrolled = uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown);
-                        if (useUnrolled) usePipe[0] = false;
+                        ops.useSingleRowInt4(false);
+                        pipeUs.put("narrow_us_per_call_tiled_single_16384x5120_rows1", uBig);
+                        pipeUs.put("narrow_us_per_call_tiled_single_5120x8192_rows1", uDown);
+                        useSingleRow = uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown);
+                        if (useSingleRow) usePipe[0] = false;
                     }
                 }
             }
             return new Result(narrowErr, wideErr, nRef, nTiled, wRef, wTiled, useNarrow, useWide, pipeErr[0],
-                    pipeErr[1], pipeUs, usePipe[0], usePipe[1], unrolledErr, useUnrolled);
+                    pipeErr[1], pipeUs, usePipe[0], usePipe[1], singleRowErr, useSingleRow);
         } finally {
             device.synchronize();
             ops.usePipelinedInt4(wasPipelined);
             ops.usePipelinedInt4Wide(wasPipelinedWide);
-            ops.useUnrolledInt4(wasUnrolled);
+            ops.useSingleRowInt4(wasSingleRow);
             ops.useTiledInt4(wasNarrow, wasWide);
             device.freeSince(mark);
         }
@@ -238,11 +243,16 @@ public final class LinearKernelCheck {
     }
 
     private static double time(CudaOps ops, DeviceMatrix m, long x, long y, int rows, boolean tiled) {
+        return time(ops, new DeviceMatrix[] {m}, x, y, rows, tiled);
+    }
+
+    /** µs per call over 24 calls that take the matrices in turn (copies: so that no call finds its weights in L2). */
+    private static double time(CudaOps ops, DeviceMatrix[] ms, long x, long y, int rows, boolean tiled) {
         ops.useTiledInt4(tiled, tiled);
-        ops.linear(m, x, y, rows, false);  // warm-up
-        float ms = ops.device().time(() -> {
-            for (int i = 0; i < 20; i++) ops.linear(m, x, y, rows, false);
+        for (DeviceMatrix m : ms) ops.linear(m, x, y, rows, false);  // warm-up
+        float millis = ops.device().time(() -> {
+            for (int i = 0; i < 24; i++) ops.linear(ms[i % ms.length], x, y, rows, false);
         });
-        return ms * 1000.0 / 20;
+        return millis * 1000.0 / 24;
     }
 }

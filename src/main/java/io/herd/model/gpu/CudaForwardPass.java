@@ -228,7 +228,7 @@ public final class CudaForwardPass implements ForwardPass {
                 ops.useTiledInt4(linearChoice.useNarrow(), linearChoice.useWide());
                 ops.usePipelinedInt4(linearChoice.usePipelined());
                 ops.usePipelinedInt4Wide(linearChoice.usePipelinedWide());
-                ops.useUnrolledInt4(linearChoice.useUnrolled());
+                ops.useSingleRowInt4(linearChoice.useSingleRow());
                 log.log(System.Logger.Level.INFO, linearChoice.summary());
             } else {
                 linearChoice = null;
@@ -586,10 +586,10 @@ public final class CudaForwardPass implements ForwardPass {
         return sharedExpertInGroups;
     }
 
-    /** Switches the unrolled one-row int4 kernel on or off (benchmarks compare it with the load-time choice). */
-    public void useUnrolledInt4(boolean unrolled) {
+    /** Switches the one-row tiled int4 kernel on or off (benchmarks compare it with the load-time choice). */
+    public void useSingleRowInt4(boolean singleRow) {
         dropGraphs();
-        ops.useUnrolledInt4(unrolled);
+        ops.useSingleRowInt4(singleRow);
     }
 
     /** Switches the register-tiled int4 linear kernels on or off (benchmarks compare them this way). */

@@ -922,15 +922,15 @@ public final class GpuChecks {
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
-            // batch 1 without the unrolled one-row int4 kernel, where the load-time check chose it
-            if (lin != null && lin.useUnrolled()) {
+            // batch 1 without the one-row tiled int4 kernel, where the load-time check chose it
+            if (lin != null && lin.useSingleRow()) {
                 Map<String, Object> r = new LinkedHashMap<>();
-                for (boolean unrolled : new boolean[] {false, true}) {
-                    gpu.useUnrolledInt4(unrolled);
+                for (boolean singleRow : new boolean[] {false, true}) {
+                    gpu.useSingleRowInt4(singleRow);
                     double seconds = decodeSeconds(gpu, scout, 1, maxBlocks, steps, rnd);
-                    r.put((unrolled ? "unrolled" : "tiled") + "_batch_1_ms_per_step", seconds / steps * 1e3);
+                    r.put((singleRow ? "tiled_single" : "tiled") + "_batch_1_ms_per_step", seconds / steps * 1e3);
                 }
-                out.put("unrolled_single_int4_with_graphs", r);
+                out.put("tiled_single_int4_with_graphs", r);
             }
             // the same with the shared expert in its own launches, where small steps run it in the grouped ones
             if (gpu.sharedExpertInGroups()) {
