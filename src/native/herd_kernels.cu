@@ -559,9 +559,64 @@ HERD_LINEAR_INT4_TILED(herd_linear_pipelined_wide_int4, 16, true)
 // One token row in all (batch-1 decode): MT = 1 needs far fewer registers than MT = 4 (122, two 256-thread blocks
 // per SM), so bounded to 85 registers three blocks (24 warps) fit on each SM to hide the weight-load latency.
 HERD_LINEAR_INT4_TILED_LB(herd_linear_pipelined_single_int4, 1, true, 3)
-// The one-row tile without pipelining: 76 registers, so three blocks fit on each SM (the four-token tile's 116 allow
-// two). Bit-identical to herd_linear_tiled_int4 on one row.
-HERD_LINEAR_INT4_TILED_LB(herd_linear_tiled_single_int4, 1, false, 2)
+
+// Token rows one at a time with the inputs split over the block's warps (split-K): a block takes 4 output rows, each
+// of its blockDim / 32 warps (at most 8) a run of 1024-input steps, and the warps' sums are added in warp order. At
+// batch 1 the row-tiled kernels give a 5120-row matrix only 160 blocks, one wave whose warps each wait out several
+// dependent weight loads in turn; here every warp issues its loads at once. Same integer dot products and scales per
+// step; the fp32 sums are grouped differently (rounding only). Grid (ceil(nOut / 4), groups).
+extern "C" __global__ void __launch_bounds__(256) herd_linear_splitk_single_int4(
+        const int8_t* __restrict__ xq, const float* __restrict__ xs, const int* __restrict__ xsum, float* y,
+        const uint8_t* __restrict__ wBase, const bf16* __restrict__ sBase, int nOut, int nIn, int group, int M,
+        const int* offsets, int nGroupsTotal, long long wStride, long long sStride, int accumulate) {
+    constexpr int R = 4;
+    __shared__ float part[8][R];
+    int g = resolve_group(offsets, nGroupsTotal);  // the same for the whole block, so every return is uniform
+    if (g < 0) return;
+    int mBegin = 0, mEnd = M;
+    if (offsets != nullptr) { mBegin = offsets[g]; mEnd = offsets[g + 1]; }
+    int row0 = blockIdx.x * R;
+    if (mBegin >= mEnd || row0 >= nOut) return;
+    int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, nWarps = blockDim.x / WARP;
+    long long rowBytes = nIn / 2;
+    int sPerRow = nIn / group;
+    const uint8_t* w0 = wBase + g * wStride;
+    const bf16* s0 = sBase + g * sStride;
+    int xGroups = nIn / 32;
+    for (int m = mBegin; m < mEnd; m++) {
+        float acc[R];
+#pragma unroll
+        for (int r = 0; r < R; r++) acc[r] = 0.f;
+        for (int k = (warp * WARP + lane) * 32; k < nIn; k += nWarps * WARP * 32) {
+            uint4 w[R];
+            float sw[R];
+            load_int4_rows<R>(w0, s0, row0, nOut, rowBytes, sPerRow, k, group, w, sw);
+            const int4* xv = reinterpret_cast<const int4*>(xq + (long long)m * nIn + k);
+            int4 a = __ldg(xv), b = __ldg(xv + 1);
+            int xg = (int)((long long)m * xGroups + k / 32);
+            int corr = 8 * __ldg(xsum + xg);
+            float xsc = __ldg(xs + xg);
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                int d = dot_int4_regs(w[r], a, b) - corr;
+                acc[r] = fmaf(sw[r] * xsc, (float)d, acc[r]);
+            }
+        }
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            float sum = warp_sum(acc[r]);
+            if (lane == 0) part[warp][r] = sum;
+        }
+        __syncthreads();
+        if (threadIdx.x < R && row0 + threadIdx.x < nOut) {
+            float sum = 0.f;
+            for (int q = 0; q < nWarps; q++) sum += part[q][threadIdx.x];
+            float* dst = y + (long long)m * nOut + row0 + threadIdx.x;
+            *dst = accumulate ? *dst + sum : sum;
+        }
+        __syncthreads();
+    }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Norms, embedding, activations

@@ -33,7 +33,7 @@ class KernelBuildTest {
                 "herd_silu_mul_f32", "herd_argmax_f32", "herd_quantize_int4_bf16", "herd_transpose_bf16",
                 "herd_quantize_act_q8", "herd_attention_decode_hd128_bf16",
                 "herd_attention_split_hd128_bf16", "herd_attention_split_hd128_f32", "herd_attention_merge_hd128",
-                "herd_linear_tiled_int4", "herd_linear_tiled_wide_int4", "herd_linear_tiled_single_int4",
+                "herd_linear_tiled_int4", "herd_linear_tiled_wide_int4", "herd_linear_splitk_single_int4",
                 "herd_dequant_int4_bf16",
                 "herd_dequant_int8_bf16", "herd_router_fused_f32", "herd_attention_gqa_hd128_bf16",
                 "herd_attention_gqa_hd128_f32", "herd_argmax_partial_f32", "herd_argmax_final",

@@ -224,14 +224,16 @@ public final class CudaOps {
                               long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row;
-        // or for a single row the plain one-row tile (fewer registers, more warps per SM)
-        String single = singleRowInt4 ? "herd_linear_tiled_single_"
+        // or for a single row the split-K kernel (4 rows per block, the inputs over up to 8 warps)
+        String single = singleRowInt4 ? "herd_linear_splitk_single_"
                 : pipelinedInt4 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_";
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
                 : (maxRowsPerGroup == 1 ? single : "herd_linear_tiled_");
         String kernel = (tiled ? tiledName : (wide ? "herd_linear_wide_" : "herd_linear_")) + w.format().kernelSuffix;
-        int warps = 8;
-        int rowsPerBlock = tiled ? warps * 4 : warps;  // the tiled kernels give each warp 4 output rows
+        boolean splitK = kernel.startsWith("herd_linear_splitk_");
+        // split-K: 4 rows per block, one warp per 1024 inputs (at most 8); the tiled kernels: 4 rows per warp
+        int warps = splitK ? Math.max(1, Math.min(8, (w.nIn() + 1023) / 1024)) : 8;
+        int rowsPerBlock = splitK ? 4 : tiled ? warps * 4 : warps;
         int gridX = (w.nOut() + rowsPerBlock - 1) / rowsPerBlock;
         int gridY = offsets == 0 ? 1 : Math.min(nGroups, nRowsTotal);
         int nGroupsTotal = offsets == 0 ? 0 : nGroups;
@@ -279,8 +281,8 @@ public final class CudaOps {
     }
 
     /**
-     * Uses the one-row tiled int4 kernel (MT = 1: fewer registers, three blocks per SM; bit-identical) where the
-     * narrow tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
+     * Uses the split-K int4 kernel (4 rows per block, the inputs spread over its warps; equal up to fp32 rounding)
+     * where the narrow tiled kernel runs on single-row groups; takes precedence over {@link #usePipelinedInt4}. See
      * {@link LinearKernelCheck}.
      */
     public void useSingleRowInt4(boolean singleRow) {

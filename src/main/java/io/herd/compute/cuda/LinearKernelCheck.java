@@ -10,8 +10,9 @@ import java.util.Map;
  * tolerance and is faster on a 16384 × 5120 matrix (1 row for the narrow kernel, 16 for the wide one). A faulty
  * tiled kernel costs speed, never results. Where a tiled kernel is chosen, its software-pipelined variant (one-row
  * for the narrow kernel, used only for a single row) is checked the same way and used if it is faster on both
- * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the plain one-row tile (MT = 1, three blocks per
- * SM), which wins the single-row slot over the pipelined one where both qualify and it is faster in sum. These
+ * 16384 × 5120 and 5120 × 8192 (1 row narrow, 16 rows wide); so is the split-K one-row kernel (4 rows per block, the
+ * inputs spread over its warps), which wins the single-row slot over the pipelined one where both qualify and it is
+ * faster in sum. These
  * timings rotate over copies of each matrix (168 MB in all, beyond any L2): back to back on one 21-42 MB matrix they
  * measured L2, and a variant that won there lost in decode (H100 run 10).
  */
@@ -43,8 +44,8 @@ public final class LinearKernelCheck {
             m.put("pipelined_wide_max_rel_error", pipelinedWideMaxError);
             m.put("use_pipelined_narrow", usePipelined);
             m.put("use_pipelined_wide", usePipelinedWide);
-            m.put("tiled_single_max_rel_error", singleRowMaxError);
-            m.put("use_tiled_single", useSingleRow);
+            m.put("splitk_single_max_rel_error", singleRowMaxError);
+            m.put("use_splitk_single", useSingleRow);
             m.put("tolerance", TOLERANCE);
             return m;
         }
@@ -53,7 +54,7 @@ public final class LinearKernelCheck {
             return String.format("int4 linear: tiled narrow %s (err %.1e, %.1f vs %.1f us), tiled wide %s (err %.1e, "
                             + "%.1f vs %.1f us)", useNarrow, narrowMaxError, narrowMicrosTiled, narrowMicrosReference,
                     useWide, wideMaxError, wideMicrosTiled, wideMicrosReference)
-                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), tiled single %s "
+                    + String.format(", pipelined narrow %s (err %.1e), wide %s (err %.1e), split-K single %s "
                             + "(err %.1e), us %s", usePipelined, pipelinedMaxError, usePipelinedWide,
                     pipelinedWideMaxError, useSingleRow, singleRowMaxError, pipelinedMicros);
         }
@@ -175,7 +176,7 @@ public final class LinearKernelCheck {
                 // Scout batch-1 decode slower end to end (6.56 vs 6.27 ms per step)
                 usePipe[wi] = pBig < tBig && pDown < tDown;
                 if (!wide) {
-                    // the plain one-row tile: same check against the row-per-warp kernel, same two shapes
+                    // the split-K one-row kernel: same check against the row-per-warp kernel, same two shapes
                     int[] offs = {0, 0, 0, 1};
                     device.uploadInts(offs, offsets);
                     double uErr = 0;
@@ -196,8 +197,8 @@ public final class LinearKernelCheck {
                             uDown = Math.min(uDown, time(ops, down, xd, yd, 1, true));
                         }
                         ops.useSingleRowInt4(false);
-                        pipeUs.put("narrow_us_per_call_tiled_single_16384x5120_rows1", uBig);
-                        pipeUs.put("narrow_us_per_call_tiled_single_5120x8192_rows1", uDown);
+                        pipeUs.put("narrow_us_per_call_splitk_single_16384x5120_rows1", uBig);
+                        pipeUs.put("narrow_us_per_call_splitk_single_5120x8192_rows1", uDown);
                         useSingleRow = uBig < tBig && uDown < tDown && (!usePipe[0] || uBig + uDown < pBig + pDown);
                         if (useSingleRow) usePipe[0] = false;
                     }

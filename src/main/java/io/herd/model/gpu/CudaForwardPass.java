@@ -586,7 +586,7 @@ public final class CudaForwardPass implements ForwardPass {
         return sharedExpertInGroups;
     }
 
-    /** Switches the one-row tiled int4 kernel on or off (benchmarks compare it with the load-time choice). */
+    /** Switches the split-K one-row int4 kernel on or off (benchmarks compare it with the load-time choice). */
     public void useSingleRowInt4(boolean singleRow) {
         dropGraphs();
         ops.useSingleRowInt4(singleRow);

@@ -922,18 +922,18 @@ public final class GpuChecks {
                 out.put("row_per_warp_int4_with_graphs", r);
                 gpu.useTiledInt4(lin.useNarrow(), lin.useWide());
             }
-            // batch 1 without the one-row tiled int4 kernel, where the load-time check chose it
+            // batch 1 without the split-K one-row int4 kernel, where the load-time check chose it
             if (lin != null && lin.useSingleRow()) {
                 Map<String, Object> r = new LinkedHashMap<>();
                 for (int round = 0; round < 2; round++) {
                     for (boolean singleRow : new boolean[] {false, true}) {
                         gpu.useSingleRowInt4(singleRow);
                         double seconds = decodeSeconds(gpu, scout, 1, maxBlocks, steps, rnd);
-                        r.put((singleRow ? "tiled_single" : "tiled") + "_batch_1_ms_per_step_round" + round,
+                        r.put((singleRow ? "splitk_single" : "tiled") + "_batch_1_ms_per_step_round" + round,
                                 seconds / steps * 1e3);
                     }
                 }
-                out.put("tiled_single_int4_with_graphs", r);
+                out.put("splitk_single_int4_with_graphs", r);
             }
             // the same with the shared expert in its own launches, where small steps run it in the grouped ones
             if (gpu.sharedExpertInGroups()) {
