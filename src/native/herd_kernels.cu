@@ -561,8 +561,8 @@ HERD_LINEAR_INT4_TILED(herd_linear_pipelined_wide_int4, 16, true)
 HERD_LINEAR_INT4_TILED_LB(herd_linear_pipelined_single_int4, 1, true, 3)
 
 // Token rows one at a time with the inputs split over the block's warps (split-K): a block takes 4 output rows, each
-// of its blockDim / 32 warps (at most 8; the host launches 2) every other 1024-input step, and the warps' sums are
-// added in warp order. At
+// of its blockDim / 32 warps (at most 8) a share of the 1024-input steps, and the warps' sums are added in warp
+// order. At
 // batch 1 the row-tiled kernels give a 5120-row matrix only 160 blocks, one wave whose warps each wait out several
 // dependent weight loads in turn; here every warp issues its loads at once. Same integer dot products and scales per
 // step; the fp32 sums are grouped differently (rounding only). Grid (ceil(nOut / 4), groups).

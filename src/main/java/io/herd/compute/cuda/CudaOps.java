@@ -52,11 +52,12 @@ public final class CudaOps {
     private boolean pipelinedInt4Wide;
     private boolean singleRowInt4;
     /**
-     * Warps per block of the split-K kernel (each a share of the inputs of the block's 4 rows). Two beat 4 and 8 on
-     * every Scout shape L2-cold on an H100 (131072 x 5120: 2877 vs 2578 and 2654 GB/s; 5120 x 8192: 1894 vs 1826 and
-     * 1829 GB/s) and the four-row-per-warp tile too (2772, 1754 GB/s).
+     * Most warps per block of the split-K kernel (one per 1024 inputs, each a share of the block's 4 rows). With 8 it
+     * won the load-time check on an H100 and cut batch-1 Scout decode from 6.64 to 6.42 ms per step (run 12). A
+     * device lab (L2-cold) preferred 2, but in place the check then timed it slower than the tiled kernel on
+     * 16384 x 5120 (22.5 vs 22.3 µs, run 13), so it was not used.
      */
-    static final int SPLIT_K_WARPS = 2;
+    static final int SPLIT_K_WARPS = 8;
 
     public CudaOps(CudaDevice device) {
         this.device = device;
@@ -230,7 +231,7 @@ public final class CudaOps {
                               long offsets, boolean accumulate, boolean wide, boolean inputQuantized) {
         boolean tiled = w.format() == WeightFormat.INT4 && (wide ? tiledInt4Wide : tiledInt4);
         // pipelined tiled variants: the wide one for more than 4 rows, the one-row one (MT = 1) for a single row;
-        // or for a single row the split-K kernel (4 rows per block, the inputs over two warps)
+        // or for a single row the split-K kernel (4 rows per block, the inputs over up to 8 warps)
         String single = singleRowInt4 ? "herd_linear_splitk_single_"
                 : pipelinedInt4 ? "herd_linear_pipelined_single_" : "herd_linear_tiled_";
         String tiledName = wide ? (pipelinedInt4Wide ? "herd_linear_pipelined_wide_" : "herd_linear_tiled_wide_")
