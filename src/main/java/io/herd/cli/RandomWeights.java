@@ -3,6 +3,7 @@ package io.herd.cli;
 import io.herd.compute.DType;
 import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
+import io.herd.compute.Q8Weights;
 import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4Weights;
@@ -62,7 +63,8 @@ final class RandomWeights {
                 quantizable += 3L * c.dFfMlp() * d;
             }
         }
-        double perWeight = quantization == WeightQuantization.Q8 ? 1 + 4.0 / (q8GroupSize == 0 ? d : q8GroupSize) : 2;
+        double perWeight = quantization == WeightQuantization.Q8
+                ? 1 + (double) Q8Weights.SCALE_BYTES / (q8GroupSize == 0 ? d : q8GroupSize) : 2;
         return kept + (long) (quantizable * perWeight);
     }
 

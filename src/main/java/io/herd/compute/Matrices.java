@@ -26,7 +26,7 @@ public final class Matrices {
     }
 
     /**
-     * An int8 copy of {@code source} with one fp32 scale per {@code groupSize} inputs of each output row
+     * An int8 copy of {@code source} with one fp16 scale per {@code groupSize} inputs of each output row
      * (groupSize 0: one scale per row), stored [nOut, nIn] in {@code arena}; the caller owns the arena and must keep
      * it open while the matrix is used. See {@link Q8Weights} for the format.
      */

@@ -87,7 +87,7 @@ final class FewTokenRows {
                 for (; t < nTokens; t++) q8Rows4Token1(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
                 if (perRow) { // the tiles leave per-row sums unscaled: one multiply per output instead of per weight
                     for (int r = o; r < o + 4; r++) {
-                        float scale = scales.getAtIndex(Q8Weights.SCALE, (long) r * nGroups);
+                        float scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) r * nGroups) & 0x7fff) << 13) * 0x1p112f;
                         for (int tt = 0; tt < nTokens; tt++) y[tt * nOut + r] *= scale;
                     }
                 }
@@ -97,7 +97,7 @@ final class FewTokenRows {
                     float sum = 0f;
                     for (int i = 0; i < nIn; i++)
                         sum += x[t * nIn + i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
-                                * scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + (i >>> shift));
+                                * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + (i >>> shift)) & 0x7fff) << 13) * 0x1p112f;
                     y[t * nOut + o] = sum;
                 }
             }
@@ -165,10 +165,10 @@ final class FewTokenRows {
             FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
             if (!perRow) {
                 long g = i >>> shift;
-                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
-                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
-                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
-                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+                w0 = w0.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f);
+                w1 = w1.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f);
+                w2 = w2.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f);
+                w3 = w3.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f);
             }
             FloatVector v = FloatVector.fromArray(F, x, x0 + i);
             a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
@@ -199,10 +199,10 @@ final class FewTokenRows {
             FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
             if (!perRow) {
                 long g = i >>> shift;
-                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
-                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
-                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
-                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+                w0 = w0.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f);
+                w1 = w1.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f);
+                w2 = w2.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f);
+                w3 = w3.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f);
             }
             FloatVector v = FloatVector.fromArray(F, x, x0 + i);
             a0 = w0.fma(v, a0); a1 = w1.fma(v, a1); a2 = w2.fma(v, a2); a3 = w3.fma(v, a3);

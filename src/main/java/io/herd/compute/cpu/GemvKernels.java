@@ -227,10 +227,10 @@ final class GemvKernels {
             FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
             FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
             if (!perRow) {
-                w0 = w0.mul(scales.getAtIndex(Q8Weights.SCALE, s0 + g));
-                w1 = w1.mul(scales.getAtIndex(Q8Weights.SCALE, s1 + g));
-                w2 = w2.mul(scales.getAtIndex(Q8Weights.SCALE, s2 + g));
-                w3 = w3.mul(scales.getAtIndex(Q8Weights.SCALE, s3 + g));
+                w0 = w0.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f);
+                w1 = w1.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f);
+                w2 = w2.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f);
+                w3 = w3.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f);
             }
             a0 = w0.fma(xv, a0);
             a1 = w1.fma(xv, a1);
@@ -247,17 +247,17 @@ final class GemvKernels {
             if (perRow) {
                 d0 += f0; d1 += f1; d2 += f2; d3 += f3;
             } else {
-                d0 += f0 * scales.getAtIndex(Q8Weights.SCALE, s0 + g);
-                d1 += f1 * scales.getAtIndex(Q8Weights.SCALE, s1 + g);
-                d2 += f2 * scales.getAtIndex(Q8Weights.SCALE, s2 + g);
-                d3 += f3 * scales.getAtIndex(Q8Weights.SCALE, s3 + g);
+                d0 += f0 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f;
+                d1 += f1 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f;
+                d2 += f2 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f;
+                d3 += f3 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f;
             }
         }
         if (perRow) {
-            d0 *= scales.getAtIndex(Q8Weights.SCALE, s0);
-            d1 *= scales.getAtIndex(Q8Weights.SCALE, s1);
-            d2 *= scales.getAtIndex(Q8Weights.SCALE, s2);
-            d3 *= scales.getAtIndex(Q8Weights.SCALE, s3);
+            d0 *= Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0) & 0x7fff) << 13) * 0x1p112f;
+            d1 *= Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1) & 0x7fff) << 13) * 0x1p112f;
+            d2 *= Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2) & 0x7fff) << 13) * 0x1p112f;
+            d3 *= Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3) & 0x7fff) << 13) * 0x1p112f;
         }
         y[o] = d0;
         y[o + 1] = d1;
@@ -290,10 +290,10 @@ final class GemvKernels {
                 t2 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r2 + j, LE).convertShape(B2F, F, 0)).fma(xv, t2);
                 t3 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r3 + j, LE).convertShape(B2F, F, 0)).fma(xv, t3);
             }
-            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s0 + g)), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s1 + g)), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s2 + g)), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, s3 + g)), a3);
+            a0 = t0.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f), a3);
             i += groupSize;
         }
         float d0 = a0.reduceLanes(VectorOperators.ADD), d1 = a1.reduceLanes(VectorOperators.ADD);
@@ -307,10 +307,10 @@ final class GemvKernels {
                 p2 += xi * values.get(ValueLayout.JAVA_BYTE, r2 + i);
                 p3 += xi * values.get(ValueLayout.JAVA_BYTE, r3 + i);
             }
-            d0 += p0 * scales.getAtIndex(Q8Weights.SCALE, s0 + g);
-            d1 += p1 * scales.getAtIndex(Q8Weights.SCALE, s1 + g);
-            d2 += p2 * scales.getAtIndex(Q8Weights.SCALE, s2 + g);
-            d3 += p3 * scales.getAtIndex(Q8Weights.SCALE, s3 + g);
+            d0 += p0 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f;
+            d1 += p1 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f;
+            d2 += p2 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f;
+            d3 += p3 * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f;
         }
         y[o] = d0;
         y[o + 1] = d1;
@@ -336,14 +336,14 @@ final class GemvKernels {
             FloatVector t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s, LE).convertShape(B2F, F, 0)).mul(xa));
             FloatVector t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s, LE).convertShape(B2F, F, 0)).mul(xa));
             long gi = g0 + g;
-            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi)), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + nGroups)), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 2L * nGroups)), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 3L * nGroups)), a3);
-            a4 = t4.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 4L * nGroups)), a4);
-            a5 = t5.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 5L * nGroups)), a5);
-            a6 = t6.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 6L * nGroups)), a6);
-            a7 = t7.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, gi + 7L * nGroups)), a7);
+            a0 = t0.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi) & 0x7fff) << 13) * 0x1p112f), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + nGroups) & 0x7fff) << 13) * 0x1p112f), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 2L * nGroups) & 0x7fff) << 13) * 0x1p112f), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 3L * nGroups) & 0x7fff) << 13) * 0x1p112f), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 4L * nGroups) & 0x7fff) << 13) * 0x1p112f), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 5L * nGroups) & 0x7fff) << 13) * 0x1p112f), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 6L * nGroups) & 0x7fff) << 13) * 0x1p112f), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 7L * nGroups) & 0x7fff) << 13) * 0x1p112f), a7);
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -381,14 +381,14 @@ final class GemvKernels {
                 t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 6 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t6);
                 t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 7 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t7);
             }
-            a0 = t0.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + g)), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + nGroups + g)), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 2L * nGroups + g)), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 3L * nGroups + g)), a3);
-            a4 = t4.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 4L * nGroups + g)), a4);
-            a5 = t5.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 5L * nGroups + g)), a5);
-            a6 = t6.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 6L * nGroups + g)), a6);
-            a7 = t7.fma(FloatVector.broadcast(F, scales.getAtIndex(Q8Weights.SCALE, g0 + 7L * nGroups + g)), a7);
+            a0 = t0.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + g) & 0x7fff) << 13) * 0x1p112f), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + nGroups + g) & 0x7fff) << 13) * 0x1p112f), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 2L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 3L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 4L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 5L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 6L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 7L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a7);
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -406,7 +406,7 @@ final class GemvKernels {
         float sum = 0f;
         for (int i = 0; i < nIn; i++)
             sum += x[i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
-                    * scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + i / groupSize);
+                    * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + i / groupSize) & 0x7fff) << 13) * 0x1p112f;
         return sum;
     }
 

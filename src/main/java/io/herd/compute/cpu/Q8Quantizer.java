@@ -43,7 +43,7 @@ final class Q8Quantizer {
             for (; i < n; i++) absMax = Math.max(absMax, Math.abs(src[off + i]));
             if (!Float.isFinite(absMax))
                 throw new IllegalArgumentException("row " + out + " has a non-finite weight; cannot quantize to Q8");
-            q.scales().setAtIndex(Q8Weights.SCALE, (long) out * nGroups + g, Q8Weights.scaleOf(absMax));
+            Q8Weights.setScaleAt(q.scales(), (long) out * nGroups + g, Q8Weights.scaleOf(absMax));
             float inverse = Q8Weights.inverseScaleOf(absMax);
             i = 0;
             for (int bound = F.loopBound(n); i < bound; i += LANES) {

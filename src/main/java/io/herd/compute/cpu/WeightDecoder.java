@@ -1,6 +1,7 @@
 package io.herd.compute.cpu;
 
 import io.herd.compute.DType;
+import io.herd.compute.Q8Weights;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -98,13 +99,13 @@ final class WeightDecoder {
                        int n, float[] dst, int dstOff) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += LANES) {
-            float scale = scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
+            float scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift)) & 0x7fff) << 13) * 0x1p112f;
             ((FloatVector) ByteVector.fromMemorySegment(B, values, rowBase + col0 + i, LE)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, dstOff + i);
         }
         for (; i < n; i++)
             dst[dstOff + i] = values.get(ValueLayout.JAVA_BYTE, rowBase + col0 + i)
-                    * scales.getAtIndex(io.herd.compute.Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift));
+                    * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift)) & 0x7fff) << 13) * 0x1p112f;
     }
 
     static void zero(float[] dst, int from, int to) {
