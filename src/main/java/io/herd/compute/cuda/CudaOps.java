@@ -689,6 +689,9 @@ public final class CudaOps {
                 a -> a.ptr(logits).i32(nExperts).i32(k).ptr(ids).ptr(scores).i32(nTok));
     }
 
+    /** Groups herd_moe_route can sort assignments into (its shared-memory counters): experts, plus the shared one. */
+    public static final int MAX_ROUTED_GROUPS = 1024;
+
     /**
      * Groups the {@code nTok * (k + shared)} expert assignments by group into offsets (nExperts + shared + 1 ints),
      * posOfAssign and assignOfPos; {@code shared} = 1 routes every token to the shared expert too, as group
@@ -696,7 +699,9 @@ public final class CudaOps {
      */
     public void moeRoute(long ids, int nTok, int k, int shared, int nExperts, long offsets, long posOfAssign,
                          long assignOfPos) {
-        if (nExperts + shared > 1024) throw new IllegalArgumentException("at most 1024 experts, got " + nExperts);
+        if (nExperts + shared > MAX_ROUTED_GROUPS) {
+            throw new IllegalArgumentException("at most " + MAX_ROUTED_GROUPS + " routed groups, got " + (nExperts + shared));
+        }
         device.launch("herd_moe_route", 1, 1, 1, 1024, 1, a -> a.ptr(ids).i32(nTok).i32(k).i32(shared).i32(nExperts)
                 .ptr(offsets).ptr(posOfAssign).ptr(assignOfPos));
     }

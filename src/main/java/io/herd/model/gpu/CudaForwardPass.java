@@ -850,7 +850,7 @@ public final class CudaForwardPass implements ForwardPass {
             if (l.moe()) {
                 // small steps: the shared expert as group nExperts of the same grouped launches (score 1)
                 boolean merged = sharedExpertInGroups && l.sharedInStack() && nTok <= SHARED_IN_GROUPS_MAX_TOKENS
-                        && ops.usesGemv(l.gateUp(), nTok);
+                        && ops.usesGemv(l.gateUp(), nTok) && c.nExperts() < CudaOps.MAX_ROUTED_GROUPS;
                 int shared = merged ? 1 : 0;
                 int nRows = nTok * (k + shared), nGroups = c.nExperts() + shared;
                 phase("router_linear_topk");
