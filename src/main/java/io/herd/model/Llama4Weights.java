@@ -139,8 +139,9 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
                 for (int e = 0; e < nE; e++) {
                     MemorySegment gu = gateUp.data().asSlice(e * gateUpBytes, gateUpBytes);
                     MemorySegment dn = down.data().asSlice(e * downBytes, downBytes);
-                    gateUps.add(l.quantize(Matrices.inputMajor(gu, gateUp.dtype(), d, 2 * f)));
-                    downs.add(l.quantize(Matrices.inputMajor(dn, down.dtype(), f, d)));
+                    String expert = "[" + e + "]";
+                    gateUps.add(l.quantize(Matrices.inputMajor(gu, gateUp.dtype(), d, 2 * f), n.expertsGateUp(i) + expert));
+                    downs.add(l.quantize(Matrices.inputMajor(dn, down.dtype(), f, d), n.expertsDown(i) + expert));
                 }
                 Mlp shared = new Mlp(l.rowMajor(n.sharedGate(i), f, d, true), l.rowMajor(n.sharedUp(i), f, d, true),
                         l.rowMajor(n.sharedDown(i), d, f, true));
@@ -176,19 +177,27 @@ public record Llama4Weights(Llama4Config config, Matrix embedTokens, List<Layer>
         Matrix rowMajor(String name, int nOut, int nIn, boolean quantizable) {
             TensorView t = tensor(name).requireShape(nOut, nIn);
             Matrix m = Matrices.rowMajor(t.data(), t.dtype(), nOut, nIn);
-            return quantizable ? quantize(m) : m;
+            return quantizable ? quantize(m, name) : m;
         }
 
         float[] vector(String name, int n) {
             return tensor(name).requireShape(n).toFloatArray();
         }
 
-        /** The single hook for load-time quantization ({@code --quant q8}). */
-        Matrix quantize(Matrix m) {
-            return switch (quantization) {
-                case NONE -> m;
-                case Q8 -> Matrices.quantizeQ8(m, Q8_GROUP_SIZE, arena);
-            };
+        /**
+         * The single hook for load-time quantization ({@code --quant q8}); a weight Q8 cannot hold (non-finite, or
+         * beyond its fp16 scales) fails naming the file and tensor.
+         */
+        Matrix quantize(Matrix m, String tensorName) {
+            try {
+                return switch (quantization) {
+                    case NONE -> m;
+                    case Q8 -> Matrices.quantizeQ8(m, Q8_GROUP_SIZE, arena);
+                };
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(checkpoint.location() + ": tensor " + tensorName + ": "
+                        + e.getMessage(), e);
+            }
         }
     }
 
