@@ -26,9 +26,11 @@ class EngineWarmUpTest {
             assertThat(r.error()).isNull();
             assertThat(r.submitted()).isEqualTo(1 + EngineWarmUp.SHORT_REQUESTS);
             assertThat(r.completed()).isEqualTo(r.submitted());
-            // Many-token steps (this fake model's 8-token attention chunk splits the long prompt), batched steps, and
-            // one-token steps of the long request alone.
-            assertThat(model.steps).anySatisfy(s -> assertThat(java.util.Arrays.stream(s).sum()).isGreaterThanOrEqualTo(32));
+            // Many-token steps (this fake model's 8-token attention chunk splits every prompt: 8 tokens of one request
+            // in a step), batched steps, and one-token steps of the long request alone. How many requests share the
+            // first steps depends on when the engine thread picks them up (32 tokens if all four, 24 seen too), so no
+            // step total is asserted.
+            assertThat(model.steps).anySatisfy(s -> assertThat(s).contains(8));
             assertThat(model.steps).anySatisfy(s -> assertThat(s.length).isGreaterThan(1));
             assertThat(model.steps).anySatisfy(s -> assertThat(s).containsExactly(1));
 
