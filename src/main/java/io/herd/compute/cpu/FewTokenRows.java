@@ -80,11 +80,17 @@ final class FewTokenRows {
         int shift = perRow ? 31 : Integer.numberOfTrailingZeros(groupSize);
         int nGroups = q.nGroups();
         Gemv.byOutputRows(pool, nOut, q.byteSize(), 4, (o0, o1) -> {
+            // the tile's four rows of fp16 scales, decoded once for all its token passes
+            float[] rowScales = perRow ? null : rowScales(4 * nGroups);
             int o = o0;
             for (; o + 4 <= o1; o += 4) {
+                if (!perRow) {
+                    for (int k = 0; k < 4 * nGroups; k++)
+                        rowScales[k] = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + k) & 0x7fff) << 13) * 0x1p112f;
+                }
                 int t = 0;
-                for (; t + 4 <= nTokens; t += 4) q8Rows4Tokens4(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
-                for (; t < nTokens; t++) q8Rows4Token1(values, scales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
+                for (; t + 4 <= nTokens; t += 4) q8Rows4Tokens4(values, rowScales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
+                for (; t < nTokens; t++) q8Rows4Token1(values, rowScales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
                 if (perRow) { // the tiles leave per-row sums unscaled: one multiply per output instead of per weight
                     for (int r = o; r < o + 4; r++) {
                         float scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) r * nGroups) & 0x7fff) << 13) * 0x1p112f;
@@ -102,6 +108,15 @@ final class FewTokenRows {
                 }
             }
         });
+    }
+
+    /** Scratch for a tile's decoded scales, one per pool thread. */
+    private static final ThreadLocal<float[]> ROW_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] rowScales(int n) {
+        float[] s = ROW_SCALES.get();
+        if (s.length < n) ROW_SCALES.set(s = new float[n]);
+        return s;
     }
 
     private static void bf16Rows4Tokens4(MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o, int t) {
@@ -151,10 +166,10 @@ final class FewTokenRows {
      * Each widened vector is scaled once (grouped scales) and then serves four tokens; per-row sums are left unscaled
      * for the caller. The group is found with a shift: 31 for per-row scales, so it stays 0.
      */
-    private static void q8Rows4Tokens4(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
+    private static void q8Rows4Tokens4(MemorySegment values, float[] rowScales, int nIn, int nGroups, int shift,
                                        boolean perRow, int nOut, float[] x, float[] y, int o, int t) {
         long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
-        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        int s0 = 0, s1 = nGroups, s2 = 2 * nGroups, s3 = 3 * nGroups;
         int x0 = t * nIn, x1 = x0 + nIn, x2 = x1 + nIn, x3 = x2 + nIn;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
@@ -164,11 +179,11 @@ final class FewTokenRows {
             FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
             FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
             if (!perRow) {
-                long g = i >>> shift;
-                w0 = w0.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f);
-                w1 = w1.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f);
-                w2 = w2.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f);
-                w3 = w3.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f);
+                int g = i >>> shift;
+                w0 = w0.mul(rowScales[s0 + g]);
+                w1 = w1.mul(rowScales[s1 + g]);
+                w2 = w2.mul(rowScales[s2 + g]);
+                w3 = w3.mul(rowScales[s3 + g]);
             }
             FloatVector v = FloatVector.fromArray(F, x, x0 + i);
             a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
@@ -186,10 +201,10 @@ final class FewTokenRows {
         y[y3] = a03.reduceLanes(ADD); y[y3 + 1] = a13.reduceLanes(ADD); y[y3 + 2] = a23.reduceLanes(ADD); y[y3 + 3] = a33.reduceLanes(ADD);
     }
 
-    private static void q8Rows4Token1(MemorySegment values, MemorySegment scales, int nIn, int nGroups, int shift,
+    private static void q8Rows4Token1(MemorySegment values, float[] rowScales, int nIn, int nGroups, int shift,
                                       boolean perRow, int nOut, float[] x, float[] y, int o, int t) {
         long r0 = (long) o * nIn, r1 = r0 + nIn, r2 = r1 + nIn, r3 = r2 + nIn;
-        long s0 = (long) o * nGroups, s1 = s0 + nGroups, s2 = s1 + nGroups, s3 = s2 + nGroups;
+        int s0 = 0, s1 = nGroups, s2 = 2 * nGroups, s3 = 3 * nGroups;
         int x0 = t * nIn;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < nIn; i += LANES) {
@@ -198,11 +213,11 @@ final class FewTokenRows {
             FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, values, r2 + i, LE).convertShape(B2F, F, 0);
             FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, values, r3 + i, LE).convertShape(B2F, F, 0);
             if (!perRow) {
-                long g = i >>> shift;
-                w0 = w0.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s0 + g) & 0x7fff) << 13) * 0x1p112f);
-                w1 = w1.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s1 + g) & 0x7fff) << 13) * 0x1p112f);
-                w2 = w2.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s2 + g) & 0x7fff) << 13) * 0x1p112f);
-                w3 = w3.mul(Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, s3 + g) & 0x7fff) << 13) * 0x1p112f);
+                int g = i >>> shift;
+                w0 = w0.mul(rowScales[s0 + g]);
+                w1 = w1.mul(rowScales[s1 + g]);
+                w2 = w2.mul(rowScales[s2 + g]);
+                w3 = w3.mul(rowScales[s3 + g]);
             }
             FloatVector v = FloatVector.fromArray(F, x, x0 + i);
             a0 = w0.fma(v, a0); a1 = w1.fma(v, a1); a2 = w2.fma(v, a2); a3 = w3.fma(v, a3);

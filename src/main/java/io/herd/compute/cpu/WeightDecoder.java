@@ -98,8 +98,14 @@ final class WeightDecoder {
     static void q8Flat(MemorySegment values, long rowBase, MemorySegment scales, long scaleRow, int shift, int col0,
                        int n, float[] dst, int dstOff) {
         int i = 0;
+        long group = -1;
+        float scale = 0f;
         for (int bound = F.loopBound(n); i < bound; i += LANES) {
-            float scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, scaleRow + ((col0 + i) >>> shift)) & 0x7fff) << 13) * 0x1p112f;
+            long g = scaleRow + ((col0 + i) >>> shift);
+            if (g != group) { // each fp16 scale decoded once per group, not per vector
+                group = g;
+                scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g) & 0x7fff) << 13) * 0x1p112f;
+            }
             ((FloatVector) ByteVector.fromMemorySegment(B, values, rowBase + col0 + i, LE)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, dstOff + i);
         }
