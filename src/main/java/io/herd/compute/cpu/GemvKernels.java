@@ -197,10 +197,18 @@ final class GemvKernels {
         // [8192, 5120], group 32), as BF16 did; each x vector then serves eight rows.
         // Groups of exactly two vectors (group 32 at 512 bits, llama.cpp's Q8_0 size) have their own kernel: the
         // general one's per-group inner loop of one pass ran at 60-75% of its speed (probe, one core, L2-resident).
-        if (groupSize == 2 * LANES && groupSize < nIn && nIn % groupSize == 0)
-            for (; o + 8 <= o1; o += 8) q8Rows8Group2(values, scales, nIn, x, y, o);
-        if (groupSize < nIn && groupSize > LANES && nIn % groupSize == 0)
-            for (; o + 8 <= o1; o += 8) q8Rows8Grouped(values, scales, nIn, groupSize, x, y, o);
+        // The eight rows' fp16 scales are widened into a float scratch first, in one vector loop: decoded one by one
+        // inside the kernels they took scalar ops from the vector work.
+        if (groupSize < nIn && groupSize > LANES && nIn % groupSize == 0 && o + 8 <= o1) {
+            int nGroups = nIn / groupSize;
+            float[] tileScales = tileScales(8 * nGroups);
+            boolean two = groupSize == 2 * LANES;
+            for (; o + 8 <= o1; o += 8) {
+                decodeScales(scales, (long) o * nGroups, 8 * nGroups, tileScales);
+                if (two) q8Rows8Group2(values, tileScales, nIn, x, y, o);
+                else q8Rows8Grouped(values, tileScales, nIn, groupSize, x, y, o);
+            }
+        }
         // Four rows side by side: four independent streams keep more reads in flight than one row at a time.
         for (; o + 4 <= o1; o += 4) q8Rows4(values, scales, nIn, groupSize, x, y, o);
         for (; o < o1; o++) y[o] = q8RowScalar(values, scales, nIn, groupSize, x, o);
@@ -320,9 +328,9 @@ final class GemvKernels {
 
     /** {@link #q8Rows4Grouped} over eight rows, whole groups only, reductions inline. */
     /** {@link #q8Rows8Grouped} for groups of two vectors, written out: same products, same order of sums. */
-    private static void q8Rows8Group2(MemorySegment values, MemorySegment scales, int nIn, float[] x, float[] y, int o) {
+    private static void q8Rows8Group2(MemorySegment values, float[] tileScales, int nIn, float[] x, float[] y, int o) {
         int nGroups = nIn / (2 * LANES);
-        long r0 = (long) o * nIn, s = nIn, g0 = (long) o * nGroups;
+        long r0 = (long) o * nIn, s = nIn;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int g = 0, i = 0; g < nGroups; g++, i += 2 * LANES) {
             FloatVector xa = FloatVector.fromArray(F, x, i), xb = FloatVector.fromArray(F, x, i + LANES);
@@ -335,15 +343,14 @@ final class GemvKernels {
             FloatVector t5 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 5 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 5 * s, LE).convertShape(B2F, F, 0)).mul(xa));
             FloatVector t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 6 * s, LE).convertShape(B2F, F, 0)).mul(xa));
             FloatVector t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s + LANES, LE).convertShape(B2F, F, 0)).fma(xb, ((FloatVector) ByteVector.fromMemorySegment(B, values, b + 7 * s, LE).convertShape(B2F, F, 0)).mul(xa));
-            long gi = g0 + g;
-            a0 = t0.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi) & 0x7fff) << 13) * 0x1p112f), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + nGroups) & 0x7fff) << 13) * 0x1p112f), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 2L * nGroups) & 0x7fff) << 13) * 0x1p112f), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 3L * nGroups) & 0x7fff) << 13) * 0x1p112f), a3);
-            a4 = t4.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 4L * nGroups) & 0x7fff) << 13) * 0x1p112f), a4);
-            a5 = t5.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 5L * nGroups) & 0x7fff) << 13) * 0x1p112f), a5);
-            a6 = t6.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 6L * nGroups) & 0x7fff) << 13) * 0x1p112f), a6);
-            a7 = t7.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, gi + 7L * nGroups) & 0x7fff) << 13) * 0x1p112f), a7);
+            a0 = t0.fma(FloatVector.broadcast(F, tileScales[g]), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, tileScales[g + nGroups]), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, tileScales[g + 2 * nGroups]), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, tileScales[g + 3 * nGroups]), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, tileScales[g + 4 * nGroups]), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, tileScales[g + 5 * nGroups]), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, tileScales[g + 6 * nGroups]), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, tileScales[g + 7 * nGroups]), a7);
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -355,10 +362,10 @@ final class GemvKernels {
         y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void q8Rows8Grouped(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x,
+    private static void q8Rows8Grouped(MemorySegment values, float[] tileScales, int nIn, int groupSize, float[] x,
                                        float[] y, int o) {
         int nGroups = nIn / groupSize;
-        long r0 = (long) o * nIn, s = nIn, g0 = (long) o * nGroups;
+        long r0 = (long) o * nIn, s = nIn;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int g = 0, i = 0; g < nGroups; g++, i += groupSize) {
             FloatVector xv = FloatVector.fromArray(F, x, i);
@@ -381,14 +388,14 @@ final class GemvKernels {
                 t6 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 6 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t6);
                 t7 = ((FloatVector) ByteVector.fromMemorySegment(B, values, r0 + 7 * s + j, LE).convertShape(B2F, F, 0)).fma(xv, t7);
             }
-            a0 = t0.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + g) & 0x7fff) << 13) * 0x1p112f), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + nGroups + g) & 0x7fff) << 13) * 0x1p112f), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 2L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 3L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a3);
-            a4 = t4.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 4L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a4);
-            a5 = t5.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 5L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a5);
-            a6 = t6.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 6L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a6);
-            a7 = t7.fma(FloatVector.broadcast(F, Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, g0 + 7L * nGroups + g) & 0x7fff) << 13) * 0x1p112f), a7);
+            a0 = t0.fma(FloatVector.broadcast(F, tileScales[g]), a0);
+            a1 = t1.fma(FloatVector.broadcast(F, tileScales[nGroups + g]), a1);
+            a2 = t2.fma(FloatVector.broadcast(F, tileScales[2 * nGroups + g]), a2);
+            a3 = t3.fma(FloatVector.broadcast(F, tileScales[3 * nGroups + g]), a3);
+            a4 = t4.fma(FloatVector.broadcast(F, tileScales[4 * nGroups + g]), a4);
+            a5 = t5.fma(FloatVector.broadcast(F, tileScales[5 * nGroups + g]), a5);
+            a6 = t6.fma(FloatVector.broadcast(F, tileScales[6 * nGroups + g]), a6);
+            a7 = t7.fma(FloatVector.broadcast(F, tileScales[7 * nGroups + g]), a7);
         }
         y[o] = a0.reduceLanes(VectorOperators.ADD);
         y[o + 1] = a1.reduceLanes(VectorOperators.ADD);
@@ -401,6 +408,25 @@ final class GemvKernels {
     }
 
     /** One Q8 row, scalar (ragged row counts only). */
+    /** Scratch for an 8-row tile's widened scales, one per pool thread. */
+    private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] tileScales(int n) {
+        float[] t = TILE_SCALES.get();
+        if (t.length < n) TILE_SCALES.set(t = new float[n]);
+        return t;
+    }
+
+    /** dst[0, n) = the fp16 scales [first, first + n) as floats ({@link Q8Weights#scaleAt}'s exact widening). */
+    static void decodeScales(MemorySegment scales, long first, int n, float[] dst) {
+        int k = 0;
+        for (int bound = F.loopBound(n); k < bound; k += LANES) {
+            ((IntVector) ShortVector.fromMemorySegment(S, scales, 2 * (first + k), LE).convertShape(S2I, I, 0))
+                    .lanewise(AND, 0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f).intoArray(dst, k);
+        }
+        for (; k < n; k++) dst[k] = Q8Weights.scaleAt(scales, first + k);
+    }
+
     private static float q8RowScalar(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, int o) {
         int nGroups = (nIn + groupSize - 1) / groupSize;
         float sum = 0f;
