@@ -81,19 +81,16 @@ final class FewTokenRows {
         int nGroups = q.nGroups();
         Gemv.byOutputRows(pool, nOut, q.byteSize(), 4, (o0, o1) -> {
             // the tile's four rows of fp16 scales, decoded once for all its token passes
-            float[] rowScales = perRow ? null : rowScales(4 * nGroups);
+            float[] rowScales = perRow ? null : GemvKernels.tileScales(4 * nGroups);
             int o = o0;
             for (; o + 4 <= o1; o += 4) {
-                if (!perRow) {
-                    for (int k = 0; k < 4 * nGroups; k++)
-                        rowScales[k] = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + k) & 0x7fff) << 13) * 0x1p112f;
-                }
+                if (!perRow) GemvKernels.decodeScales(scales, (long) o * nGroups, 4 * nGroups, rowScales);
                 int t = 0;
                 for (; t + 4 <= nTokens; t += 4) q8Rows4Tokens4(values, rowScales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
                 for (; t < nTokens; t++) q8Rows4Token1(values, rowScales, nIn, nGroups, shift, perRow, nOut, x, y, o, t);
                 if (perRow) { // the tiles leave per-row sums unscaled: one multiply per output instead of per weight
                     for (int r = o; r < o + 4; r++) {
-                        float scale = Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) r * nGroups) & 0x7fff) << 13) * 0x1p112f;
+                        float scale = Q8Weights.scaleAt(scales, (long) r * nGroups);
                         for (int tt = 0; tt < nTokens; tt++) y[tt * nOut + r] *= scale;
                     }
                 }
@@ -103,20 +100,11 @@ final class FewTokenRows {
                     float sum = 0f;
                     for (int i = 0; i < nIn; i++)
                         sum += x[t * nIn + i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
-                                * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + (i >>> shift)) & 0x7fff) << 13) * 0x1p112f;
+                                * Q8Weights.scaleAt(scales, (long) o * nGroups + (i >>> shift));
                     y[t * nOut + o] = sum;
                 }
             }
         });
-    }
-
-    /** Scratch for a tile's decoded scales, one per pool thread. */
-    private static final ThreadLocal<float[]> ROW_SCALES = ThreadLocal.withInitial(() -> new float[0]);
-
-    private static float[] rowScales(int n) {
-        float[] s = ROW_SCALES.get();
-        if (s.length < n) ROW_SCALES.set(s = new float[n]);
-        return s;
     }
 
     private static void bf16Rows4Tokens4(MemorySegment w, int nIn, int nOut, float[] x, float[] y, int o, int t) {

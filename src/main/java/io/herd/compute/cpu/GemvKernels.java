@@ -326,7 +326,6 @@ final class GemvKernels {
         y[o + 3] = d3;
     }
 
-    /** {@link #q8Rows4Grouped} over eight rows, whole groups only, reductions inline. */
     /** {@link #q8Rows8Grouped} for groups of two vectors, written out: same products, same order of sums. */
     private static void q8Rows8Group2(MemorySegment values, float[] tileScales, int nIn, float[] x, float[] y, int o) {
         int nGroups = nIn / (2 * LANES);
@@ -362,6 +361,7 @@ final class GemvKernels {
         y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
+    /** {@link #q8Rows4Grouped} over eight rows, whole groups only, reductions inline; scales widened per tile. */
     private static void q8Rows8Grouped(MemorySegment values, float[] tileScales, int nIn, int groupSize, float[] x,
                                        float[] y, int o) {
         int nGroups = nIn / groupSize;
@@ -407,11 +407,10 @@ final class GemvKernels {
         y[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
-    /** One Q8 row, scalar (ragged row counts only). */
-    /** Scratch for an 8-row tile's widened scales, one per pool thread. */
+    /** Scratch for a row tile's widened scales (8 rows here, 4 in FewTokenRows), one per pool thread. */
     private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] tileScales(int n) {
+    static float[] tileScales(int n) {
         float[] t = TILE_SCALES.get();
         if (t.length < n) TILE_SCALES.set(t = new float[n]);
         return t;
@@ -427,12 +426,13 @@ final class GemvKernels {
         for (; k < n; k++) dst[k] = Q8Weights.scaleAt(scales, first + k);
     }
 
+    /** One Q8 row, scalar (ragged row counts only). */
     private static float q8RowScalar(MemorySegment values, MemorySegment scales, int nIn, int groupSize, float[] x, int o) {
         int nGroups = (nIn + groupSize - 1) / groupSize;
         float sum = 0f;
         for (int i = 0; i < nIn; i++)
             sum += x[i] * values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
-                    * Float.intBitsToFloat((scales.getAtIndex(Q8Weights.SCALE, (long) o * nGroups + i / groupSize) & 0x7fff) << 13) * 0x1p112f;
+                    * Q8Weights.scaleAt(scales, (long) o * nGroups + i / groupSize);
         return sum;
     }
 

@@ -1,8 +1,8 @@
 package io.herd.compute.cpu;
 
 import io.herd.compute.DType;
-import io.herd.compute.Q8Weights;
 import io.herd.compute.Matrix;
+import io.herd.compute.Q8Weights;
 
 import java.lang.foreign.Arena;
 
@@ -29,7 +29,7 @@ public final class Q8Matrix implements Matrix {
             while (col < end) {
                 int g = col / groupSize;
                 int runEnd = Math.min(end, (g + 1) * groupSize);
-                float scale = Float.intBitsToFloat((weights.scales().getAtIndex(Q8Weights.SCALE, scaleBase + g) & 0x7fff) << 13) * 0x1p112f;
+                float scale = Q8Weights.scaleAt(weights.scales(), scaleBase + g);
                 WeightDecoder.q8(weights.values(), rowBase + col, scale, dst, dstOff + col - col0, runEnd - col);
                 col = runEnd;
             }

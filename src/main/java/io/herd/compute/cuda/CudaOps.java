@@ -91,24 +91,24 @@ public final class CudaOps {
                     + " rows does not run the int8-activation GEMV");
         }
         if (w.nGroups() != 1) throw new IllegalArgumentException("grouped matrix needs linearGrouped");
-        if (nRows >= CUBLAS_MIN_ROWS_F32 && w.format() == WeightFormat.F32) {
+        if (usesGemv(w, nRows)) {
+            launchLinear(w, 1, x, y, nRows, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
+        } else if (w.format() == WeightFormat.F32) {
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), x, w.data(),
                     Cublas.R_32F, y, Cublas.R_32F, accumulate);
-        } else if (nRows >= CUBLAS_MIN_ROWS_BF16 && w.format() == WeightFormat.BF16) {
+        } else if (w.format() == WeightFormat.BF16) {
             long xb = bf16Scratch((long) nRows * w.nIn());
             convertF32ToBf16(x, xb, (long) nRows * w.nIn());
             device.cublas().gemmRowMajorXWt(device.cublasHandle(), nRows, w.nOut(), w.nIn(), xb, w.data(),
                     Cublas.R_16BF, y, Cublas.R_32F, accumulate);
-        } else if (nRows >= dequantGemmMinRows && w.format().quantized()) {
-            dequantGemm(w, x, y, nRows, accumulate);
         } else {
-            launchLinear(w, 1, x, y, nRows, nRows, nRows, 0L, accumulate, nRows > 4, inputQuantized);
+            dequantGemm(w, x, y, nRows, accumulate);
         }
     }
 
     /** Whether {@link #linear} runs the int8-activation GEMV for w at nRows (dense; grouped quantized always do). */
     public boolean quantizedGemv(DeviceMatrix w, int nRows) {
-        return w.format().quantized() && (w.nGroups() != 1 || nRows < dequantGemmMinRows);
+        return w.format().quantized() && (w.nGroups() != 1 || usesGemv(w, nRows));
     }
 
     /**
