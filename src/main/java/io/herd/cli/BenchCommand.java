@@ -67,6 +67,7 @@ public final class BenchCommand {
             usage: herd bench --shape scout|maverick|CONFIG.json [--layers N] [--prompt-len N] [--gen-len N]
                               [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
                               [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
+                              [--profile (time, GFLOP/s and GB/s per matrix shape and token count)]
                               [--anchor llamacpp [--rounds N] [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
                    (--anchor: llama.cpp on the same weights, exported as GGUF, measured in the same run)
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
@@ -74,7 +75,7 @@ public final class BenchCommand {
 
     /** Parsed command line. */
     record Options(String shape, Integer layers, int promptLen, int genLen, int batch, WeightQuantization quant,
-                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb) {
+                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb, boolean profile) {
 
         static Options parse(String[] args) {
             String shape = null;
@@ -82,7 +83,7 @@ public final class BenchCommand {
             int promptLen = 128, genLen = 32, batch = 1, q8Group = Llama4Weights.Q8_GROUP_SIZE, bandwidthMb = 1024;
             WeightQuantization quant = WeightQuantization.NONE;
             Precision precision = Precision.BF16;
-            boolean json = false, kernels = false;
+            boolean json = false, kernels = false, profile = false;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 switch (a) {
@@ -101,11 +102,12 @@ public final class BenchCommand {
                     case "--bandwidth-mb" -> bandwidthMb = positive(CliArgs.value(args, ++i, a), a);
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
+                    case "--profile" -> profile = true;
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
                 }
             }
             if (shape == null && !kernels) throw new IllegalArgumentException("--shape is required\n" + USAGE);
-            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb);
+            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb, profile);
         }
 
 
@@ -186,7 +188,7 @@ public final class BenchCommand {
         r.put("genLen", o.genLen());
         r.putAll(SystemInfo.describe(pool));
 
-        CountingMatrix.Counters counters = new CountingMatrix.Counters();
+        CountingMatrix.Counters counters = new CountingMatrix.Counters(o.profile());
         int maxPositions = o.promptLen() + o.genLen();
         int blockSize = 16;
         int blocksPerSeq = Math.ceilDiv(maxPositions, blockSize);
@@ -213,6 +215,7 @@ public final class BenchCommand {
                 double prefillSeconds = (System.nanoTime() - p0) / 1e9;
                 double prefillMatmulSeconds = counters.nanos().sum() / 1e9;
                 long prefillFlops = counters.flops().sum(), prefillBytes = counters.bytes().sum();
+                List<Map<String, Object>> prefillProfile = counters.profile();
                 int[] generated = new int[o.genLen() + 1]; // sequence 0's greedy tokens, to set beside another engine's
                 generated[0] = next[0][0];
                 counters.reset();
@@ -224,6 +227,7 @@ public final class BenchCommand {
                 double decodeSeconds = (System.nanoTime() - d0) / 1e9;
                 long decodeBytes = counters.bytes().sum();
                 double matmulSeconds = counters.nanos().sum() / 1e9;
+                List<Map<String, Object>> decodeProfile = counters.profile();
 
                 double prefillTps = (double) o.batch() * o.promptLen() / prefillSeconds;
                 double decodeTps = (double) o.batch() * o.genLen() / decodeSeconds;
@@ -247,6 +251,10 @@ public final class BenchCommand {
                 r.put("rssBytes", SystemInfo.rssBytes());
                 r.put("peakRssBytes", SystemInfo.peakRssBytes());
                 r.put("generatedTokens", generated);
+                if (o.profile()) {
+                    r.put("prefillMatmuls", prefillProfile);
+                    r.put("decodeMatmuls", decodeProfile);
+                }
             }
             MemoryBandwidth.Measurement measured = MemoryBandwidth.measure((long) o.bandwidthMb() << 20, 8, pool);
             double bandwidth = measured.bestGBps();

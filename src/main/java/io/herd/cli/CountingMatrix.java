@@ -3,6 +3,10 @@ package io.herd.cli;
 import io.herd.compute.DType;
 import io.herd.compute.Matrix;
 
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,17 +20,57 @@ final class CountingMatrix implements Matrix {
      * @param bytes weight bytes read
      * @param nanos wall time spent inside matmul calls (tells kernel time from the rest of a step)
      * @param flops multiply-adds × 2 done by matmul calls
+     * @param byShape the same per matrix shape and token count, filled only when a profile is asked for
      */
-    record Counters(LongAdder bytes, LongAdder nanos, LongAdder flops) {
+    record Counters(LongAdder bytes, LongAdder nanos, LongAdder flops, Map<String, ShapeTotals> byShape) {
         Counters() {
-            this(new LongAdder(), new LongAdder(), new LongAdder());
+            this(false);
+        }
+
+        Counters(boolean profile) {
+            this(new LongAdder(), new LongAdder(), new LongAdder(), profile ? new ConcurrentHashMap<>() : null);
         }
 
         void reset() {
             bytes.reset();
             nanos.reset();
             flops.reset();
+            if (byShape != null) byShape.clear();
         }
+
+        /** One entry per matrix shape and token count, the most time first (empty without a profile). */
+        List<Map<String, Object>> profile() {
+            if (byShape == null) return List.of();
+            return byShape.entrySet().stream()
+                    .sorted((a, b) -> Long.compare(b.getValue().nanos.sum(), a.getValue().nanos.sum()))
+                    .map(e -> {
+                        ShapeTotals t = e.getValue();
+                        double seconds = t.nanos.sum() / 1e9;
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("matrix", e.getKey().substring(0, e.getKey().indexOf(' ')));
+                        m.put("tokens", Integer.parseInt(e.getKey().substring(e.getKey().indexOf(' ') + 1)));
+                        m.put("calls", t.calls.sum());
+                        m.put("ms", Math.round(seconds * 1e4) / 10.0);
+                        m.put("gflops", Math.round(t.flops.sum() / seconds / 1e8) / 10.0);
+                        m.put("weightGBps", Math.round(t.bytes.sum() / seconds / 1e8) / 10.0);
+                        return m;
+                    })
+                    .toList();
+        }
+
+        private void add(Matrix m, int nTokens, long bytes, long nanos, long flops) {
+            if (byShape == null) return;
+            ShapeTotals t = byShape.computeIfAbsent(m.nOut() + "x" + m.nIn() + " " + nTokens, k -> new ShapeTotals());
+            t.calls.increment();
+            t.bytes.add(bytes);
+            t.nanos.add(nanos);
+            t.flops.add(flops);
+        }
+    }
+
+    /** What the calls of one shape and token count cost in all. */
+    static final class ShapeTotals {
+        final LongAdder calls = new LongAdder(), bytes = new LongAdder(), nanos = new LongAdder(), flops = new LongAdder();
     }
 
     private final Matrix inner;
@@ -44,11 +88,15 @@ final class CountingMatrix implements Matrix {
 
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
-        if (nTokens > 0) counters.bytes.add(inner.bytesRead());
+        long bytes = nTokens > 0 ? inner.bytesRead() : 0;
+        counters.bytes.add(bytes);
         long t0 = System.nanoTime();
         inner.matmul(x, y, nTokens);
-        counters.nanos.add(System.nanoTime() - t0);
-        counters.flops.add(2L * inner.nOut() * inner.nIn() * nTokens);
+        long nanos = System.nanoTime() - t0;
+        long flops = 2L * inner.nOut() * inner.nIn() * nTokens;
+        counters.nanos.add(nanos);
+        counters.flops.add(flops);
+        counters.add(inner, nTokens, bytes, nanos, flops);
     }
 
     @Override

@@ -92,4 +92,32 @@ class BenchCommandTest {
         assertThat((Double) r.get("prefillFractionOfBandwidth")).isNotNegative();
         assertThat((Double) r.get("prefillWeightGBps")).isNotNegative();
     }
+
+    /**
+     * With --profile every decode matmul is listed by shape and token count, and the rows add up to the totals:
+     * lm_head runs once per decoded token, and the listed bytes sum to what the tokens read.
+     */
+    @Test
+    void profilesDecodeMatmulsByShape() {
+        var o = BenchCommand.Options.parse(new String[]{"--shape", tinyScout(), "--prompt-len", "5", "--gen-len", "3",
+                "--bandwidth-mb", "16", "--profile"});
+        assertThat(o.profile()).isTrue();
+        Map<String, Object> r = BenchCommand.runModel(o);
+        Llama4Config c = BenchCommand.config(tinyScout(), null);
+        @SuppressWarnings("unchecked")
+        var decode = (java.util.List<Map<String, Object>>) r.get("decodeMatmuls");
+        assertThat(decode).allSatisfy(row -> assertThat(row.get("tokens")).isEqualTo(1));
+        assertThat(decode).filteredOn(row -> row.get("matrix").equals(c.vocabSize() + "x" + c.dModel()))
+                .singleElement().satisfies(row -> assertThat(row.get("calls")).isEqualTo(3L));
+        long calls = decode.stream().mapToLong(row -> (Long) row.get("calls")).sum();
+        // per token: q, k, v, o per layer; router, expert gate-up and down, shared gate, up, down per MoE layer
+        long perToken = 1;
+        for (int i = 0; i < c.nLayers(); i++) perToken += 4 + (c.isMoeLayer(i) ? 6 : 3);
+        assertThat(calls).isEqualTo(3 * perToken);
+        @SuppressWarnings("unchecked")
+        var prefill = (java.util.List<Map<String, Object>>) r.get("prefillMatmuls");
+        assertThat(prefill).anySatisfy(row -> assertThat(row.get("tokens")).isEqualTo(5));
+        assertThat(BenchCommand.runModel(BenchCommand.Options.parse(new String[]{"--shape", tinyScout(),
+                "--prompt-len", "5", "--gen-len", "1", "--bandwidth-mb", "16"}))).doesNotContainKey("decodeMatmuls");
+    }
 }
