@@ -4,6 +4,7 @@ import io.herd.compute.DType;
 import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.Bf16;
+import io.herd.compute.cpu.FloatOps;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -274,13 +275,11 @@ public final class CpuForwardPass implements ForwardPass {
 
     /** Scratch arrays of one thread, grown on demand and kept (the pool's threads live as long as this object). */
     private static final class Scratch {
-        float[] keysT = new float[0], values = new float[0], scores = new float[0];
+        long[] offsets = new long[0];
+        float[] scores = new float[0];
 
-        void ensure(int nKeys, int headDim) {
-            if (keysT.length < nKeys * headDim) {
-                keysT = new float[nKeys * headDim];
-                values = new float[nKeys * headDim];
-            }
+        void ensure(int nKeys) {
+            if (offsets.length < nKeys) offsets = new long[nKeys];
             if (scores.length < nKeys) scores = new float[nKeys];
         }
     }
@@ -354,31 +353,23 @@ public final class CpuForwardPass implements ForwardPass {
             int lastKeyPos = positions[task.endToken() - 1];
             int nKeys = lastKeyPos - firstKeyPos + 1;
             Scratch sc = scratch.get();
-            sc.ensure(nKeys, headDim);
-            float[] keysT = sc.keysT, values = sc.values, scores = sc.scores;
-            // Gather this kv head's keys transposed ([headDim, nKeys]) and values ([nKeys, headDim]) so that the
-            // inner loops below run over contiguous arrays.
-            float[] row = new float[headDim];
-            for (int j = 0; j < nKeys; j++) {
-                long byteOffset = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
-                MemorySegment.copy(kSeg, KV_FLOAT, byteOffset, row, 0, headDim);
-                for (int c = 0; c < headDim; c++) keysT[c * nKeys + j] = row[c];
-                MemorySegment.copy(vSeg, KV_FLOAT, byteOffset, values, j * headDim, headDim);
-            }
+            sc.ensure(nKeys);
+            long[] offsets = sc.offsets;
+            float[] scores = sc.scores;
+            // Keys and values are read in place from the paged cache (same layout for both): the byte offset of
+            // this kv head's slice at each position, once for all the task's queries. Gathering them into
+            // transposed scratch arrays first cost more than the products (a scalar scatter per element).
+            for (int j = 0; j < nKeys; j++)
+                offsets[j] = (slotBase(piece.table(), rope, firstKeyPos + j, iLayer) + (long) task.kvHead() * headDim) * Float.BYTES;
             for (int t = task.firstToken(); t < task.endToken(); t++) {
                 int n = positions[t] - firstKeyPos + 1;   // causal: keys up to the query's own position
                 for (int head = task.firstHead(); head < task.endHead(); head++) {
                     int qOff = t * qDim + head * headDim;
-                    java.util.Arrays.fill(scores, 0, n, 0f);
-                    for (int c = 0; c < headDim; c++) {
-                        float qc = q[qOff + c];
-                        int kOff = c * nKeys;
-                        for (int j = 0; j < n; j++) scores[j] += qc * keysT[kOff + j];
-                    }
                     float max = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j < n; j++) {
-                        scores[j] *= scale;
-                        if (scores[j] > max) max = scores[j];
+                        float s = FloatOps.dot(q, qOff, kSeg, offsets[j], headDim) * scale;
+                        scores[j] = s;
+                        if (s > max) max = s;
                     }
                     float sum = 0f;
                     for (int j = 0; j < n; j++) {
@@ -389,19 +380,13 @@ public final class CpuForwardPass implements ForwardPass {
                     if (precision == Precision.BF16) {
                         // As PyTorch's SDPA kernels: the unnormalised probabilities are rounded to bf16 for the
                         // P·V product (fp32 accumulation), then divided by the fp32 sum of the unrounded ones.
-                        for (int j = 0; j < n; j++) {
-                            float pj = Bf16.round(scores[j]);
-                            int vOff = j * headDim;
-                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
-                        }
+                        for (int j = 0; j < n; j++) scores[j] = Bf16.round(scores[j]);
+                        FloatOps.weightedSum(vSeg, offsets, scores, n, out, qOff, headDim);
                         for (int c = 0; c < headDim; c++) out[qOff + c] = Bf16.round(out[qOff + c] / sum);
                     } else {
                         float inv = 1f / sum;
-                        for (int j = 0; j < n; j++) {
-                            float pj = scores[j] * inv;
-                            int vOff = j * headDim;
-                            for (int c = 0; c < headDim; c++) out[qOff + c] += pj * values[vOff + c];
-                        }
+                        for (int j = 0; j < n; j++) scores[j] *= inv;
+                        FloatOps.weightedSum(vSeg, offsets, scores, n, out, qOff, headDim);
                     }
                 }
             }

@@ -3,6 +3,8 @@ package io.herd.compute.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 
 import static io.herd.compute.cpu.Simd.F;
@@ -31,6 +33,51 @@ public final class FloatOps {
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }
+
+    /**
+     * Σ q[qOff+i]·S[i] for i < n, S the native-order floats of {@code seg} from {@code byteOffset}: a key read in
+     * place from a KV cache.
+     */
+    public static float dot(float[] q, int qOff, MemorySegment seg, long byteOffset, int n) {
+        Objects.checkFromIndexSize(qOff, n, q.length);
+        FloatVector acc = FloatVector.zero(F), acc2 = acc;
+        int i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            acc = FloatVector.fromMemorySegment(F, seg, byteOffset + 4L * i, NATIVE).fma(FloatVector.fromArray(F, q, qOff + i), acc);
+            acc2 = FloatVector.fromMemorySegment(F, seg, byteOffset + 4L * (i + LANES), NATIVE).fma(FloatVector.fromArray(F, q, qOff + i + LANES), acc2);
+        }
+        for (; i + LANES <= n; i += LANES)
+            acc = FloatVector.fromMemorySegment(F, seg, byteOffset + 4L * i, NATIVE).fma(FloatVector.fromArray(F, q, qOff + i), acc);
+        float sum = acc.add(acc2).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += q[qOff + i] * seg.get(NATIVE_FLOAT, byteOffset + 4L * i);
+        return sum;
+    }
+
+    /**
+     * y[yOff+c] = Σ_j p[j]·V_j[c] for c < n, V_j the native-order floats of {@code seg} from {@code byteOffsets[j]}
+     * (values read in place from a KV cache). Each output is summed over j in order, a product then a sum, as the
+     * scalar loop {@code y[c] += p[j] * v[j][c]} from zero: the same roundings, only in vector lanes.
+     */
+    public static void weightedSum(MemorySegment seg, long[] byteOffsets, float[] p, int nRows, float[] y, int yOff, int n) {
+        Objects.checkFromIndexSize(yOff, n, y.length);
+        Objects.checkFromIndexSize(0, nRows, p.length);
+        Objects.checkFromIndexSize(0, nRows, byteOffsets.length);
+        int c = 0;
+        for (; c + LANES <= n; c += LANES) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int j = 0; j < nRows; j++)
+                acc = acc.add(FloatVector.fromMemorySegment(F, seg, byteOffsets[j] + 4L * c, NATIVE).mul(p[j]));
+            acc.intoArray(y, yOff + c);
+        }
+        for (; c < n; c++) {
+            float sum = 0f;
+            for (int j = 0; j < nRows; j++) sum += p[j] * seg.get(NATIVE_FLOAT, byteOffsets[j] + 4L * c);
+            y[yOff + c] = sum;
+        }
+    }
+
+    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat NATIVE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** y[yOff+i] += alpha·x[xOff+i] for i < n. */
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {

@@ -52,4 +52,32 @@ class FloatOpsTest {
         FloatOps.softmax(s, off, n);
         for (int i = 0; i < n; i++) assertThat(s[off + i]).isCloseTo(expected[i], within(1e-6f + 1e-5f * expected[i]));
     }
+
+    /**
+     * The in-place KV readers: a dot product against floats in a segment, and a weighted sum of segment rows that is
+     * bit-identical to the scalar loop {@code y[c] += p[j] * v[j][c]} from zero (the decode attention's P·V).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 33, 128, 200})
+    void segmentReadersMatchScalarLoops(int n) {
+        Random rnd = new Random(31L * n);
+        int rows = 37, stride = n + 5;
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(4L * rows * stride, 64);
+        float[][] v = new float[rows][];
+        long[] offsets = new long[rows];
+        for (int j = 0; j < rows; j++) {
+            v[j] = random(n, rnd);
+            offsets[j] = 4L * ((long) ((j * 7) % rows) * stride + 2); // rows out of order, unaligned starts
+            java.lang.foreign.MemorySegment.copy(v[j], 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offsets[j], n);
+        }
+        float[] q = random(n + 3, rnd), p = random(rows, rnd);
+        double dot = 0;
+        for (int i = 0; i < n; i++) dot += (double) q[3 + i] * v[4][i];
+        assertThat(FloatOps.dot(q, 3, seg, offsets[4], n)).isCloseTo((float) dot, within(1e-5f * (float) Math.max(1, Math.sqrt(n))));
+
+        float[] expected = new float[n + 2], actual = new float[n + 2];
+        for (int j = 0; j < rows; j++) for (int c = 0; c < n; c++) expected[2 + c] += p[j] * v[j][c];
+        FloatOps.weightedSum(seg, offsets, p, rows, actual, 2, n);
+        assertThat(actual).containsExactly(expected);
+    }
 }
