@@ -4,6 +4,7 @@ import io.herd.compute.DType;
 import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.Bf16;
+import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.compute.cpu.FloatOps;
 
 import java.lang.foreign.Arena;
@@ -11,12 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
@@ -38,10 +33,10 @@ import java.util.function.IntConsumer;
  *
  * <p><b>Attention work.</b> Queries are cut into tiles of 32 tokens per kv head, each tile reading its kv head's keys
  * once for the whole query group. Prefill tiles compute S = Q·Kᵀ and O = P·V as two {@link Matrix} products over the
- * gathered keys (off-heap scratch owned by this object); small tiles (decoding) use direct loops, spread over a fixed
- * pool of platform threads owned by this object (stopped by {@link #close()}), which also runs the element-wise work
- * (norms, RoPE, activations) over tokens. Matrix products parallelise inside {@link Matrix#matmul} on the compute
- * pool.
+ * gathered keys (off-heap scratch owned by this object); small tiles (decoding) use direct loops over the paged cache,
+ * spread over the compute pool ({@link CpuThreadPool#shared()}), which also runs the element-wise work (norms, RoPE,
+ * activations) over tokens and the products inside {@link Matrix#matmul}. One pool for all of it: a second one of
+ * its own put a thread beside the compute worker that was still spinning after the last matmul, on a 2-core machine.
  *
  * <p><b>BF16 attention.</b> Scores, softmax and sums are fp32; the unnormalised probabilities are rounded to bf16 before
  * the P·V product and the output is divided by the fp32 sum and rounded, which is what PyTorch's SDPA does on the CPU
@@ -59,7 +54,6 @@ public final class CpuForwardPass implements ForwardPass {
     private final KvCacheConfig kvConfig;
     private final KvCacheSpec kvSpec;
     private final int nThreads;
-    private final ExecutorService pool;
     private final Arena arena;
     /** Per layer: K and V segments of that layer's group. */
     private final MemorySegment[] kCache, vCache;
@@ -75,7 +69,8 @@ public final class CpuForwardPass implements ForwardPass {
      * @param weights   the model (its config is {@code weights.config()})
      * @param kvConfig  block size and block counts of the KV memory to allocate
      * @param precision F32 (reference) or BF16 (SPEC §9 rounding points)
-     * @param nThreads  threads for attention and element-wise work, the caller's included (1 = caller only)
+     * @param nThreads  1: attention and element-wise work on the caller only; more: on the shared compute pool,
+     *                  with decode attention split for this many threads
      */
     public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
         if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
@@ -103,16 +98,6 @@ public final class CpuForwardPass implements ForwardPass {
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e;
-        }
-        this.pool = nThreads == 1 ? null : Executors.newFixedThreadPool(nThreads - 1, new AttentionThreads());
-    }
-
-    private static final class AttentionThreads implements ThreadFactory {
-        private final AtomicInteger next = new AtomicInteger();
-
-        @Override
-        public Thread newThread(Runnable r) {
-            return Thread.ofPlatform().name("herd-cpu-forward-" + next.getAndIncrement()).daemon(true).unstarted(r);
         }
     }
 
@@ -273,7 +258,7 @@ public final class CpuForwardPass implements ForwardPass {
     /** One attention task: a tile of one piece's queries, one kv head, some of its query heads. */
     private record AttentionTask(int piece, int firstToken, int endToken, int kvHead, int firstHead, int endHead) {}
 
-    /** Scratch arrays of one thread, grown on demand and kept (the pool's threads live as long as this object). */
+    /** Scratch arrays of one thread, grown on demand and kept (the pool's threads outlive this object). */
     private static final class Scratch {
         long[] offsets = new long[0];
         float[] scores = new float[0];
@@ -345,7 +330,7 @@ public final class CpuForwardPass implements ForwardPass {
         // Prefill tiles: two matrix products per tile on the compute pool, one tile after another.
         for (AttentionTask task : gemmTasks)
             attentionByMatmul(task, batch.get(task.piece()), iLayer, rope, q, positions, out, scale);
-        // Few queries (decoding): direct loops, tiles spread over this object's pool.
+        // Few queries (decoding): direct loops, tiles spread over the compute pool.
         parallelFor(tasks.size(), i -> {
             AttentionTask task = tasks.get(i);
             Piece piece = batch.get(task.piece());
@@ -614,35 +599,11 @@ public final class CpuForwardPass implements ForwardPass {
      */
     private void parallelFor(int n, IntConsumer body) {
         if (n <= 0) return;
-        if (pool == null || n == 1) {
+        if (nThreads == 1 || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable worker = () -> {
-            for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
-        };
-        int nHelpers = Math.min(n, nThreads) - 1;
-        List<Future<?>> futures = new ArrayList<>(nHelpers);
-        for (int i = 0; i < nHelpers; i++) futures.add(pool.submit(worker));
-        RuntimeException failure = null;
-        try {
-            worker.run();
-        } catch (RuntimeException e) {
-            failure = e;
-            next.set(n);   // stop the helpers claiming more
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted during a parallel loop", e);
-            } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-            }
-        }
-        if (failure != null) throw failure;
+        CpuThreadPool.shared().parallelFor(n, body);
     }
 
     /** Tokens per element-wise task (norms, activations): enough work to be worth a hand-off. */
@@ -672,10 +633,9 @@ public final class CpuForwardPass implements ForwardPass {
         }
     }
 
-    /** Stops the attention threads and frees the KV memory. */
+    /** Frees the KV memory and the prefill attention scratch. */
     @Override
     public void close() {
-        if (pool != null) pool.shutdownNow();
         if (gemmArena != null) gemmArena.close();
         arena.close();
     }
