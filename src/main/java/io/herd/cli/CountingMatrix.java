@@ -22,7 +22,7 @@ final class CountingMatrix implements Matrix {
      * @param flops multiply-adds × 2 done by matmul calls
      * @param byShape the same per matrix shape and token count, filled only when a profile is asked for
      */
-    record Counters(LongAdder bytes, LongAdder nanos, LongAdder flops, Map<String, ShapeTotals> byShape) {
+    record Counters(LongAdder bytes, LongAdder nanos, LongAdder flops, Map<Shape, ShapeTotals> byShape) {
         Counters() {
             this(false);
         }
@@ -47,8 +47,8 @@ final class CountingMatrix implements Matrix {
                         ShapeTotals t = e.getValue();
                         double seconds = t.nanos.sum() / 1e9;
                         Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("matrix", e.getKey().substring(0, e.getKey().indexOf(' ')));
-                        m.put("tokens", Integer.parseInt(e.getKey().substring(e.getKey().indexOf(' ') + 1)));
+                        m.put("matrix", e.getKey().nOut() + "x" + e.getKey().nIn());
+                        m.put("tokens", e.getKey().tokens());
                         m.put("calls", t.calls.sum());
                         m.put("ms", Math.round(seconds * 1e4) / 10.0);
                         m.put("gflops", Math.round(t.flops.sum() / seconds / 1e8) / 10.0);
@@ -60,13 +60,16 @@ final class CountingMatrix implements Matrix {
 
         private void add(Matrix m, int nTokens, long bytes, long nanos, long flops) {
             if (byShape == null) return;
-            ShapeTotals t = byShape.computeIfAbsent(m.nOut() + "x" + m.nIn() + " " + nTokens, k -> new ShapeTotals());
+            ShapeTotals t = byShape.computeIfAbsent(new Shape(m.nOut(), m.nIn(), nTokens), k -> new ShapeTotals());
             t.calls.increment();
             t.bytes.add(bytes);
             t.nanos.add(nanos);
             t.flops.add(flops);
         }
     }
+
+    /** A profile row's key: the matrix shape and the tokens of the call. */
+    record Shape(int nOut, int nIn, int tokens) {}
 
     /** What the calls of one shape and token count cost in all. */
     static final class ShapeTotals {
