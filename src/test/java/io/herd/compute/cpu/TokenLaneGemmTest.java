@@ -17,7 +17,7 @@ class TokenLaneGemmTest {
     @CsvSource({
             "false, 8, 16, 32", "false, 13, 515, 33", "false, 70, 1100, 65", "false, 129, 1536, 40",
             "true, 8, 16, 32", "true, 13, 515, 33", "true, 300, 1100, 65", "true, 257, 600, 40",
-            "false, 24, 100, 300", "true, 24, 100, 530"}) // more tokens than one pass takes
+            "false, 24, 100, 300", "true, 24, 100, 530", "false, 200, 700, 48"}) // more tokens than one pass takes
     void matchesTheExactProduct(boolean inputMajor, int nOut, int nIn, int nTokens) {
         SplittableRandom rnd = new SplittableRandom(nOut * 31L + nIn);
         float[] w = new float[nOut * nIn]; // stored as [nOut][nIn] or [nIn][nOut]
