@@ -9,8 +9,8 @@ import static io.herd.compute.cpu.Simd.roundUp;
 /**
  * {@code y = x · Wᵀ} for many tokens (prefill), computed as {@code yᵀ = W · xᵀ} with tokens along the vector lanes:
  * each weight is broadcast from a decoded panel and multiplied into {@code 2·LANES} tokens at once, and a tile of
- * {@link #ROW_TILE_ROWS} (row-major) or {@link #TILE_ROWS} (input-major) outputs × 2 token vectors keeps its
- * accumulators in registers for a whole panel of inputs, with no horizontal reductions. x and y are transposed once per call, which is O(tokens · (nIn + nOut)) against the
+ * {@link #TILE_ROWS} outputs × 2 token vectors keeps its accumulators in registers for a whole panel of inputs, with
+ * no horizontal reductions. x and y are transposed once per call, which is O(tokens · (nIn + nOut)) against the
  * O(tokens · nIn · nOut) of the product.
  *
  * <p>Lanes past the last token are zero and wasted, so {@link PanelGemm} keeps the small token counts.
@@ -18,16 +18,18 @@ import static io.herd.compute.cpu.Simd.roundUp;
 final class TokenLaneGemm {
     private TokenLaneGemm() {}
 
-    /** Input-major outputs per register tile: 8 outputs × 2 token vectors = 16 accumulators. */
-    static final int TILE_ROWS = 8;
+    /**
+     * Outputs per register tile: 12 outputs × 2 token vectors = 24 accumulators, 2 token loads and 12 broadcasts per
+     * 24 FMAs. Twelve ran 7-18% faster than eight (16 accumulators) from 32 to 256 tokens, bf16 and q8, row- and
+     * input-major (alternating in-JVM runs), with the same sums in the same order.
+     */
+    static final int TILE_ROWS = 12;
     /** Inputs per panel: a tile's slice, 12 × 512 fp32 = 24 KiB, stays in L1 across the token vectors. */
     static final int K_CHUNK = 512;
-    /** Row-major: outputs per task (one panel of 96 × 512 fp32 = 192 KiB, in L2), a multiple of both tiles. */
+    /** Row-major: outputs per task (one panel of 96 × 512 fp32 = 192 KiB, in L2), a multiple of the tile. */
     static final int ROW_BLOCK = 96;
-    /** Row-major outputs per register tile: 12 × 2 token vectors = 24 accumulators. */
-    static final int ROW_TILE_ROWS = 12;
-    /** Input-major: outputs per task; a stored row is decoded in runs of this many values (256 B of bf16). */
-    static final int COL_BLOCK = 256;
+    /** Input-major: outputs per task, a multiple of the tile; a stored row is decoded in runs of this many values. */
+    static final int COL_BLOCK = 288;
 
     /**
      * Whether this product is worth the lanes. Tokens: below the threshold PanelGemm, which wastes none, is faster;
@@ -92,7 +94,7 @@ final class TokenLaneGemm {
         }
         int block = inputMajor ? COL_BLOCK : ROW_BLOCK;
         int nBlocks = (nOut + block - 1) / block;
-        float[] yT = scratch.y(roundUp(nOut, TILE_ROWS * ROW_TILE_ROWS) * tPad);
+        float[] yT = scratch.y(roundUp(nOut, TILE_ROWS) * tPad);
         pool.parallelFor(nBlocks, b -> {
             int o0 = b * block, rows = Math.min(block, nOut - o0);
             outputBlock(w, inputMajor, nIn, xT, yT, tPad, o0, rows, SCRATCH.get().panel);
@@ -111,7 +113,7 @@ final class TokenLaneGemm {
      */
     private static void outputBlock(StoredRows w, boolean inputMajor, int nIn, float[] xT, float[] yT, int tPad,
                                     int o0, int rows, float[] panel) {
-        int rowsPad = roundUp(rows, inputMajor ? TILE_ROWS : ROW_TILE_ROWS);
+        int rowsPad = roundUp(rows, TILE_ROWS);
         for (int k0 = 0; k0 < nIn; k0 += K_CHUNK) {
             int kc = Math.min(K_CHUNK, nIn - k0);
             boolean first = k0 == 0;
@@ -126,7 +128,7 @@ final class TokenLaneGemm {
             } else {
                 for (int r = 0; r < rows; r++) w.decode(o0 + r, k0, kc, panel, r * K_CHUNK);
                 java.util.Arrays.fill(panel, rows * K_CHUNK, rowsPad * K_CHUNK, 0f);
-                for (int r0 = 0; r0 < rowsPad; r0 += ROW_TILE_ROWS)
+                for (int r0 = 0; r0 < rowsPad; r0 += TILE_ROWS)
                     for (int t = 0; t < tPad; t += 2 * LANES)
                         rowMajorTile(panel, r0 * K_CHUNK, kc, xT, k0 * tPad + t, tPad, yT, (o0 + r0) * tPad + t, first);
             }
@@ -135,18 +137,19 @@ final class TokenLaneGemm {
 
     /**
      * yT[r][t..t+2·LANES) += Σ_k panel(r, k) · xT[k][t..] for the tile's 12 rows, panel(r, k) at p[pBase + r·K_CHUNK
-     * + k]. Accumulators start from yT, or from zero for the first input chunk (so yT needs no clearing). Twelve rows
-     * (24 accumulators, 2 token loads and 12 broadcasts per 24 FMAs) ran 7-18% faster than eight (16 accumulators)
-     * from 32 to 256 tokens, bf16 and q8 (alternating in-JVM runs), with the same sums in the same order.
-     * {@link #inputMajorTile} is the same for 8 rows with panel(r, k) at p[pBase + k·ks + r]: separate copies, because
-     * the JIT keeps the bounds checks merged only when the offsets between the rows are constants.
+     * + k]. Accumulators start from yT, or from zero for the first input chunk (so yT needs no clearing).
+     * {@link #inputMajorTile} is the same with panel(r, k) at p[pBase + k·ks + r]: two copies, because the JIT keeps
+     * the bounds checks merged only when the offsets between the rows are constants.
      */
     private static void rowMajorTile(float[] p, int pBase, int kc, float[] xT, int xBase, int tPad,
                                      float[] yT, int yBase, boolean first) {
-        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71, a80, a81, a90, a91, a100, a101, a110, a111;
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
+        FloatVector a60, a61, a70, a71, a80, a81, a90, a91, a100, a101, a110, a111;
         if (first) {
             a00 = FloatVector.zero(F);
-            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00; a40 = a00; a41 = a00; a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00; a80 = a00; a81 = a00; a90 = a00; a91 = a00; a100 = a00; a101 = a00; a110 = a00; a111 = a00;
+            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00; a40 = a00; a41 = a00;
+            a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00; a80 = a00; a81 = a00;
+            a90 = a00; a91 = a00; a100 = a00; a101 = a00; a110 = a00; a111 = a00;
         } else {
             a00 = FloatVector.fromArray(F, yT, yBase); a01 = FloatVector.fromArray(F, yT, yBase + LANES);
             a10 = FloatVector.fromArray(F, yT, yBase + tPad); a11 = FloatVector.fromArray(F, yT, yBase + tPad + LANES);
@@ -205,11 +208,13 @@ final class TokenLaneGemm {
 
     private static void inputMajorTile(float[] p, int pBase, int ks, int kc, float[] xT, int xBase, int tPad,
                                        float[] yT, int yBase, boolean first) {
-        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
+        FloatVector a60, a61, a70, a71, a80, a81, a90, a91, a100, a101, a110, a111;
         if (first) {
             a00 = FloatVector.zero(F);
-            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00;
-            a40 = a00; a41 = a00; a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00;
+            a01 = a00; a10 = a00; a11 = a00; a20 = a00; a21 = a00; a30 = a00; a31 = a00; a40 = a00; a41 = a00;
+            a50 = a00; a51 = a00; a60 = a00; a61 = a00; a70 = a00; a71 = a00; a80 = a00; a81 = a00;
+            a90 = a00; a91 = a00; a100 = a00; a101 = a00; a110 = a00; a111 = a00;
         } else {
             a00 = FloatVector.fromArray(F, yT, yBase); a01 = FloatVector.fromArray(F, yT, yBase + LANES);
             a10 = FloatVector.fromArray(F, yT, yBase + tPad); a11 = FloatVector.fromArray(F, yT, yBase + tPad + LANES);
@@ -219,6 +224,10 @@ final class TokenLaneGemm {
             a50 = FloatVector.fromArray(F, yT, yBase + 5 * tPad); a51 = FloatVector.fromArray(F, yT, yBase + 5 * tPad + LANES);
             a60 = FloatVector.fromArray(F, yT, yBase + 6 * tPad); a61 = FloatVector.fromArray(F, yT, yBase + 6 * tPad + LANES);
             a70 = FloatVector.fromArray(F, yT, yBase + 7 * tPad); a71 = FloatVector.fromArray(F, yT, yBase + 7 * tPad + LANES);
+            a80 = FloatVector.fromArray(F, yT, yBase + 8 * tPad); a81 = FloatVector.fromArray(F, yT, yBase + 8 * tPad + LANES);
+            a90 = FloatVector.fromArray(F, yT, yBase + 9 * tPad); a91 = FloatVector.fromArray(F, yT, yBase + 9 * tPad + LANES);
+            a100 = FloatVector.fromArray(F, yT, yBase + 10 * tPad); a101 = FloatVector.fromArray(F, yT, yBase + 10 * tPad + LANES);
+            a110 = FloatVector.fromArray(F, yT, yBase + 11 * tPad); a111 = FloatVector.fromArray(F, yT, yBase + 11 * tPad + LANES);
         }
         for (int k = 0; k < kc; k++) {
             int xo = xBase + k * tPad, po = pBase + k * ks;
@@ -239,6 +248,14 @@ final class TokenLaneGemm {
             a60 = b.fma(x0, a60); a61 = b.fma(x1, a61);
             b = FloatVector.broadcast(F, p[po + 7]);
             a70 = b.fma(x0, a70); a71 = b.fma(x1, a71);
+            b = FloatVector.broadcast(F, p[po + 8]);
+            a80 = b.fma(x0, a80); a81 = b.fma(x1, a81);
+            b = FloatVector.broadcast(F, p[po + 9]);
+            a90 = b.fma(x0, a90); a91 = b.fma(x1, a91);
+            b = FloatVector.broadcast(F, p[po + 10]);
+            a100 = b.fma(x0, a100); a101 = b.fma(x1, a101);
+            b = FloatVector.broadcast(F, p[po + 11]);
+            a110 = b.fma(x0, a110); a111 = b.fma(x1, a111);
         }
         a00.intoArray(yT, yBase); a01.intoArray(yT, yBase + LANES);
         a10.intoArray(yT, yBase + tPad); a11.intoArray(yT, yBase + tPad + LANES);
@@ -248,5 +265,10 @@ final class TokenLaneGemm {
         a50.intoArray(yT, yBase + 5 * tPad); a51.intoArray(yT, yBase + 5 * tPad + LANES);
         a60.intoArray(yT, yBase + 6 * tPad); a61.intoArray(yT, yBase + 6 * tPad + LANES);
         a70.intoArray(yT, yBase + 7 * tPad); a71.intoArray(yT, yBase + 7 * tPad + LANES);
+        a80.intoArray(yT, yBase + 8 * tPad); a81.intoArray(yT, yBase + 8 * tPad + LANES);
+        a90.intoArray(yT, yBase + 9 * tPad); a91.intoArray(yT, yBase + 9 * tPad + LANES);
+        a100.intoArray(yT, yBase + 10 * tPad); a101.intoArray(yT, yBase + 10 * tPad + LANES);
+        a110.intoArray(yT, yBase + 11 * tPad); a111.intoArray(yT, yBase + 11 * tPad + LANES);
     }
+
 }
