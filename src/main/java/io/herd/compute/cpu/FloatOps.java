@@ -5,17 +5,23 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Objects;
 
 import static io.herd.compute.cpu.Simd.F;
 import static io.herd.compute.cpu.Simd.LANES;
 
 /**
- * Vector helpers over plain float arrays for the model's per-token work (attention scores, norms, residuals). All
- * accumulate in fp32 vector lanes, so sums differ from a sequential loop by summation order only.
+ * Vector helpers over float arrays (and, for attention, KV-cache segments) for the model's per-token work (attention
+ * scores, norms, residuals). All accumulate in fp32 vector lanes, so sums differ from a sequential loop by summation
+ * order only.
  */
 public final class FloatOps {
     private FloatOps() {}
+
+    /** KV caches hold floats in native order (ValueLayout.JAVA_FLOAT); read here without alignment assumptions. */
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat NATIVE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** Σ a[aOff+i]·b[bOff+i] for i < n. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
@@ -75,9 +81,6 @@ public final class FloatOps {
             y[yOff + c] = sum;
         }
     }
-
-    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
-    private static final ValueLayout.OfFloat NATIVE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** y[yOff+i] += alpha·x[xOff+i] for i < n. */
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {

@@ -270,5 +270,4 @@ final class TokenLaneGemm {
         a100.intoArray(yT, yBase + 10 * tPad); a101.intoArray(yT, yBase + 10 * tPad + LANES);
         a110.intoArray(yT, yBase + 11 * tPad); a111.intoArray(yT, yBase + 11 * tPad + LANES);
     }
-
 }
