@@ -99,7 +99,13 @@ class BackendConformanceTest {
         float[] actual = new float[nTokens * nOut];
         ref.matmul(x, expected, nTokens);
         fast.matmul(x, actual, nTokens);
-        assertThat(Accuracy.nmse(expected, actual, expected.length)).isLessThan(NmseBounds.sameWeights(DType.Q8));
+        boolean int16Activations = nTokens == 1 && fast.nativeDecode();
+        assertThat(Accuracy.nmse(expected, actual, expected.length)).isLessThan(
+                int16Activations ? NmseBounds.Q8_INT16_ACTIVATIONS : NmseBounds.sameWeights(DType.Q8));
+        // The Vector API kernels stay exact where the native one takes over, and are what other CPUs run.
+        float[] vectorApi = new float[nTokens * nOut];
+        fast.vectorApiOnly().matmul(x, vectorApi, nTokens);
+        assertThat(Accuracy.nmse(expected, vectorApi, expected.length)).isLessThan(NmseBounds.sameWeights(DType.Q8));
     }
 
     /** The accuracy cost of Q8 against the fp32 weights it was made from, per-row and per 32-group scales. */

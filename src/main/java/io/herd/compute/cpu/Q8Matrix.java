@@ -3,18 +3,32 @@ package io.herd.compute.cpu;
 import io.herd.compute.DType;
 import io.herd.compute.Matrix;
 import io.herd.compute.Q8Weights;
+import io.herd.ffi.CpuKernels;
 
 import java.lang.foreign.Arena;
 
-/** Vector API matmul over {@link Q8Weights}: int8 rows widened and scaled to fp32 per panel. */
+/**
+ * Matmul over {@link Q8Weights}: int8 rows widened and scaled to fp32 per panel (Vector API). One-token products
+ * (decode) take the native int8 kernel where {@link CpuKernels} runs: the Vector API's widening of every weight to
+ * fp32 costs more than the memory stream hides, and it cannot prefetch; the native kernel multiplies int8 weights by
+ * int16 activations in integer dot products and prefetches each row ahead.
+ */
 public final class Q8Matrix implements Matrix {
     private final Q8Weights weights;
     private final CpuThreadPool pool;
     private final StoredRows rows;
+    /** Null where the Vector API kernels do all the work. */
+    private final CpuKernels kernels;
 
     public Q8Matrix(Q8Weights weights, CpuThreadPool pool) {
+        this(weights, pool, CpuKernels.get().orElse(null));
+    }
+
+    /** {@code kernels} null keeps every product on the Vector API (tests compare the two). */
+    Q8Matrix(Q8Weights weights, CpuThreadPool pool, CpuKernels kernels) {
         this.weights = weights;
         this.pool = pool;
+        this.kernels = kernels != null && CpuKernels.q8GemvSuits(weights.nIn(), weights.groupSize()) ? kernels : null;
         int nIn = weights.nIn(), groupSize = weights.groupSize(), nGroups = weights.nGroups();
         boolean flat = Simd.B != null && Integer.bitCount(groupSize) == 1 && groupSize % Simd.LANES == 0;
         int shift = Integer.numberOfTrailingZeros(groupSize);
@@ -62,6 +76,12 @@ public final class Q8Matrix implements Matrix {
 
     public Q8Weights weights() { return weights; }
 
+    /** Whether one-token products run on the native kernel. */
+    public boolean nativeDecode() { return kernels != null; }
+
+    /** The same weights with every product on the Vector API kernels. */
+    public Q8Matrix vectorApiOnly() { return new Q8Matrix(weights, pool, null); }
+
     @Override public int nOut() { return weights.nOut(); }
     @Override public int nIn() { return weights.nIn(); }
     @Override public DType dtype() { return DType.Q8; }
@@ -71,6 +91,17 @@ public final class Q8Matrix implements Matrix {
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
         int nOut = weights.nOut(), nIn = weights.nIn();
+        if (nTokens == 1 && kernels != null) {
+            if (x.length < nIn || y.length < nOut)
+                throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
+            // Fresh per call: a pool thread may run another matmul's tasks while this one's are in flight.
+            short[] xq = new short[nIn];
+            float[] xs = new float[CpuKernels.activationScales(nIn)];
+            kernels.quantizeActivations(x, nIn, xq, xs);
+            Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> kernels.q8Gemv(weights.values(),
+                    weights.scales(), nIn, weights.groupSize(), xq, xs, y, o0, o1));
+            return;
+        }
         if (nTokens == 1 && GemvKernels.q8Supported(nIn, weights.groupSize())) {
             if (x.length < nIn || y.length < nOut)
                 throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
