@@ -40,6 +40,7 @@ public final class CpuKernels {
     public static final int ACTIVATION_GROUP = 32;
 
     private static final int FEATURE_Q8_GEMV = 1;
+    private static final int FEATURE_BF16_GEMV = 2;
 
     /** This build's kernels on this CPU, or the reason there are none. */
     public record Availability(Optional<CpuKernels> kernels, String description) {}
@@ -48,17 +49,31 @@ public final class CpuKernels {
         static final Availability AVAILABILITY = probe();
     }
 
+    private final int features;
     private final MethodHandle quantizeActivations;
     private final MethodHandle q8Gemv;
+    private final MethodHandle bf16Gemv;
+    private final MethodHandle bf16Axpy;
 
-    private CpuKernels(SymbolLookup lookup) {
+    private CpuKernels(SymbolLookup lookup, int features) {
+        this.features = features;
         Linker.Option critical = Linker.Option.critical(true);
         Linker linker = Linker.nativeLinker();
         quantizeActivations = linker.downcallHandle(find(lookup, "herd_q8_quantize_activations"),
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS, ADDRESS), critical);
         q8Gemv = linker.downcallHandle(find(lookup, "herd_q8_gemv"), FunctionDescriptor.ofVoid(
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG), critical);
+        bf16Gemv = linker.downcallHandle(find(lookup, "herd_bf16_gemv"), FunctionDescriptor.ofVoid(
+                ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG), critical);
+        bf16Axpy = linker.downcallHandle(find(lookup, "herd_bf16_axpy"), FunctionDescriptor.ofVoid(
+                ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS), critical);
     }
+
+    /** Whether this CPU runs {@link #q8Gemv} (AVX-512 VNNI). */
+    public boolean q8() { return (features & FEATURE_Q8_GEMV) != 0; }
+
+    /** Whether this CPU runs {@link #bf16Gemv} and {@link #bf16Axpy} (AVX-512). */
+    public boolean bf16() { return (features & FEATURE_BF16_GEMV) != 0; }
 
     /** Whether the kernels run in this process, and which ones or why not (for logs and bench reports). */
     public static Availability availability() {
@@ -68,6 +83,16 @@ public final class CpuKernels {
     /** The kernels, when this build has them, this CPU runs them and they are not switched off. */
     public static Optional<CpuKernels> get() {
         return Holder.AVAILABILITY.kernels();
+    }
+
+    /** The kernels when they include the Q8 GEMV. */
+    public static Optional<CpuKernels> forQ8() {
+        return get().filter(CpuKernels::q8);
+    }
+
+    /** The kernels when they include the BF16 GEMVs. */
+    public static Optional<CpuKernels> forBf16() {
+        return get().filter(CpuKernels::bf16);
     }
 
     private static Availability probe() {
@@ -86,10 +111,10 @@ public final class CpuKernels {
             int features = (int) Linker.nativeLinker()
                     .downcallHandle(find(lookup, "herd_cpu_features"), FunctionDescriptor.of(JAVA_INT))
                     .invokeExact();
-            if ((features & FEATURE_Q8_GEMV) == 0)
-                return none("this CPU lacks AVX-512 VNNI (the int8 kernels need avx512f, bw, vl and vnni)");
-            return new Availability(Optional.of(new CpuKernels(lookup)),
-                    "native (libherd_cpu.so: AVX-512 VNNI int8 GEMV with prefetch)");
+            if (features == 0) return none("this CPU lacks AVX-512 (the kernels need avx512f, bw and vl)");
+            return new Availability(Optional.of(new CpuKernels(lookup, features)), "native (libherd_cpu.so: "
+                    + ((features & FEATURE_Q8_GEMV) != 0 ? "Q8 GEMV in AVX-512 VNNI" : "no Q8 GEMV: no AVX-512 VNNI")
+                    + ", BF16 GEMV, prefetching)");
         } catch (Throwable t) {
             return none("libherd_cpu.so did not load: " + t);
         }
@@ -146,6 +171,7 @@ public final class CpuKernels {
      */
     public void q8Gemv(MemorySegment values, MemorySegment scales, int nIn, int groupSize, short[] xq, float[] xs,
                        float[] y, int o0, int o1) {
+        if (!q8()) throw new IllegalStateException("this CPU has no Q8 kernel (no AVX-512 VNNI)");
         if (!q8GemvSuits(nIn, groupSize)) throw new IllegalArgumentException("q8 GEMV of " + nIn + " inputs, group " + groupSize);
         int nGroups = (nIn + groupSize - 1) / groupSize;
         if (o0 < 0 || o1 < o0 || o1 > y.length || values.byteSize() < (long) o1 * nIn
@@ -156,6 +182,42 @@ public final class CpuKernels {
         try {
             q8Gemv.invokeExact(values, scales, nIn, groupSize, MemorySegment.ofArray(xq), MemorySegment.ofArray(xs),
                     MemorySegment.ofArray(y), (long) o0, (long) o1);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Row-major BF16 [nOut, nIn]: y[o] = Σ_i w[o, i] · x[i] for o in [o0, o1), with x split into its even inputs then
+     * its odd ones ({@code xPairs}, nIn floats). nIn is a multiple of 32.
+     */
+    public void bf16Gemv(MemorySegment w, int nIn, float[] xPairs, float[] y, int o0, int o1) {
+        if (!bf16()) throw new IllegalStateException("this CPU has no BF16 kernels");
+        if (nIn % 32 != 0 || o0 < 0 || o1 < o0 || o1 > y.length || xPairs.length < nIn || w.byteSize() < 2L * o1 * nIn)
+            throw new IllegalArgumentException("bf16 GEMV rows [" + o0 + ", " + o1 + ") of " + nIn + " inputs: weights "
+                    + w.byteSize() + " bytes, y " + y.length + ", x " + xPairs.length);
+        if (o0 == o1) return;
+        try {
+            bf16Gemv.invokeExact(w, nIn, MemorySegment.ofArray(xPairs), MemorySegment.ofArray(y), (long) o0, (long) o1);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Input-major BF16 [nIn, nOut]: acc[accOffset + o] += Σ_i x[i] · w[i, o] over stored rows i in [i0, i1) and every
+     * output o.
+     */
+    public void bf16Axpy(MemorySegment w, int nOut, float[] x, int i0, int i1, float[] acc, int accOffset) {
+        if (!bf16()) throw new IllegalStateException("this CPU has no BF16 kernels");
+        if (i0 < 0 || i1 < i0 || i1 > x.length || accOffset < 0 || accOffset + (long) nOut > acc.length
+                || w.byteSize() < 2L * i1 * nOut)
+            throw new IllegalArgumentException("bf16 rows [" + i0 + ", " + i1 + ") of " + nOut + " outputs: weights "
+                    + w.byteSize() + " bytes, x " + x.length + ", acc " + acc.length + " from " + accOffset);
+        if (i0 == i1) return;
+        try {
+            bf16Axpy.invokeExact(w, (long) nOut, MemorySegment.ofArray(x), (long) i0, (long) i1,
+                    MemorySegment.ofArray(acc).asSlice(4L * accOffset));
         } catch (Throwable t) {
             throw Ffi.rethrow(t);
         }

@@ -69,6 +69,12 @@ class BackendConformanceTest {
         fast.matmul(x, actual, nTokens);
         assertThat(Accuracy.nmse(expected, actual, expected.length)).isLessThan(NmseBounds.sameWeights(dtype));
         assertThat(fast.get(nOut - 1, nIn - 1)).isEqualTo(ref.get(nOut - 1, nIn - 1));
+        if (fast instanceof CpuMatrix cpu && cpu.nativeDecode()) { // the Vector API twin, what other CPUs run
+            float[] vectorApi = new float[nTokens * nOut];
+            java.util.Arrays.fill(vectorApi, Float.NaN);
+            cpu.vectorApiOnly().matmul(x, vectorApi, nTokens);
+            assertThat(Accuracy.nmse(expected, vectorApi, expected.length)).isLessThan(NmseBounds.sameWeights(dtype));
+        }
     }
 
     static Stream<Arguments> q8Cases() {

@@ -31,6 +31,7 @@ class CpuKernelsTest {
 
     @Test
     void activationsRoundTripWithinHalfAStep() {
+        assumeTrue(kernels.q8(), "no Q8 kernel on this CPU (no AVX-512 VNNI)");
         Random rnd = new Random(7);
         int n = 32 * 40;
         float[] x = new float[n];
@@ -56,6 +57,7 @@ class CpuKernelsTest {
 
     @Test
     void nonFiniteRunsGetNanScales() {
+        assumeTrue(kernels.q8(), "no Q8 kernel on this CPU (no AVX-512 VNNI)");
         float[] x = new float[96];
         Arrays.fill(x, 1f);
         x[3] = Float.NaN;
@@ -71,6 +73,7 @@ class CpuKernelsTest {
     @ParameterizedTest(name = "{0}x{1} group {2}")
     @CsvSource({"1,32,32", "3,64,32", "4,96,64", "5,2048,32", "9,1024,128", "13,160,160", "37,5120,32", "6,4096,4096"})
     void gemvMatchesScalarReferenceForAnyRowRange(int nOut, int nIn, int groupSize) {
+        assumeTrue(kernels.q8(), "no Q8 kernel on this CPU (no AVX-512 VNNI)");
         Random rnd = new Random(nOut * 31L + nIn + groupSize);
         int nGroups = (nIn + groupSize - 1) / groupSize;
         try (Arena arena = Arena.ofConfined()) {
@@ -111,12 +114,81 @@ class CpuKernelsTest {
         }
     }
 
+    private static MemorySegment randomBf16(Arena arena, int n, Random rnd) {
+        MemorySegment w = arena.allocate(2L * n);
+        for (int i = 0; i < n; i++)
+            w.setAtIndex(FP16, i, (short) (Float.floatToRawIntBits((float) rnd.nextGaussian()) >>> 16));
+        return w;
+    }
+
+    private static float bf16(MemorySegment w, long index) {
+        return Float.intBitsToFloat((w.getAtIndex(FP16, index) & 0xffff) << 16);
+    }
+
+    @ParameterizedTest(name = "{0}x{1}")
+    @CsvSource({"1,32", "13,64", "8,96", "21,1024"})
+    void bf16RowsMatchScalarReference(int nOut, int nIn) {
+        assumeTrue(kernels.bf16(), "no BF16 kernels on this CPU");
+        Random rnd = new Random(nOut + 7L * nIn);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomBf16(arena, nOut * nIn, rnd);
+            float[] x = new float[nIn], pairs = new float[nIn];
+            for (int i = 0; i < nIn; i++) x[i] = (float) rnd.nextGaussian();
+            for (int j = 0; j < nIn / 2; j++) {
+                pairs[j] = x[2 * j];
+                pairs[nIn / 2 + j] = x[2 * j + 1];
+            }
+            float[] y = new float[nOut];
+            kernels.bf16Gemv(w, nIn, pairs, y, 0, nOut);
+            for (int o = 0; o < nOut; o++) {
+                double exact = 0, magnitude = 0;
+                for (int i = 0; i < nIn; i++) {
+                    exact += (double) bf16(w, (long) o * nIn + i) * x[i];
+                    magnitude += Math.abs((double) bf16(w, (long) o * nIn + i) * x[i]);
+                }
+                assertThat(Math.abs(y[o] - exact)).as("row %d", o).isLessThanOrEqualTo(magnitude * 1e-6);
+            }
+            float[] parts = new float[nOut];
+            kernels.bf16Gemv(w, nIn, pairs, parts, 0, nOut / 2);
+            kernels.bf16Gemv(w, nIn, pairs, parts, nOut / 2, nOut);
+            assertThat(parts).isEqualTo(y);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} rows of {1}")
+    @CsvSource({"1,1", "8,16", "11,37", "19,300"})
+    void bf16InputMajorRowsAddIntoTheirOutputs(int nRows, int nOut) {
+        assumeTrue(kernels.bf16(), "no BF16 kernels on this CPU");
+        Random rnd = new Random(nRows * 13L + nOut);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomBf16(arena, (nRows + 2) * nOut, rnd);
+            float[] x = new float[nRows + 2];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[] acc = new float[nOut + 5];
+            java.util.Arrays.fill(acc, 1f);
+            kernels.bf16Axpy(w, nOut, x, 1, 1 + nRows, acc, 3); // rows [1, 1 + nRows) into acc[3, 3 + nOut)
+            for (int o = 0; o < acc.length; o++) {
+                if (o < 3 || o >= 3 + nOut) {
+                    assertThat(acc[o]).as("untouched acc[%d]", o).isEqualTo(1f);
+                    continue;
+                }
+                double exact = 1, magnitude = 1;
+                for (int i = 1; i < 1 + nRows; i++) {
+                    exact += (double) bf16(w, (long) i * nOut + o - 3) * x[i];
+                    magnitude += Math.abs((double) bf16(w, (long) i * nOut + o - 3) * x[i]);
+                }
+                assertThat(Math.abs(acc[o] - exact)).as("output %d", o - 3).isLessThanOrEqualTo(magnitude * 1e-6);
+            }
+        }
+    }
+
     @Test
     void rejectsWhatTheNativeCodeWouldOverrun() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment values = arena.allocate(4L * 64), scales = arena.allocate(2L * 4 * 2);
             short[] xq = new short[64];
             float[] xs = new float[2];
+            assumeTrue(kernels.q8() && kernels.bf16(), "not every kernel runs on this CPU");
             assertThatThrownBy(() -> kernels.q8Gemv(values, scales, 64, 32, xq, xs, new float[5], 0, 5))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("rows [0, 5)");
             assertThatThrownBy(() -> kernels.q8Gemv(values, scales, 64, 32, xq, xs, new float[3], 0, 4))
@@ -124,6 +196,13 @@ class CpuKernelsTest {
             assertThatThrownBy(() -> kernels.q8Gemv(values, scales, 48, 48, xq, xs, new float[4], 0, 4))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("48 inputs");
             assertThatThrownBy(() -> kernels.quantizeActivations(new float[64], 96, new short[96], new float[3]))
+                    .isInstanceOf(IllegalArgumentException.class);
+            MemorySegment bf16 = arena.allocate(2L * 4 * 64);
+            assertThatThrownBy(() -> kernels.bf16Gemv(bf16, 64, new float[64], new float[5], 0, 5))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("rows [0, 5)");
+            assertThatThrownBy(() -> kernels.bf16Axpy(bf16, 64, new float[8], 0, 5, new float[64], 0))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> kernels.bf16Axpy(bf16, 64, new float[8], 0, 4, new float[64], 1))
                     .isInstanceOf(IllegalArgumentException.class);
         }
     }

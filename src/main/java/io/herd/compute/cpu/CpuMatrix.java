@@ -2,6 +2,7 @@ package io.herd.compute.cpu;
 
 import io.herd.compute.DType;
 import io.herd.compute.Matrix;
+import io.herd.ffi.CpuKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -10,7 +11,8 @@ import static io.herd.compute.cpu.Simd.LE;
 
 /**
  * Vector API matrix over F32, BF16 or F16 weights in a segment (memory-mapped or off-heap), in either the HF Linear
- * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights.
+ * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights. BF16 decode (one token) runs on
+ * the native kernels where {@link CpuKernels} has them: the same fp32 products, with each row's stream prefetched.
  */
 public final class CpuMatrix implements Matrix {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
@@ -22,8 +24,15 @@ public final class CpuMatrix implements Matrix {
     private final boolean inputMajor;
     private final CpuThreadPool pool;
     private final StoredRows rows;
+    /** Null where the Vector API kernels do all the work. */
+    private final CpuKernels kernels;
 
     private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool) {
+        this(data, dtype, nOut, nIn, inputMajor, pool, dtype == DType.BF16 ? CpuKernels.forBf16().orElse(null) : null);
+    }
+
+    private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool,
+                      CpuKernels kernels) {
         if (dtype == DType.Q8) throw new IllegalArgumentException("Q8 weights are made by Matrices.quantizeQ8");
         if (nOut <= 0 || nIn <= 0) throw new IllegalArgumentException("matrix shape " + nOut + "×" + nIn);
         long need = (long) nOut * nIn * dtype.bytes;
@@ -39,7 +48,14 @@ public final class CpuMatrix implements Matrix {
         long rowLength = inputMajor ? nOut : nIn;
         this.rows = (row, col0, n, dst, dstOff) ->
                 WeightDecoder.decode(dtype, data, row * rowLength + col0, dst, dstOff, n);
+        this.kernels = dtype == DType.BF16 && kernels != null && kernels.bf16() ? kernels : null;
     }
+
+    /** Whether one-token products run on the native kernels. */
+    public boolean nativeDecode() { return kernels != null; }
+
+    /** The same weights with every product on the Vector API kernels. */
+    public CpuMatrix vectorApiOnly() { return new CpuMatrix(data, dtype, nOut, nIn, inputMajor, pool, null); }
 
     /** An HF Linear weight {@code [nOut, nIn]}, nIn contiguous. */
     public static CpuMatrix rowMajor(MemorySegment data, DType dtype, int nOut, int nIn, CpuThreadPool pool) {
@@ -79,6 +95,11 @@ public final class CpuMatrix implements Matrix {
             throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
         if (inputMajor) {
             gemvInputMajor(x, y);
+            return;
+        }
+        if (kernels != null && nIn % 32 == 0) {
+            float[] xPairs = GemvKernels.bf16Pairs(x, nIn, xPairsScratch(nIn));
+            Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> kernels.bf16Gemv(data, nIn, xPairs, y, o0, o1));
             return;
         }
         float[] xPairs = dtype == DType.BF16 && nIn % (2 * Simd.LANES) == 0
@@ -137,7 +158,8 @@ public final class CpuMatrix implements Matrix {
         pool.parallelFor(nParts, task -> {
             int i0 = task * per, i1 = Math.min(nIn, i0 + per);
             java.util.Arrays.fill(partial, task * size, (task + 1) * size, 0f);
-            if (nTokens == 1) GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * size);
+            if (nTokens == 1 && kernels != null) kernels.bf16Axpy(data, nOut, x, i0, i1, partial, task * size);
+            else if (nTokens == 1) GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * size);
             else GemvKernels.inputMajorTokens(dtype, data, nOut, x, nIn, nTokens, i0, i1, partial, task * size);
         });
         if (nParts == 1) return;

@@ -21,14 +21,14 @@ public final class Q8Matrix implements Matrix {
     private final CpuKernels kernels;
 
     public Q8Matrix(Q8Weights weights, CpuThreadPool pool) {
-        this(weights, pool, CpuKernels.get().orElse(null));
+        this(weights, pool, CpuKernels.forQ8().orElse(null));
     }
 
     /** {@code kernels} null keeps every product on the Vector API (tests compare the two). */
     Q8Matrix(Q8Weights weights, CpuThreadPool pool, CpuKernels kernels) {
         this.weights = weights;
         this.pool = pool;
-        this.kernels = kernels != null && CpuKernels.q8GemvSuits(weights.nIn(), weights.groupSize()) ? kernels : null;
+        this.kernels = kernels != null && kernels.q8() && CpuKernels.q8GemvSuits(weights.nIn(), weights.groupSize()) ? kernels : null;
         int nIn = weights.nIn(), groupSize = weights.groupSize(), nGroups = weights.nGroups();
         boolean flat = Simd.B != null && Integer.bitCount(groupSize) == 1 && groupSize % Simd.LANES == 0;
         int shift = Integer.numberOfTrailingZeros(groupSize);
