@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * call), which between them reach every CPU matmul path. Q8 is
  * quantized (64-value groups) from the BF16 matrix of the given layout; its storage is always [out, in]. One matrix
  * of 42–168 MB can stay partly in a large shared L3 between calls, so 1-token scores can exceed DRAM speed; for
- * memory-streaming decode numbers use {@code ./herd bench --kernels}, which cycles through 1 GB of copies.
+ * memory-streaming decode numbers use {@code ./herd bench --kernels}, which cycles through 1 GB of copies. The
+ * {@link #kernels} parameter sets the native decode kernels against their Vector API twins.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -50,6 +51,10 @@ public class MatmulBenchmark {
     @Param({"1", "8", "16", "64", "128"})
     public int tokens;
 
+    /** "native": the native decode kernels where this build and CPU have them; "vectorApi": Vector API only. */
+    @Param({"native", "vectorApi"})
+    public String kernels;
+
     /** Owner of the weight memory for one trial. */
     private Arena arena;
     private Matrix matrix;
@@ -67,12 +72,14 @@ public class MatmulBenchmark {
         Matrix m = layout.equals("rowMajor") ? Matrices.rowMajor(w, stored, N_OUT, N_IN)
                 : Matrices.inputMajor(w, stored, N_IN, N_OUT);
         matrix = d == DType.Q8 ? Matrices.quantizeQ8(m, 64, arena) : m;
+        if (kernels.equals("vectorApi")) matrix = Matrices.vectorApiOnly(matrix);
         bytesRead = matrix.bytesRead();
         x = new float[tokens * N_IN];
         y = new float[tokens * N_OUT];
         SplittableRandom rnd = new SplittableRandom(2);
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1, 1);
-        System.out.printf("%n%s %s: %d weight bytes per call%n", dtype, layout, bytesRead);
+        System.out.printf("%n%s %s: %d weight bytes per call, native decode kernel: %s%n", dtype, layout, bytesRead,
+                Matrices.nativeDecode(matrix));
     }
 
     @TearDown(Level.Trial)

@@ -21,8 +21,9 @@ import java.util.SplittableRandom;
  * row-major, an expert's gate_up [5120, 16384] input-major) at 1, 4, 8, 16, 64 and 128 tokens, with the read
  * bandwidth measured before and after in the same process. One token is reported as GB/s of weights (decode is
  * bandwidth-bound), more tokens as GFLOP/s; 1, 4 and 8 tokens stream copies of the matrix from memory (a single
- * copy would sit in the last-level cache), the larger counts reuse one. Quick numbers for a comparison on one
- * machine; the JMH benchmarks are the careful ones.
+ * copy would sit in the last-level cache), the larger counts reuse one. Where a native decode kernel runs, its
+ * Vector API twin's one-token rate is reported beside it. Quick numbers for a comparison on one machine; the JMH
+ * benchmarks are the careful ones.
  */
 final class KernelBench {
     private KernelBench() {}
@@ -37,6 +38,8 @@ final class KernelBench {
             rows.add(measure(dtype, "rowMajor", (w, a) -> Matrices.rowMajor(w, dtype, 8192, 5120)));
             rows.add(measure(dtype, "inputMajor", (w, a) -> Matrices.inputMajor(w, dtype, 5120, 16384)));
         }
+        rows.add(measure(DType.BF16, "Q8 group 32",
+                (w, a) -> Matrices.quantizeQ8(Matrices.rowMajor(w, DType.BF16, 8192, 5120), 32, a)));
         rows.add(measure(DType.BF16, "Q8 group 64",
                 (w, a) -> Matrices.quantizeQ8(Matrices.rowMajor(w, DType.BF16, 8192, 5120), 64, a)));
         rows.add(measure(DType.BF16, "Q8 per row",
@@ -81,6 +84,10 @@ final class KernelBench {
             row.put("layout", layout);
             row.put("shape", m0.nOut() + "x" + m0.nIn());
             row.put("gemvGBps", BenchCommand.round(m0.bytesRead() / bestSeconds(copies, 1, rnd) / 1e9));
+            row.put("gemvKernel", Matrices.nativeDecode(m0) ? "native" : "Vector API");
+            if (Matrices.nativeDecode(m0)) // the Vector API twin, which CPUs without the native kernels run
+                row.put("gemvGBpsVectorApi", BenchCommand.round(m0.bytesRead()
+                        / bestSeconds(copies.stream().map(Matrices::vectorApiOnly).toList(), 1, rnd) / 1e9));
             // Batched decode and routed experts: few tokens over weights streamed from memory, as decode reads them.
             for (int nTokens : new int[]{4, 8})
                 row.put("gflops" + nTokens, BenchCommand.round(

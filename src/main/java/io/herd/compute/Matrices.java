@@ -33,4 +33,25 @@ public final class Matrices {
     public static Matrix quantizeQ8(Matrix source, int groupSize, Arena arena) {
         return Q8Matrix.quantize(source, groupSize, arena, CpuThreadPool.shared());
     }
+
+    /**
+     * The same matrix with every product on the Vector API kernels, also where native ones would run (benchmarks
+     * compare the two); other matrices as they are.
+     */
+    public static Matrix vectorApiOnly(Matrix m) {
+        return switch (m) {
+            case CpuMatrix cpu -> cpu.vectorApiOnly();
+            case Q8Matrix q8 -> q8.vectorApiOnly();
+            default -> m;
+        };
+    }
+
+    /** Whether one-token products of {@code m} run on native CPU kernels. */
+    public static boolean nativeDecode(Matrix m) {
+        return switch (m) {
+            case CpuMatrix cpu -> cpu.nativeDecode();
+            case Q8Matrix q8 -> q8.nativeDecode();
+            default -> false;
+        };
+    }
 }
