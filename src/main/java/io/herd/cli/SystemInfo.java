@@ -20,7 +20,7 @@ final class SystemInfo {
         m.put("processors", Runtime.getRuntime().availableProcessors());
         m.put("computeThreads", pool.parallelism());
         m.put("vectorBits", io.herd.compute.cpu.VectorInfo.floatVectorBits());
-        m.put("q8DecodeKernel", io.herd.ffi.CpuKernels.availability().description());
+        m.put("cpuDecodeKernels", io.herd.ffi.CpuKernels.availability().description());
         m.put("loadAverageBefore", loadAverage());
         return m;
     }
