@@ -231,3 +231,224 @@ KERNEL_AVX512 void herd_bf16_axpy(const uint16_t *w, long n_out, const float *x,
         }
     }
 }
+
+/* ---- A few tokens (2-15): batched decode and the routed experts of a prefill. Compute-bound: each weight vector
+ * is widened once and feeds every token of a tile, each token vector feeds four rows. ---- */
+
+#define TOKEN_TILE 4
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
+
+/* Four BF16 rows × nt tokens (nt ≤ TOKEN_TILE, a constant where inlined) over all inputs, x split in pairs per token. */
+AVX512_INLINE void bf16_rows4_tile(const uint16_t *w0, int n_in, const float *x_pairs, int nt, float *y, long n_out,
+                                   long o, int t0) {
+    const int half = n_in / 2;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    __m512 acc[4][TOKEN_TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int j = 0; j < half; j += 16) {
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            _mm_prefetch((const char *)(w0 + (long)r * n_in + 2 * j) + PREFETCH_BYTES, _MM_HINT_T0);
+        __m512 even[TOKEN_TILE], odd[TOKEN_TILE];
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) {
+            even[t] = _mm512_loadu_ps(x_pairs + (long)(t0 + t) * n_in + j);
+            odd[t] = _mm512_loadu_ps(x_pairs + (long)(t0 + t) * n_in + half + j);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m512i v = _mm512_loadu_si512(w0 + (long)r * n_in + 2 * j);
+            __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), hi = _mm512_castsi512_ps(_mm512_and_si512(v, high));
+#pragma GCC unroll 4
+            for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(lo, even[t], _mm512_fmadd_ps(hi, odd[t], acc[r][t]));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) y[(long)(t0 + t) * n_out + o + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/*
+ * Row-major BF16 [n_out, n_in] × n_tokens: y[t, o] = Σ_i w[o, i] · x[t, i] for o in [o0, o1). x_pairs holds each token's
+ * x split as herd_bf16_gemv takes it (n_tokens × n_in floats); y is [n_tokens, n_out]. n_in is a multiple of 32.
+ */
+KERNEL_AVX512 void herd_bf16_rows_tokens(const uint16_t *w, int n_in, const float *x_pairs, int n_tokens, float *y,
+                                         long n_out, long o0, long o1) {
+    const int half = n_in / 2;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    long o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        const uint16_t *w0 = w + o * n_in;
+        int t = 0;
+        for (; t + 4 <= n_tokens; t += 4) bf16_rows4_tile(w0, n_in, x_pairs, 4, y, n_out, o, t);
+        switch (n_tokens - t) {
+            case 3: bf16_rows4_tile(w0, n_in, x_pairs, 3, y, n_out, o, t); break;
+            case 2: bf16_rows4_tile(w0, n_in, x_pairs, 2, y, n_out, o, t); break;
+            case 1: bf16_rows4_tile(w0, n_in, x_pairs, 1, y, n_out, o, t); break;
+            default: break;
+        }
+    }
+    for (; o < o1; o++) {
+        const uint16_t *w0 = w + o * n_in;
+        for (int t = 0; t < n_tokens; t++) {
+            const float *xp = x_pairs + (long)t * n_in;
+            __m512 acc = _mm512_setzero_ps();
+            for (int j = 0; j < half; j += 16) {
+                __m512i v = _mm512_loadu_si512(w0 + 2 * j);
+                acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), _mm512_loadu_ps(xp + j),
+                        _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), _mm512_loadu_ps(xp + half + j), acc));
+            }
+            y[(long)t * n_out + o] = _mm512_reduce_add_ps(acc);
+        }
+    }
+}
+
+/* Four Q8 rows × nt tokens: each 32-weight chunk widened to fp32 and scaled once (ws: the rows' chunk scales). */
+AVX512_INLINE void q8_rows4_tile(const int8_t *w0, int n_in, const float *ws, const float *x, int nt, float *y,
+                                 long n_out, long o, int t0) {
+    const int n_chunks = n_in / 32;
+    __m512 acc[4][TOKEN_TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int c = 0; c < n_chunks; c++) {
+        if ((c & 1) == 0) {
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++)
+                _mm_prefetch((const char *)(w0 + (long)r * n_in + 32 * c) + PREFETCH_BYTES, _MM_HINT_T0);
+        }
+        __m512 xa[TOKEN_TILE], xb[TOKEN_TILE];
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) {
+            xa[t] = _mm512_loadu_ps(x + (long)(t0 + t) * n_in + 32 * c);
+            xb[t] = _mm512_loadu_ps(x + (long)(t0 + t) * n_in + 32 * c + 16);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const int8_t *p = w0 + (long)r * n_in + 32 * c;
+            __m512 s = _mm512_set1_ps(ws[r * n_chunks + c]);
+            __m512 wa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))), s);
+            __m512 wb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 16)))), s);
+#pragma GCC unroll 4
+            for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(wb, xb[t], _mm512_fmadd_ps(wa, xa[t], acc[r][t]));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) y[(long)(t0 + t) * n_out + o + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/*
+ * Q8 rows × n_tokens with fp32 activations: y[t, o] = Σ_i values[o, i] · scale[o, i / group_size] · x[t, i] for o in
+ * [o0, o1); x is [n_tokens, n_in], y [n_tokens, n_out]. n_in and group_size are multiples of 32.
+ */
+KERNEL void herd_q8_rows_tokens(const int8_t *values, const uint16_t *scales, int n_in, int group_size, const float *x,
+                                int n_tokens, float *y, long n_out, long o0, long o1) {
+    const int n_chunks = n_in / 32, n_groups = (n_in + group_size - 1) / group_size;
+    float ws[4 * n_chunks], ones[n_chunks];
+    int32_t chunk_group[n_chunks];
+    for (int c = 0, g = 0, k = 0, per_group = group_size / 32; c < n_chunks; c++) {
+        chunk_group[c] = g;
+        ones[c] = 1.0f;
+        if (++k == per_group) k = 0, g++;
+    }
+    long o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        for (int r = 0; r < 4; r++)
+            chunk_scales(scales + (o + r) * n_groups, n_groups, group_size, ones, chunk_group, n_chunks, ws + r * n_chunks);
+        const int8_t *w0 = values + o * n_in;
+        int t = 0;
+        for (; t + 4 <= n_tokens; t += 4) q8_rows4_tile(w0, n_in, ws, x, 4, y, n_out, o, t);
+        switch (n_tokens - t) {
+            case 3: q8_rows4_tile(w0, n_in, ws, x, 3, y, n_out, o, t); break;
+            case 2: q8_rows4_tile(w0, n_in, ws, x, 2, y, n_out, o, t); break;
+            case 1: q8_rows4_tile(w0, n_in, ws, x, 1, y, n_out, o, t); break;
+            default: break;
+        }
+    }
+    for (; o < o1; o++) {
+        chunk_scales(scales + o * n_groups, n_groups, group_size, ones, chunk_group, n_chunks, ws);
+        const int8_t *w0 = values + o * n_in;
+        for (int t = 0; t < n_tokens; t++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int c = 0; c < n_chunks; c++) {
+                const int8_t *p = w0 + 32 * c;
+                __m512 s = _mm512_set1_ps(ws[c]);
+                __m512 wa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))), s);
+                __m512 wb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 16)))), s);
+                acc = _mm512_fmadd_ps(wb, _mm512_loadu_ps(x + (long)t * n_in + 32 * c + 16),
+                        _mm512_fmadd_ps(wa, _mm512_loadu_ps(x + (long)t * n_in + 32 * c), acc));
+            }
+            y[(long)t * n_out + o] = _mm512_reduce_add_ps(acc);
+        }
+    }
+}
+
+#define AXPY_TOKEN_TILE 8
+
+/* Eight input-major BF16 rows × nt tokens (nt ≤ AXPY_TOKEN_TILE) into acc[t, :], every output. */
+AVX512_INLINE void bf16_axpy8_tile(const uint16_t *r0, long n_out, const float *x, int n_in, int nt, long i, int t0,
+                                   float *acc) {
+    for (long o = 0; o < n_out; o += 16) {
+        __mmask16 mask = n_out - o >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n_out - o)) - 1);
+        if ((o & 31) == 0 && t0 == 0) {
+#pragma GCC unroll 8
+            for (int r = 0; r < AXPY_ROWS; r++)
+                _mm_prefetch((const char *)(r0 + r * n_out + o) + PREFETCH_BYTES, _MM_HINT_T0);
+        }
+        __m512 a[AXPY_TOKEN_TILE];
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) a[t] = _mm512_maskz_loadu_ps(mask, acc + (long)(t0 + t) * n_out + o);
+#pragma GCC unroll 8
+        for (int r = 0; r < AXPY_ROWS; r++) {
+            __m512 wv = bf16_widen(r0 + r * n_out + o, mask);
+#pragma GCC unroll 8
+            for (int t = 0; t < nt; t++)
+                a[t] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[(long)(t0 + t) * n_in + i + r]), a[t]);
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(acc + (long)(t0 + t) * n_out + o, mask, a[t]);
+    }
+}
+
+/*
+ * Input-major BF16 [n_in, n_out] × n_tokens: acc[t, o] += Σ_i x[t, i] · w[i, o] over stored rows i in [i0, i1); x is
+ * [n_tokens, n_in], acc [n_tokens, n_out].
+ */
+KERNEL_AVX512 void herd_bf16_axpy_tokens(const uint16_t *w, long n_out, const float *x, int n_in, int n_tokens,
+                                         long i0, long i1, float *acc) {
+    long i = i0;
+    for (; i + AXPY_ROWS <= i1; i += AXPY_ROWS) {
+        const uint16_t *r0 = w + i * n_out;
+        int t = 0;
+        for (; t + AXPY_TOKEN_TILE <= n_tokens; t += AXPY_TOKEN_TILE)
+            bf16_axpy8_tile(r0, n_out, x, n_in, AXPY_TOKEN_TILE, i, t, acc);
+        switch (n_tokens - t) {
+            case 7: bf16_axpy8_tile(r0, n_out, x, n_in, 7, i, t, acc); break;
+            case 6: bf16_axpy8_tile(r0, n_out, x, n_in, 6, i, t, acc); break;
+            case 5: bf16_axpy8_tile(r0, n_out, x, n_in, 5, i, t, acc); break;
+            case 4: bf16_axpy8_tile(r0, n_out, x, n_in, 4, i, t, acc); break;
+            case 3: bf16_axpy8_tile(r0, n_out, x, n_in, 3, i, t, acc); break;
+            case 2: bf16_axpy8_tile(r0, n_out, x, n_in, 2, i, t, acc); break;
+            case 1: bf16_axpy8_tile(r0, n_out, x, n_in, 1, i, t, acc); break;
+            default: break;
+        }
+    }
+    for (; i < i1; i++) {
+        const uint16_t *r0 = w + i * n_out;
+        for (int t = 0; t < n_tokens; t++) {
+            __m512 xi = _mm512_set1_ps(x[(long)t * n_in + i]);
+            float *a = acc + (long)t * n_out;
+            for (long o = 0; o < n_out; o += 16) {
+                __mmask16 mask = n_out - o >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n_out - o)) - 1);
+                _mm512_mask_storeu_ps(a + o, mask, _mm512_fmadd_ps(bf16_widen(r0 + o, mask), xi, _mm512_maskz_loadu_ps(mask, a + o)));
+            }
+        }
+    }
+}

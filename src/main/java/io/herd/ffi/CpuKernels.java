@@ -54,6 +54,9 @@ public final class CpuKernels {
     private final MethodHandle q8Gemv;
     private final MethodHandle bf16Gemv;
     private final MethodHandle bf16Axpy;
+    private final MethodHandle bf16RowsTokens;
+    private final MethodHandle q8RowsTokens;
+    private final MethodHandle bf16AxpyTokens;
 
     private CpuKernels(SymbolLookup lookup, int features) {
         this.features = features;
@@ -67,6 +70,12 @@ public final class CpuKernels {
                 ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG), critical);
         bf16Axpy = linker.downcallHandle(find(lookup, "herd_bf16_axpy"), FunctionDescriptor.ofVoid(
                 ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS), critical);
+        bf16RowsTokens = linker.downcallHandle(find(lookup, "herd_bf16_rows_tokens"), FunctionDescriptor.ofVoid(
+                ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG), critical);
+        q8RowsTokens = linker.downcallHandle(find(lookup, "herd_q8_rows_tokens"), FunctionDescriptor.ofVoid(
+                ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG), critical);
+        bf16AxpyTokens = linker.downcallHandle(find(lookup, "herd_bf16_axpy_tokens"), FunctionDescriptor.ofVoid(
+                ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), critical);
     }
 
     /** Whether this CPU runs {@link #q8Gemv} (AVX-512 VNNI). */
@@ -217,6 +226,69 @@ public final class CpuKernels {
         if (i0 == i1) return;
         try {
             bf16Axpy.invokeExact(w, (long) nOut, MemorySegment.ofArray(x), (long) i0, (long) i1,
+                    MemorySegment.ofArray(acc).asSlice(4L * accOffset));
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Row-major BF16 [nOut, nIn] for nTokens tokens: y[t · nOut + o] = Σ_i w[o, i] · x[t · nIn + i] for o in [o0, o1).
+     * {@code xPairs} holds each token's x split as for {@link #bf16Gemv} (token t at t · nIn). nIn is a multiple of 32.
+     */
+    public void bf16RowsTokens(MemorySegment w, int nOut, int nIn, float[] xPairs, int nTokens, float[] y, int o0, int o1) {
+        if (!bf16()) throw new IllegalStateException("this CPU has no BF16 kernels");
+        if (nIn % 32 != 0 || nTokens < 1 || o0 < 0 || o1 < o0 || o1 > nOut || (long) nTokens * nOut > y.length
+                || (long) nTokens * nIn > xPairs.length || w.byteSize() < 2L * nOut * nIn)
+            throw new IllegalArgumentException("bf16 rows [" + o0 + ", " + o1 + ") of [" + nOut + ", " + nIn + "] × "
+                    + nTokens + " tokens: weights " + w.byteSize() + " bytes, x " + xPairs.length + ", y " + y.length);
+        if (o0 == o1) return;
+        try {
+            bf16RowsTokens.invokeExact(w, nIn, MemorySegment.ofArray(xPairs), nTokens, MemorySegment.ofArray(y),
+                    (long) nOut, (long) o0, (long) o1);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Q8 [nOut, nIn] (as for {@link #q8Gemv}) for nTokens fp32 tokens: y[t · nOut + o] = Σ_i w[o, i] · x[t · nIn + i]
+     * for o in [o0, o1).
+     */
+    public void q8RowsTokens(MemorySegment values, MemorySegment scales, int nOut, int nIn, int groupSize, float[] x,
+                             int nTokens, float[] y, int o0, int o1) {
+        if (!q8()) throw new IllegalStateException("this CPU has no Q8 kernel (no AVX-512 VNNI)");
+        if (!q8GemvSuits(nIn, groupSize)) throw new IllegalArgumentException("q8 rows of " + nIn + " inputs, group " + groupSize);
+        int nGroups = (nIn + groupSize - 1) / groupSize;
+        if (nTokens < 1 || o0 < 0 || o1 < o0 || o1 > nOut || (long) nTokens * nOut > y.length
+                || (long) nTokens * nIn > x.length || values.byteSize() < (long) nOut * nIn
+                || scales.byteSize() < 2L * nOut * nGroups)
+            throw new IllegalArgumentException("q8 rows [" + o0 + ", " + o1 + ") of [" + nOut + ", " + nIn + "] × "
+                    + nTokens + " tokens: values " + values.byteSize() + " bytes, x " + x.length + ", y " + y.length);
+        if (o0 == o1) return;
+        try {
+            q8RowsTokens.invokeExact(values, scales, nIn, groupSize, MemorySegment.ofArray(x), nTokens,
+                    MemorySegment.ofArray(y), (long) nOut, (long) o0, (long) o1);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Input-major BF16 [nIn, nOut] for nTokens tokens: acc[accOffset + t · nOut + o] += Σ_i x[t · nIn + i] · w[i, o]
+     * over stored rows i in [i0, i1) and every output o.
+     */
+    public void bf16AxpyTokens(MemorySegment w, int nOut, int nIn, float[] x, int nTokens, int i0, int i1, float[] acc,
+                               int accOffset) {
+        if (!bf16()) throw new IllegalStateException("this CPU has no BF16 kernels");
+        if (nTokens < 1 || i0 < 0 || i1 < i0 || i1 > nIn || (long) nTokens * nIn > x.length || accOffset < 0
+                || accOffset + (long) nTokens * nOut > acc.length || w.byteSize() < 2L * nIn * nOut)
+            throw new IllegalArgumentException("bf16 rows [" + i0 + ", " + i1 + ") of [" + nIn + ", " + nOut + "] × "
+                    + nTokens + " tokens: weights " + w.byteSize() + " bytes, x " + x.length + ", acc " + acc.length
+                    + " from " + accOffset);
+        if (i0 == i1) return;
+        try {
+            bf16AxpyTokens.invokeExact(w, (long) nOut, MemorySegment.ofArray(x), nIn, nTokens, (long) i0, (long) i1,
                     MemorySegment.ofArray(acc).asSlice(4L * accOffset));
         } catch (Throwable t) {
             throw Ffi.rethrow(t);

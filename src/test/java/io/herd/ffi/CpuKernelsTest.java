@@ -182,6 +182,74 @@ class CpuKernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} tokens")
+    @CsvSource({"1", "2", "3", "4", "5", "8", "9", "15"})
+    void fewTokenKernelsMatchScalarReferences(int nTokens) {
+        assumeTrue(kernels.q8() && kernels.bf16(), "not every kernel runs on this CPU");
+        Random rnd = new Random(nTokens);
+        int nOut = 13, nIn = 128, groupSize = 64, nGroups = 2;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] x = new float[nTokens * nIn], pairs = new float[nTokens * nIn];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            for (int t = 0; t < nTokens; t++)
+                for (int j = 0; j < nIn / 2; j++) {
+                    pairs[t * nIn + j] = x[t * nIn + 2 * j];
+                    pairs[t * nIn + nIn / 2 + j] = x[t * nIn + 2 * j + 1];
+                }
+            // Row-major BF16, rows split unevenly (a tile of four and tail rows in each part).
+            MemorySegment w = randomBf16(arena, nOut * nIn, rnd);
+            float[] y = new float[nTokens * nOut];
+            kernels.bf16RowsTokens(w, nOut, nIn, pairs, nTokens, y, 0, 6);
+            kernels.bf16RowsTokens(w, nOut, nIn, pairs, nTokens, y, 6, nOut);
+            for (int t = 0; t < nTokens; t++)
+                for (int o = 0; o < nOut; o++) {
+                    double exact = 0, magnitude = 0;
+                    for (int i = 0; i < nIn; i++) {
+                        double p = (double) bf16(w, (long) o * nIn + i) * x[t * nIn + i];
+                        exact += p;
+                        magnitude += Math.abs(p);
+                    }
+                    assertThat(Math.abs(y[t * nOut + o] - exact)).as("bf16 token %d row %d", t, o).isLessThanOrEqualTo(magnitude * 1e-6);
+                }
+            // Q8, fp32 activations.
+            MemorySegment values = arena.allocate((long) nOut * nIn), scales = arena.allocate(2L * nOut * nGroups);
+            for (long i = 0; i < (long) nOut * nIn; i++) values.set(ValueLayout.JAVA_BYTE, i, (byte) (rnd.nextInt(255) - 127));
+            for (int i = 0; i < nOut * nGroups; i++) scales.setAtIndex(FP16, i, Float.floatToFloat16(0.001f + rnd.nextFloat() * 0.05f));
+            float[] yq = new float[nTokens * nOut];
+            kernels.q8RowsTokens(values, scales, nOut, nIn, groupSize, x, nTokens, yq, 0, 5);
+            kernels.q8RowsTokens(values, scales, nOut, nIn, groupSize, x, nTokens, yq, 5, nOut);
+            for (int t = 0; t < nTokens; t++)
+                for (int o = 0; o < nOut; o++) {
+                    double exact = 0, magnitude = 0;
+                    for (int i = 0; i < nIn; i++) {
+                        double p = values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
+                                * (double) Float.float16ToFloat(scales.getAtIndex(FP16, o * nGroups + i / groupSize)) * x[t * nIn + i];
+                        exact += p;
+                        magnitude += Math.abs(p);
+                    }
+                    assertThat(Math.abs(yq[t * nOut + o] - exact)).as("q8 token %d row %d", t, o).isLessThanOrEqualTo(magnitude * 1e-6);
+                }
+            // Input-major BF16 [nIn, 37]: stored rows [3, 3 + 19) added into acc from offset 2.
+            int outs = 37;
+            MemorySegment wi = randomBf16(arena, nIn * outs, rnd);
+            float[] acc = new float[2 + nTokens * outs];
+            java.util.Arrays.fill(acc, 0.5f);
+            kernels.bf16AxpyTokens(wi, outs, nIn, x, nTokens, 3, 22, acc, 2);
+            assertThat(acc[0]).isEqualTo(0.5f);
+            for (int t = 0; t < nTokens; t++)
+                for (int o = 0; o < outs; o++) {
+                    double exact = 0.5, magnitude = 0.5;
+                    for (int i = 3; i < 22; i++) {
+                        double p = (double) bf16(wi, (long) i * outs + o) * x[t * nIn + i];
+                        exact += p;
+                        magnitude += Math.abs(p);
+                    }
+                    assertThat(Math.abs(acc[2 + t * outs + o] - exact)).as("input-major token %d output %d", t, o)
+                            .isLessThanOrEqualTo(magnitude * 1e-6);
+                }
+        }
+    }
+
     @Test
     void rejectsWhatTheNativeCodeWouldOverrun() {
         try (Arena arena = Arena.ofConfined()) {

@@ -11,8 +11,9 @@ import static io.herd.compute.cpu.Simd.LE;
 
 /**
  * Vector API matrix over F32, BF16 or F16 weights in a segment (memory-mapped or off-heap), in either the HF Linear
- * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights. BF16 decode (one token) runs on
- * the native kernels where {@link CpuKernels} has them: the same fp32 products, with each row's stream prefetched.
+ * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights. BF16 decode (one token) and
+ * a few tokens (2-15) run on the native kernels where {@link CpuKernels} has them: the same fp32 products, with each
+ * row's stream prefetched, and for a few tokens wider register tiles than the Vector API compiles well.
  */
 public final class CpuMatrix implements Matrix {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
@@ -81,6 +82,8 @@ public final class CpuMatrix implements Matrix {
             return;
         }
         if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
+        else if (kernels != null && !inputMajor && nIn % 32 == 0 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
+            fewTokensNative(x, y, nTokens);
         else if (!inputMajor && dtype == DType.BF16 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
             FewTokenRows.bf16(data, nOut, nIn, x, y, nTokens, pool);
         else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS)
@@ -106,6 +109,22 @@ public final class CpuMatrix implements Matrix {
                 ? GemvKernels.bf16Pairs(x, nIn, xPairsScratch(nIn)) : null;
         Gemv.byOutputRows(pool, nOut, bytesRead(), Simd.LANES,
                 (o0, o1) -> GemvKernels.rowMajor(dtype, data, nIn, x, xPairs, y, o0, o1));
+    }
+
+    /** 2-15 tokens over row-major BF16 on the native kernel: each token's x split into pairs as for the GEMV. */
+    private void fewTokensNative(float[] x, float[] y, int nTokens) {
+        PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
+        float[] xPairs = xPairsScratch(nTokens * nIn);
+        int half = nIn / 2;
+        for (int t = 0; t < nTokens; t++) {
+            int base = t * nIn;
+            for (int j = 0; j < half; j++) {
+                xPairs[base + j] = x[base + 2 * j];
+                xPairs[base + half + j] = x[base + 2 * j + 1];
+            }
+        }
+        Gemv.byOutputRows(pool, nOut, bytesRead(), 4, (o0, o1) -> kernels.bf16RowsTokens(data, nOut, nIn, xPairs,
+                nTokens, y, o0, o1));
     }
 
     /** The split x of the BF16 GEMV, one per calling thread (read by the pool only while that call runs). */
@@ -160,6 +179,7 @@ public final class CpuMatrix implements Matrix {
             java.util.Arrays.fill(partial, task * size, (task + 1) * size, 0f);
             if (nTokens == 1 && kernels != null) kernels.bf16Axpy(data, nOut, x, i0, i1, partial, task * size);
             else if (nTokens == 1) GemvKernels.inputMajor(dtype, data, nOut, x, i0, i1, partial, task * size);
+            else if (kernels != null) kernels.bf16AxpyTokens(data, nOut, nIn, x, nTokens, i0, i1, partial, task * size);
             else GemvKernels.inputMajorTokens(dtype, data, nOut, x, nIn, nTokens, i0, i1, partial, task * size);
         });
         if (nParts == 1) return;

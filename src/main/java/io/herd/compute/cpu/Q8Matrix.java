@@ -11,7 +11,8 @@ import java.lang.foreign.Arena;
  * Matmul over {@link Q8Weights}: int8 rows widened and scaled to fp32 per panel (Vector API). One-token products
  * (decode) take the native int8 kernel where {@link CpuKernels} runs: the Vector API's widening of every weight to
  * fp32 costs more than the memory stream hides, and it cannot prefetch; the native kernel multiplies int8 weights by
- * int16 activations in integer dot products and prefetches each row ahead.
+ * int16 activations in integer dot products and prefetches each row ahead. A few tokens (2-15) take its fp32
+ * register-tile kernel there.
  */
 public final class Q8Matrix implements Matrix {
     private final Q8Weights weights;
@@ -110,7 +111,11 @@ public final class Q8Matrix implements Matrix {
                     weights.scales(), nIn, weights.groupSize(), x, y, o0, o1));
             return;
         }
-        if (FewTokenRows.suitsQ8(nOut, nIn, weights.groupSize(), nTokens)) FewTokenRows.q8(weights, x, y, nTokens, pool);
+        if (kernels != null && FewTokenRows.suitsBf16(nOut, nIn, nTokens)) {
+            PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
+            Gemv.byOutputRows(pool, nOut, bytesRead(), 4, (o0, o1) -> kernels.q8RowsTokens(weights.values(),
+                    weights.scales(), nOut, nIn, weights.groupSize(), x, nTokens, y, o0, o1));
+        } else if (FewTokenRows.suitsQ8(nOut, nIn, weights.groupSize(), nTokens)) FewTokenRows.q8(weights, x, y, nTokens, pool);
         else if (TokenLaneGemm.suits(false, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, false, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
     }
