@@ -81,9 +81,11 @@ public final class CpuMatrix implements Matrix {
             gemv(x, y);
             return;
         }
-        if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
-        else if (kernels != null && !inputMajor && nIn % 32 == 0 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
+        if (kernels != null && !inputMajor && nIn % 32 == 0 && FewTokenRows.suitsNative(nOut, nIn, nTokens))
             fewTokensNative(x, y, nTokens);
+        else if (kernels != null && inputMajor && FewTokenRows.suitsNative(nOut, nIn, nTokens))
+            fewTokensInputMajor(x, y, nTokens);
+        else if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
         else if (!inputMajor && dtype == DType.BF16 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
             FewTokenRows.bf16(data, nOut, nIn, x, y, nTokens, pool);
         else if (inputMajor && nTokens < FEW_TOKENS && dtype != DType.F16 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS)

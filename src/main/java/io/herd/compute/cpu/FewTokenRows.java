@@ -40,6 +40,18 @@ final class FewTokenRows {
      */
     static final int MAX_TOKENS = 16;
 
+    /**
+     * Tokens below which the native few-token kernels take a matrix (in-JVM alternating runs against the Vector API
+     * paths, [8192, 5120] and [5120, 16384] input-major): 1.3-1.7× the panels at 16-24 tokens, 1.1-1.4× the
+     * token-lane GEMM at 32-48, 0.94-0.96× of it at 64.
+     */
+    static final int NATIVE_MAX_TOKENS = 64;
+
+    /** Whether the native few-token kernels take this matrix at this token count. */
+    static boolean suitsNative(int nOut, int nIn, int nTokens) {
+        return nTokens > 1 && nTokens < NATIVE_MAX_TOKENS && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS;
+    }
+
     /** Whether the BF16 path takes this matrix at this token count. */
     static boolean suitsBf16(int nOut, int nIn, int nTokens) {
         return nTokens > 1 && nTokens < MAX_TOKENS && nIn % LANES == 0 && (long) nOut * nIn >= TokenLaneGemm.MIN_WEIGHTS;

@@ -111,7 +111,7 @@ public final class Q8Matrix implements Matrix {
                     weights.scales(), nIn, weights.groupSize(), x, y, o0, o1));
             return;
         }
-        if (kernels != null && FewTokenRows.suitsBf16(nOut, nIn, nTokens)) {
+        if (kernels != null && FewTokenRows.suitsNative(nOut, nIn, nTokens)) {
             PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
             Gemv.byOutputRows(pool, nOut, bytesRead(), 4, (o0, o1) -> kernels.q8RowsTokens(weights.values(),
                     weights.scales(), nOut, nIn, weights.groupSize(), x, nTokens, y, o0, o1));
