@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define HERD_Q8_GEMV 1
 #define HERD_BF16_GEMV 2
@@ -451,4 +453,135 @@ KERNEL_AVX512 void herd_bf16_axpy_tokens(const uint16_t *w, long n_out, const fl
             }
         }
     }
+}
+
+/* ---- Many tokens (prefill): tokens along the vector lanes. A panel of 12 weight rows × GEMM_KC inputs is widened to
+ * fp32 once (L1) and each weight, broadcast from it, feeds 32 tokens; the 12 × 32 tile keeps 24 accumulators. The
+ * activations are transposed once per matmul (herd_transpose_tokens) and read GEMM_KC inputs at a time (at 128
+ * tokens, 128 KB: L2). Partial sums live in a [rows, t_pad] scratch between input blocks. ---- */
+
+#define GEMM_ROWS 12
+#define GEMM_KC 256
+
+/*
+ * x transposed into blocks of 32 token columns (the last may be 16 wide): block b holds columns [32b, 32b + width)
+ * as [n_in][width] at offset 32b · n_in, so a tile walks its inputs through one contiguous run. Tokens n_tokens..t_pad-1
+ * are zero; t_pad is a multiple of 16.
+ */
+KERNEL_AVX512 void herd_transpose_tokens(const float *x, int n_tokens, int n_in, float *xt, int t_pad) {
+    for (int c0 = 0; c0 < t_pad; c0 += 32) {
+        int width = t_pad - c0 < 32 ? t_pad - c0 : 32;
+        float *block = xt + (long)c0 * n_in;
+        for (int t = 0; t < width; t++) {
+            const float *src = x + (long)(c0 + t) * n_in;
+            if (c0 + t < n_tokens) for (int i = 0; i < n_in; i++) block[(long)i * width + t] = src[i];
+            else for (int i = 0; i < n_in; i++) block[(long)i * width + t] = 0.0f;
+        }
+    }
+}
+
+/* acc[r][v] += Σ_k panel(r, k) · xb[k · width + 16v]; panel(r, k) at panel[r * r_stride + k * k_stride]. */
+AVX512_INLINE void gemm_tile(const float *panel, int r_stride, int k_stride, const float *xb, int width, int kc,
+                             int nv, float *acc_io, int t_pad) {
+    __m512 acc[GEMM_ROWS][2];
+#pragma GCC unroll 12
+    for (int r = 0; r < GEMM_ROWS; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm512_loadu_ps(acc_io + (long)r * t_pad + 16 * v);
+    for (int k = 0; k < kc; k++) {
+        const float *xk = xb + (long)k * width;
+        __m512 b0 = _mm512_loadu_ps(xk), b1 = nv > 1 ? _mm512_loadu_ps(xk + 16) : b0;
+        const float *pk = panel + (long)k * k_stride;
+#pragma GCC unroll 12
+        for (int r = 0; r < GEMM_ROWS; r++) {
+            __m512 w = _mm512_set1_ps(pk[r * r_stride]);
+            acc[r][0] = _mm512_fmadd_ps(w, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(w, b1, acc[r][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < GEMM_ROWS; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(acc_io + (long)r * t_pad + 16 * v, acc[r][v]);
+}
+
+#define FORMAT_BF16_ROWS 0
+#define FORMAT_Q8_ROWS 1
+#define FORMAT_BF16_INPUT_MAJOR 2
+
+/*
+ * y[t, o] = Σ_i w[o, i] · x[t, i] for o in [o0, o1) and t < n_tokens, x given transposed (herd_transpose_tokens,
+ * t_pad a multiple of 16). format: row-major BF16 [n_out, n_in], Q8 [n_out, n_in] (values, fp16 scales per
+ * group_size inputs; group_size a multiple of 32), or input-major BF16 [n_in, n_out]. Returns 0, or -1 when the
+ * scratch could not be allocated.
+ */
+KERNEL int herd_gemm_tokens(int format, const void *w, const uint16_t *scales, long n_out, int n_in, int group_size,
+                            const float *xt, int t_pad, int n_tokens, float *y, long o0, long o1) {
+    long rows = o1 - o0;
+    if (rows <= 0) return 0;
+    long n_row_blocks = (rows + GEMM_ROWS - 1) / GEMM_ROWS;
+    float *acc = aligned_alloc(64, (size_t)(n_row_blocks * GEMM_ROWS * t_pad * sizeof(float) + 64));
+    if (!acc) return -1;
+    memset(acc, 0, (size_t)(n_row_blocks * GEMM_ROWS * t_pad * sizeof(float)));
+    /* Row-major panels: [GEMM_ROWS][GEMM_KC]; input-major ones: [GEMM_KC][16]. */
+    float panel[16 * GEMM_KC] __attribute__((aligned(64)));
+    int n_groups = group_size > 0 ? (n_in + group_size - 1) / group_size : 1;
+    for (int k0 = 0; k0 < n_in; k0 += GEMM_KC) {
+        int kc = n_in - k0 < GEMM_KC ? n_in - k0 : GEMM_KC;
+        for (long b = 0; b < n_row_blocks; b++) {
+            long ob = o0 + b * GEMM_ROWS;
+            int valid = o1 - ob < GEMM_ROWS ? (int)(o1 - ob) : GEMM_ROWS;
+            int k_stride;
+            if (format == FORMAT_BF16_INPUT_MAJOR) {
+                const uint16_t *wi = (const uint16_t *)w;
+                __mmask16 mask = (__mmask16)((1u << valid) - 1);
+                for (int k = 0; k < kc; k++)
+                    _mm512_store_ps(panel + 16 * k, bf16_widen(wi + (long)(k0 + k) * n_out + ob, mask));
+                k_stride = 16;
+            } else {
+                for (int r = 0; r < GEMM_ROWS; r++) {
+                    float *dst = panel + r * GEMM_KC;
+                    if (r >= valid) {
+                        memset(dst, 0, sizeof(float) * GEMM_KC);
+                        continue;
+                    }
+                    if (format == FORMAT_BF16_ROWS) {
+                        const uint16_t *src = (const uint16_t *)w + (ob + r) * n_in + k0;
+                        int k = 0;
+                        for (; k + 16 <= kc; k += 16) _mm512_storeu_ps(dst + k, bf16_widen(src + k, 0xffff));
+                        if (k < kc) _mm512_storeu_ps(dst + k, bf16_widen(src + k, (__mmask16)((1u << (kc - k)) - 1)));
+                    } else {
+                        const int8_t *src = (const int8_t *)w + (ob + r) * n_in + k0;
+                        const uint16_t *row_scales = scales + (ob + r) * n_groups;
+                        for (int k = 0; k < kc; k += 32) {  /* n_in and group_size are multiples of 32 */
+                            __m512 s = _mm512_set1_ps(_cvtsh_ss(row_scales[(k0 + k) / group_size]));
+                            _mm512_storeu_ps(dst + k, _mm512_mul_ps(_mm512_cvtepi32_ps(
+                                    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(src + k)))), s));
+                            _mm512_storeu_ps(dst + k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(
+                                    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(src + k + 16)))), s));
+                        }
+                    }
+                }
+                k_stride = 1;
+            }
+            float *acc_b = acc + b * GEMM_ROWS * t_pad;
+            for (int c0 = 0; c0 < t_pad; c0 += 32) {
+                int width = t_pad - c0 < 32 ? t_pad - c0 : 32;
+                const float *xb = xt + (long)c0 * n_in + (long)k0 * width;
+                if (k_stride == 1) {
+                    if (width == 32) gemm_tile(panel, GEMM_KC, 1, xb, 32, kc, 2, acc_b + c0, t_pad);
+                    else gemm_tile(panel, GEMM_KC, 1, xb, 16, kc, 1, acc_b + c0, t_pad);
+                } else {
+                    if (width == 32) gemm_tile(panel, 1, 16, xb, 32, kc, 2, acc_b + c0, t_pad);
+                    else gemm_tile(panel, 1, 16, xb, 16, kc, 1, acc_b + c0, t_pad);
+                }
+            }
+        }
+    }
+    for (long o = o0; o < o1; o++) {
+        const float *src = acc + (o - o0) * t_pad;
+        for (int t = 0; t < n_tokens; t++) y[(long)t * n_out + o] = src[t];
+    }
+    free(acc);
+    return 0;
 }

@@ -57,6 +57,11 @@ public final class CpuKernels {
     private final MethodHandle bf16RowsTokens;
     private final MethodHandle q8RowsTokens;
     private final MethodHandle bf16AxpyTokens;
+    private final MethodHandle transposeTokens;
+    private final MethodHandle gemmTokens;
+
+    /** Weight layouts of {@link #gemmTokens}. */
+    public enum GemmFormat { BF16_ROWS, Q8_ROWS, BF16_INPUT_MAJOR }
 
     private CpuKernels(SymbolLookup lookup, int features) {
         this.features = features;
@@ -76,6 +81,11 @@ public final class CpuKernels {
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG), critical);
         bf16AxpyTokens = linker.downcallHandle(find(lookup, "herd_bf16_axpy_tokens"), FunctionDescriptor.ofVoid(
                 ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), critical);
+        transposeTokens = linker.downcallHandle(find(lookup, "herd_transpose_tokens"), FunctionDescriptor.ofVoid(
+                ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), critical);
+        gemmTokens = linker.downcallHandle(find(lookup, "herd_gemm_tokens"), FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS,
+                JAVA_LONG, JAVA_LONG), critical);
     }
 
     /** Whether this CPU runs {@link #q8Gemv} (AVX-512 VNNI). */
@@ -293,5 +303,53 @@ public final class CpuKernels {
         } catch (Throwable t) {
             throw Ffi.rethrow(t);
         }
+    }
+
+    /** Token columns {@link #gemmTokens} takes x in: the token count rounded up to whole vectors. */
+    public static int paddedTokens(int nTokens) {
+        return (nTokens + 15) / 16 * 16;
+    }
+
+    /** xt[i · tPad + t] = x[t · nIn + i], zero for t ≥ nTokens: the layout {@link #gemmTokens} reads. */
+    public void transposeTokens(float[] x, int nTokens, int nIn, float[] xt, int tPad) {
+        if (!bf16()) throw new IllegalStateException("this CPU has no AVX-512 kernels");
+        if (nTokens < 1 || tPad < nTokens || tPad % 16 != 0 || (long) nTokens * nIn > x.length || (long) tPad * nIn > xt.length)
+            throw new IllegalArgumentException("transpose " + nTokens + " tokens of " + nIn + " into " + tPad
+                    + " columns: x " + x.length + ", xt " + xt.length);
+        try {
+            transposeTokens.invokeExact(MemorySegment.ofArray(x), nTokens, nIn, MemorySegment.ofArray(xt), tPad);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+    }
+
+    /**
+     * Many tokens: y[t · nOut + o] = Σ_i w[o, i] · x[t · nIn + i] for o in [o0, o1), with x as {@link #transposeTokens}
+     * left it in xt. {@code scales} and {@code groupSize} are Q8's (null and 0 otherwise); w is [nOut, nIn] but for
+     * {@link GemmFormat#BF16_INPUT_MAJOR}, [nIn, nOut].
+     */
+    public void gemmTokens(GemmFormat format, MemorySegment w, MemorySegment scales, int nOut, int nIn, int groupSize,
+                           float[] xt, int tPad, int nTokens, float[] y, int o0, int o1) {
+        boolean q8 = format == GemmFormat.Q8_ROWS;
+        if (q8 ? !q8() : !bf16()) throw new IllegalStateException("this CPU has no " + format + " kernel");
+        long weightBytes = q8 ? (long) nOut * nIn : 2L * nOut * nIn;
+        if ((q8 && (!q8GemvSuits(nIn, groupSize) || scales == null
+                || scales.byteSize() < 2L * nOut * ((nIn + groupSize - 1) / groupSize)))
+                || nTokens < 1 || tPad < nTokens || tPad % 16 != 0 || (long) tPad * nIn > xt.length
+                || (long) nTokens * nOut > y.length || o0 < 0 || o1 < o0 || o1 > nOut || w.byteSize() < weightBytes)
+            throw new IllegalArgumentException(format + " rows [" + o0 + ", " + o1 + ") of " + nOut + "x" + nIn + " × "
+                    + nTokens + " tokens (" + tPad + " columns): weights " + w.byteSize() + " bytes, xt " + xt.length
+                    + ", y " + y.length);
+        if (o0 == o1) return;
+        int status;
+        MemorySegment groupScales = q8 ? scales : MemorySegment.NULL; // typed: invokeExact matches static types
+        try {
+            status = (int) gemmTokens.invokeExact(format.ordinal(), w, groupScales, (long) nOut,
+                    nIn, q8 ? groupSize : 0, MemorySegment.ofArray(xt), tPad, nTokens, MemorySegment.ofArray(y),
+                    (long) o0, (long) o1);
+        } catch (Throwable t) {
+            throw Ffi.rethrow(t);
+        }
+        if (status != 0) throw new OutOfMemoryError("herd_gemm_tokens: no memory for its " + (o1 - o0) + " x " + tPad + " partial sums");
     }
 }

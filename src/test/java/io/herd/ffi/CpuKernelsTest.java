@@ -250,6 +250,52 @@ class CpuKernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} tokens")
+    @CsvSource({"1", "16", "17", "33", "65"})
+    void manyTokenGemmMatchesScalarReferenceInEveryFormat(int nTokens) {
+        assumeTrue(kernels.q8() && kernels.bf16(), "not every kernel runs on this CPU");
+        Random rnd = new Random(100 + nTokens);
+        int nOut = 29, nIn = 288, groupSize = 96, nGroups = 3; // 2 full and 1 ragged row tiles, a ragged input block
+        try (Arena arena = Arena.ofConfined()) {
+            float[] x = new float[nTokens * nIn];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            int tPad = CpuKernels.paddedTokens(nTokens);
+            float[] xt = new float[tPad * nIn];
+            kernels.transposeTokens(x, nTokens, nIn, xt, tPad);
+            MemorySegment rows = randomBf16(arena, nOut * nIn, rnd), inputMajor = randomBf16(arena, nOut * nIn, rnd);
+            MemorySegment values = arena.allocate((long) nOut * nIn), scales = arena.allocate(2L * nOut * nGroups);
+            for (long i = 0; i < (long) nOut * nIn; i++) values.set(ValueLayout.JAVA_BYTE, i, (byte) (rnd.nextInt(255) - 127));
+            for (int i = 0; i < nOut * nGroups; i++) scales.setAtIndex(FP16, i, Float.floatToFloat16(0.001f + rnd.nextFloat() * 0.05f));
+            for (CpuKernels.GemmFormat format : CpuKernels.GemmFormat.values()) {
+                float[] y = new float[nTokens * nOut];
+                java.util.Arrays.fill(y, Float.NaN);
+                MemorySegment w = switch (format) {
+                    case BF16_ROWS -> rows;
+                    case Q8_ROWS -> values;
+                    case BF16_INPUT_MAJOR -> inputMajor;
+                };
+                kernels.gemmTokens(format, w, scales, nOut, nIn, groupSize, xt, tPad, nTokens, y, 0, 13);
+                kernels.gemmTokens(format, w, scales, nOut, nIn, groupSize, xt, tPad, nTokens, y, 13, nOut);
+                for (int t = 0; t < nTokens; t++)
+                    for (int o = 0; o < nOut; o++) {
+                        double exact = 0, magnitude = 0;
+                        for (int i = 0; i < nIn; i++) {
+                            double weight = switch (format) {
+                                case BF16_ROWS -> bf16(rows, (long) o * nIn + i);
+                                case Q8_ROWS -> values.get(ValueLayout.JAVA_BYTE, (long) o * nIn + i)
+                                        * (double) Float.float16ToFloat(scales.getAtIndex(FP16, o * nGroups + i / groupSize));
+                                case BF16_INPUT_MAJOR -> bf16(inputMajor, (long) i * nOut + o);
+                            };
+                            exact += weight * x[t * nIn + i];
+                            magnitude += Math.abs(weight * x[t * nIn + i]);
+                        }
+                        assertThat(Math.abs(y[t * nOut + o] - exact)).as("%s token %d row %d", format, t, o)
+                                .isLessThanOrEqualTo(magnitude * 1e-6);
+                    }
+            }
+        }
+    }
+
     @Test
     void rejectsWhatTheNativeCodeWouldOverrun() {
         try (Arena arena = Arena.ofConfined()) {

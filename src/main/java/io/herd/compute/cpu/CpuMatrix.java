@@ -85,6 +85,9 @@ public final class CpuMatrix implements Matrix {
             fewTokensNative(x, y, nTokens);
         else if (kernels != null && inputMajor && FewTokenRows.suitsNative(nOut, nIn, nTokens))
             fewTokensInputMajor(x, y, nTokens);
+        else if (kernels != null && NativeGemm.suits(nOut, nIn, nTokens))
+            NativeGemm.matmul(kernels, inputMajor ? CpuKernels.GemmFormat.BF16_INPUT_MAJOR : CpuKernels.GemmFormat.BF16_ROWS,
+                    data, null, 0, nOut, nIn, x, y, nTokens, bytesRead(), pool);
         else if (TokenLaneGemm.suits(inputMajor, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, inputMajor, nOut, nIn, x, y, nTokens, pool);
         else if (!inputMajor && dtype == DType.BF16 && FewTokenRows.suitsBf16(nOut, nIn, nTokens))
             FewTokenRows.bf16(data, nOut, nIn, x, y, nTokens, pool);

@@ -115,6 +115,9 @@ public final class Q8Matrix implements Matrix {
             PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
             Gemv.byOutputRows(pool, nOut, bytesRead(), 4, (o0, o1) -> kernels.q8RowsTokens(weights.values(),
                     weights.scales(), nOut, nIn, weights.groupSize(), x, nTokens, y, o0, o1));
+        } else if (kernels != null && NativeGemm.suits(nOut, nIn, nTokens)) {
+            NativeGemm.matmul(kernels, CpuKernels.GemmFormat.Q8_ROWS, weights.values(), weights.scales(),
+                    weights.groupSize(), nOut, nIn, x, y, nTokens, bytesRead(), pool);
         } else if (FewTokenRows.suitsQ8(nOut, nIn, weights.groupSize(), nTokens)) FewTokenRows.q8(weights, x, y, nTokens, pool);
         else if (TokenLaneGemm.suits(false, nOut, nIn, nTokens)) TokenLaneGemm.matmul(rows, false, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
         else PanelGemm.rowMajor(rows, weights.nOut(), weights.nIn(), x, y, nTokens, pool);
