@@ -240,16 +240,28 @@ KERNEL_AVX512 void herd_bf16_axpy(const uint16_t *w, long n_out, const float *x,
 #define TOKEN_TILE 4
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
 
+AVX512_INLINE void tile_zero(__m512 acc[4][TOKEN_TILE], int nt) {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();
+}
+
+/* A finished 4-row × nt-token tile into y [tokens, n_out]. */
+AVX512_INLINE void tile_store(__m512 acc[4][TOKEN_TILE], int nt, float *y, long n_out, long o, int t0) {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < nt; t++) y[(long)(t0 + t) * n_out + o + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
 /* Four BF16 rows × nt tokens (nt ≤ TOKEN_TILE, a constant where inlined) over all inputs, x split in pairs per token. */
 AVX512_INLINE void bf16_rows4_tile(const uint16_t *w0, int n_in, const float *x_pairs, int nt, float *y, long n_out,
                                    long o, int t0) {
     const int half = n_in / 2;
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     __m512 acc[4][TOKEN_TILE];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();
+    tile_zero(acc, nt);
     for (int j = 0; j < half; j += 16) {
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
@@ -268,10 +280,7 @@ AVX512_INLINE void bf16_rows4_tile(const uint16_t *w0, int n_in, const float *x_
             for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(lo, even[t], _mm512_fmadd_ps(hi, odd[t], acc[r][t]));
         }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) y[(long)(t0 + t) * n_out + o + r] = _mm512_reduce_add_ps(acc[r][t]);
+    tile_store(acc, nt, y, n_out, o, t0);
 }
 
 /*
@@ -314,10 +323,7 @@ AVX512_INLINE void q8_rows4_tile(const int8_t *w0, int n_in, const float *ws, co
                                  long n_out, long o, int t0) {
     const int n_chunks = n_in / 32;
     __m512 acc[4][TOKEN_TILE];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();
+    tile_zero(acc, nt);
     for (int c = 0; c < n_chunks; c++) {
         if ((c & 1) == 0) {
 #pragma GCC unroll 4
@@ -340,10 +346,7 @@ AVX512_INLINE void q8_rows4_tile(const int8_t *w0, int n_in, const float *ws, co
             for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(wb, xb[t], _mm512_fmadd_ps(wa, xa[t], acc[r][t]));
         }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) y[(long)(t0 + t) * n_out + o + r] = _mm512_reduce_add_ps(acc[r][t]);
+    tile_store(acc, nt, y, n_out, o, t0);
 }
 
 /*
