@@ -1,7 +1,9 @@
 /*
- * Herd's CPU kernels in C, for what the Java Vector API cannot express: integer dot products (AVX-512 VNNI) and
- * software prefetch (decode GEMVs of Q8 and BF16 weights). Called through FFM from io.herd.ffi.CpuKernels; every kernel has a Vector API twin in
- * io.herd.compute.cpu that runs wherever this library is absent or the CPU lacks the instructions.
+ * Herd's CPU matmul kernels in C, for what the Java Vector API cannot express or compile well: integer dot products
+ * (AVX-512 VNNI), software prefetch, and register tiles wider than its code keeps in registers. Three families:
+ * one token (decode GEMVs over Q8 and BF16 weights), a few tokens (2-63) and many tokens (prefill GEMM). Called
+ * through FFM from io.herd.ffi.CpuKernels; every kernel has a Vector API twin in io.herd.compute.cpu that runs
+ * wherever this library is absent or the CPU lacks the instructions.
  *
  * The file is compiled for plain x86-64; only the kernels carry the AVX-512 target attribute, so
  * herd_cpu_features() is safe to call on any x86-64 CPU.
@@ -15,8 +17,8 @@
 #define HERD_Q8_GEMV 1
 #define HERD_BF16_GEMV 2
 
-/* Bit HERD_Q8_GEMV: herd_q8_gemv and herd_q8_quantize_activations may run here; bit HERD_BF16_GEMV: herd_bf16_gemv
- * and herd_bf16_axpy. */
+/* Bit HERD_Q8_GEMV: the Q8 kernels (herd_q8_*, herd_gemm_tokens on Q8) may run here, which need VNNI; bit
+ * HERD_BF16_GEMV: the BF16 ones and herd_transpose_tokens, which need AVX-512 F/BW/VL. */
 int herd_cpu_features(void) {
     __builtin_cpu_init();
     int features = 0;
@@ -234,7 +236,7 @@ KERNEL_AVX512 void herd_bf16_axpy(const uint16_t *w, long n_out, const float *x,
     }
 }
 
-/* ---- A few tokens (2-15): batched decode and the routed experts of a prefill. Compute-bound: each weight vector
+/* ---- A few tokens (2-63): batched decode and the routed experts of a prefill. Compute-bound: each weight vector
  * is widened once and feeds every token of a tile, each token vector feeds four rows. ---- */
 
 #define TOKEN_TILE 4

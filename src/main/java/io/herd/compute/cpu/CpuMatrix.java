@@ -11,9 +11,9 @@ import static io.herd.compute.cpu.Simd.LE;
 
 /**
  * Vector API matrix over F32, BF16 or F16 weights in a segment (memory-mapped or off-heap), in either the HF Linear
- * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights. BF16 decode (one token) and
- * a few tokens (2-15) run on the native kernels where {@link CpuKernels} has them: the same fp32 products, with each
- * row's stream prefetched, and for a few tokens wider register tiles than the Vector API compiles well.
+ * layout [nOut, nIn] or the input-major layout [nIn, nOut]. Never copies the weights. BF16 products run on the native
+ * kernels where {@link CpuKernels} has them: the same fp32 products, with each row's stream prefetched for decode,
+ * and wider register tiles than the Vector API compiles well for 2 tokens and more.
  */
 public final class CpuMatrix implements Matrix {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);

@@ -11,8 +11,8 @@ import java.lang.foreign.Arena;
  * Matmul over {@link Q8Weights}: int8 rows widened and scaled to fp32 per panel (Vector API). One-token products
  * (decode) take the native int8 kernel where {@link CpuKernels} runs: the Vector API's widening of every weight to
  * fp32 costs more than the memory stream hides, and it cannot prefetch; the native kernel multiplies int8 weights by
- * int16 activations in integer dot products and prefetches each row ahead. A few tokens (2-15) take its fp32
- * register-tile kernel there.
+ * int16 activations in integer dot products and prefetches each row ahead. More tokens take its fp32 register tiles
+ * there: 2-63 tokens straight from storage, more through widened panels ({@link NativeGemm}).
  */
 public final class Q8Matrix implements Matrix {
     private final Q8Weights weights;
