@@ -122,9 +122,13 @@ KERNEL void herd_q8_gemv(const int8_t *values, const uint16_t *scales, int n_in,
         for (int r = 0; r < ROW_TILE; r++) acc[r] = _mm512_setzero_ps();
         for (int c = 0; c < n_chunks; c++) {
             if ((c & 1) == 0) {
+                /* Near a row's end, each stream prefetches the start of its row in the next tile: read straight on,
+                 * it would reach the next row of this tile, which its own stream already covers. */
+                long ahead = 32L * c + PREFETCH_BYTES;
+                ahead += ahead >= n_in ? (long)(ROW_TILE - 1) * n_in : 0;
 #pragma GCC unroll 16
                 for (int r = 0; r < ROW_TILE; r++)
-                    _mm_prefetch((const char *)(w + (long)r * n_in + 32 * c + PREFETCH_BYTES), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(w + (long)r * n_in + ahead), _MM_HINT_T0);
             }
             __m512i xv = _mm512_loadu_si512(xq + 32 * c);
 #pragma GCC unroll 16
@@ -171,9 +175,12 @@ KERNEL_AVX512 void herd_bf16_gemv(const uint16_t *w, int n_in, const float *x_pa
 #pragma GCC unroll 16
         for (int r = 0; r < BF16_ROW_TILE; r++) acc[r] = _mm512_setzero_ps();
         for (int j = 0; j < half; j += 16) {
+            /* As in herd_q8_gemv: near a row's end, the start of its row in the next tile. */
+            long ahead = 4L * j + PREFETCH_BYTES;
+            ahead += ahead >= 2L * n_in ? (long)(BF16_ROW_TILE - 1) * 2 * n_in : 0;
 #pragma GCC unroll 16
             for (int r = 0; r < BF16_ROW_TILE; r++)
-                _mm_prefetch((const char *)(w0 + (long)r * n_in + 2 * j) + PREFETCH_BYTES, _MM_HINT_T0);
+                _mm_prefetch((const char *)(w0 + (long)r * n_in) + ahead, _MM_HINT_T0);
             __m512 even = _mm512_loadu_ps(x_pairs + j), odd = _mm512_loadu_ps(x_pairs + half + j);
 #pragma GCC unroll 16
             for (int r = 0; r < BF16_ROW_TILE; r++) BF16_RUN(acc[r], w0 + (long)r * n_in);
