@@ -115,18 +115,20 @@ public final class CpuKernels {
     }
 
     private static Availability probe() {
-        String setting = System.getProperty(ENABLED_PROPERTY, System.getenv(ENABLED_ENV));
+        return probe(System.getProperty(ENABLED_PROPERTY, System.getenv(ENABLED_ENV)), System.getProperty("os.name", ""),
+                System.getProperty("os.arch", ""), CpuKernels.class.getResource(RESOURCE));
+    }
+
+    /** What {@link #availability} finds for this setting, platform and library resource (null: not in the build). */
+    static Availability probe(String setting, String osName, String arch, URL library) {
         if (setting != null && setting.equalsIgnoreCase("false"))
             return none("switched off (" + ENABLED_PROPERTY + "=false or " + ENABLED_ENV + "=false)");
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "");
+        String os = osName.toLowerCase(Locale.ROOT);
         if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64")))
             return none("built for x86-64 Linux only, this is " + os + "/" + arch);
-        URL url = CpuKernels.class.getResource(RESOURCE);
-        if (url == null) return none(RESOURCE + " is not in this build (it ran without a C compiler)");
+        if (library == null) return none(RESOURCE + " is not in this build (it ran without a C compiler)");
         try {
-            Path library = libraryFile(url);
-            SymbolLookup lookup = SymbolLookup.libraryLookup(library, Arena.global());
+            SymbolLookup lookup = SymbolLookup.libraryLookup(libraryFile(library), Arena.global());
             int features = (int) Linker.nativeLinker()
                     .downcallHandle(find(lookup, "herd_cpu_features"), FunctionDescriptor.of(JAVA_INT))
                     .invokeExact();
