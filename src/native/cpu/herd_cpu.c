@@ -327,6 +327,11 @@ KERNEL_AVX512 void herd_bf16_rows_tokens(const uint16_t *w, int n_in, const floa
     }
 }
 
+/* Sixteen int8 weights widened to fp32 and scaled. */
+AVX512_INLINE __m512 q8_widen16(const int8_t *p, __m512 scale) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))), scale);
+}
+
 /* Four Q8 rows × nt tokens: each 32-weight chunk widened to fp32 and scaled once (ws: the rows' chunk scales). */
 AVX512_INLINE void q8_rows4_tile(const int8_t *w0, int n_in, const float *ws, const float *x, int nt, float *y,
                                  long n_out, long o, int t0) {
@@ -349,8 +354,7 @@ AVX512_INLINE void q8_rows4_tile(const int8_t *w0, int n_in, const float *ws, co
         for (int r = 0; r < 4; r++) {
             const int8_t *p = w0 + (long)r * n_in + 32 * c;
             __m512 s = _mm512_set1_ps(ws[r * n_chunks + c]);
-            __m512 wa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))), s);
-            __m512 wb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 16)))), s);
+            __m512 wa = q8_widen16(p, s), wb = q8_widen16(p + 16, s);
 #pragma GCC unroll 4
             for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(wb, xb[t], _mm512_fmadd_ps(wa, xa[t], acc[r][t]));
         }
@@ -394,8 +398,7 @@ KERNEL void herd_q8_rows_tokens(const int8_t *values, const uint16_t *scales, in
             for (int c = 0; c < n_chunks; c++) {
                 const int8_t *p = w0 + 32 * c;
                 __m512 s = _mm512_set1_ps(ws[c]);
-                __m512 wa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))), s);
-                __m512 wb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 16)))), s);
+                __m512 wa = q8_widen16(p, s), wb = q8_widen16(p + 16, s);
                 acc = _mm512_fmadd_ps(wb, _mm512_loadu_ps(x + (long)t * n_in + 32 * c + 16),
                         _mm512_fmadd_ps(wa, _mm512_loadu_ps(x + (long)t * n_in + 32 * c), acc));
             }
@@ -538,18 +541,17 @@ KERNEL int herd_gemm_tokens(int format, const void *w, const uint16_t *scales, l
     /* Row-major panels: [GEMM_ROWS][GEMM_KC]; input-major ones: [GEMM_KC][16]. */
     float panel[16 * GEMM_KC] __attribute__((aligned(64)));
     int n_groups = group_size > 0 ? (n_in + group_size - 1) / group_size : 1;
+    const int input_major = format == FORMAT_BF16_INPUT_MAJOR;
     for (int k0 = 0; k0 < n_in; k0 += GEMM_KC) {
         int kc = n_in - k0 < GEMM_KC ? n_in - k0 : GEMM_KC;
         for (long b = 0; b < n_row_blocks; b++) {
             long ob = o0 + b * GEMM_ROWS;
             int valid = o1 - ob < GEMM_ROWS ? (int)(o1 - ob) : GEMM_ROWS;
-            int k_stride;
-            if (format == FORMAT_BF16_INPUT_MAJOR) {
+            if (input_major) {
                 const uint16_t *wi = (const uint16_t *)w;
                 __mmask16 mask = (__mmask16)((1u << valid) - 1);
                 for (int k = 0; k < kc; k++)
                     _mm512_store_ps(panel + 16 * k, bf16_widen(wi + (long)(k0 + k) * n_out + ob, mask));
-                k_stride = 16;
             } else {
                 for (int r = 0; r < GEMM_ROWS; r++) {
                     float *dst = panel + r * GEMM_KC;
@@ -567,20 +569,17 @@ KERNEL int herd_gemm_tokens(int format, const void *w, const uint16_t *scales, l
                         const uint16_t *row_scales = scales + (ob + r) * n_groups;
                         for (int k = 0; k < kc; k += 32) {  /* n_in and group_size are multiples of 32 */
                             __m512 s = _mm512_set1_ps(_cvtsh_ss(row_scales[(k0 + k) / group_size]));
-                            _mm512_storeu_ps(dst + k, _mm512_mul_ps(_mm512_cvtepi32_ps(
-                                    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(src + k)))), s));
-                            _mm512_storeu_ps(dst + k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(
-                                    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(src + k + 16)))), s));
+                            _mm512_storeu_ps(dst + k, q8_widen16(src + k, s));
+                            _mm512_storeu_ps(dst + k + 16, q8_widen16(src + k + 16, s));
                         }
                     }
                 }
-                k_stride = 1;
             }
             float *acc_b = acc + b * GEMM_ROWS * t_pad;
             for (int c0 = 0; c0 < t_pad; c0 += 32) {
                 int width = t_pad - c0 < 32 ? t_pad - c0 : 32;
                 const float *xb = xt + (long)c0 * n_in + (long)k0 * width;
-                if (k_stride == 1) {
+                if (!input_major) {
                     if (width == 32) gemm_tile(panel, GEMM_KC, 1, xb, 32, kc, 2, acc_b + c0, t_pad);
                     else gemm_tile(panel, GEMM_KC, 1, xb, 16, kc, 1, acc_b + c0, t_pad);
                 } else {

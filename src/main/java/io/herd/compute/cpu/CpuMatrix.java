@@ -29,7 +29,7 @@ public final class CpuMatrix implements Matrix {
     private final CpuKernels kernels;
 
     private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool) {
-        this(data, dtype, nOut, nIn, inputMajor, pool, dtype == DType.BF16 ? CpuKernels.forBf16().orElse(null) : null);
+        this(data, dtype, nOut, nIn, inputMajor, pool, CpuKernels.forBf16().orElse(null));
     }
 
     private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool,
@@ -116,18 +116,11 @@ public final class CpuMatrix implements Matrix {
                 (o0, o1) -> GemvKernels.rowMajor(dtype, data, nIn, x, xPairs, y, o0, o1));
     }
 
-    /** 2-15 tokens over row-major BF16 on the native kernel: each token's x split into pairs as for the GEMV. */
+    /** 2-63 tokens over row-major BF16 on the native kernel: each token's x split into pairs as for the GEMV. */
     private void fewTokensNative(float[] x, float[] y, int nTokens) {
         PanelGemm.checkArgs(nOut, nIn, x, y, nTokens);
         float[] xPairs = xPairsScratch(nTokens * nIn);
-        int half = nIn / 2;
-        for (int t = 0; t < nTokens; t++) {
-            int base = t * nIn;
-            for (int j = 0; j < half; j++) {
-                xPairs[base + j] = x[base + 2 * j];
-                xPairs[base + half + j] = x[base + 2 * j + 1];
-            }
-        }
+        for (int t = 0; t < nTokens; t++) GemvKernels.splitPairs(x, t * nIn, nIn, xPairs, t * nIn);
         Gemv.byOutputRows(pool, nOut, bytesRead(), 4, (o0, o1) -> kernels.bf16RowsTokens(data, nOut, nIn, xPairs,
                 nTokens, y, o0, o1));
     }

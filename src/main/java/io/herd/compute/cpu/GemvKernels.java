@@ -115,12 +115,17 @@ final class GemvKernels {
      */
     static float[] bf16Pairs(float[] x, int nIn, float[] out) {
         if (nIn % (2 * LANES) != 0) throw new IllegalArgumentException("nIn " + nIn + " is not a multiple of " + 2 * LANES);
+        splitPairs(x, 0, nIn, out, 0);
+        return out;
+    }
+
+    /** x[xOff, xOff + nIn) split as {@link #bf16Pairs} does into out[outOff, outOff + nIn) (nIn even). */
+    static void splitPairs(float[] x, int xOff, int nIn, float[] out, int outOff) {
         int half = nIn / 2;
         for (int j = 0; j < half; j++) {
-            out[j] = x[2 * j];
-            out[half + j] = x[2 * j + 1];
+            out[outOff + j] = x[xOff + 2 * j];
+            out[outOff + half + j] = x[xOff + 2 * j + 1];
         }
-        return out;
     }
 
     /**

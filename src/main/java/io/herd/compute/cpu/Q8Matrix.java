@@ -92,23 +92,21 @@ public final class Q8Matrix implements Matrix {
     @Override
     public void matmul(float[] x, float[] y, int nTokens) {
         int nOut = weights.nOut(), nIn = weights.nIn();
-        if (nTokens == 1 && kernels != null) {
+        if (nTokens == 1 && (kernels != null || GemvKernels.q8Supported(nIn, weights.groupSize()))) {
             if (x.length < nIn || y.length < nOut)
                 throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
-            // Fresh per call: a pool thread may run another matmul's tasks while this one's are in flight.
-            short[] xq = new short[nIn];
-            float[] xs = new float[CpuKernels.activationScales(nIn)];
-            kernels.quantizeActivations(x, nIn, xq, xs);
-            Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> kernels.q8Gemv(weights.values(),
-                    weights.scales(), nIn, weights.groupSize(), xq, xs, y, o0, o1));
-            return;
-        }
-        if (nTokens == 1 && GemvKernels.q8Supported(nIn, weights.groupSize())) {
-            if (x.length < nIn || y.length < nOut)
-                throw new IllegalArgumentException("x has " + x.length + " floats, y " + y.length + "; need " + nIn + " and " + nOut);
-            // Whole eight-row tiles per task.
-            Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> GemvKernels.q8RowMajor(weights.values(),
-                    weights.scales(), nIn, weights.groupSize(), x, y, o0, o1));
+            if (kernels != null) {
+                // A few KB per call, small beside the GEMV it feeds.
+                short[] xq = new short[nIn];
+                float[] xs = new float[CpuKernels.activationScales(nIn)];
+                kernels.quantizeActivations(x, nIn, xq, xs);
+                Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> kernels.q8Gemv(weights.values(),
+                        weights.scales(), nIn, weights.groupSize(), xq, xs, y, o0, o1));
+            } else {
+                // Whole eight-row tiles per task.
+                Gemv.byOutputRows(pool, nOut, bytesRead(), 8, (o0, o1) -> GemvKernels.q8RowMajor(weights.values(),
+                        weights.scales(), nIn, weights.groupSize(), x, y, o0, o1));
+            }
             return;
         }
         if (kernels != null && FewTokenRows.suitsNative(nOut, nIn, nTokens)) {
