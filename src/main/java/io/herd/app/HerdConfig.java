@@ -30,6 +30,18 @@ public interface HerdConfig {
 
     Dedupe dedupe();
 
+    /** Runs of one request id at most; a record that would start one more is dead-lettered (max_attempts_exceeded). */
+    @WithDefault("3")
+    int maxAttempts();
+
+    ReplyTo replyTo();
+
+    interface ReplyTo {
+        /** Full-match pattern for reply_to topics (the service's own topics and names starting "__" never qualify). */
+        @WithDefault("herd\\.responses(\\..+)?")
+        String allowed();
+    }
+
     interface Dedupe {
         /** How long a finished request id is remembered, so a re-delivered duplicate is not generated again. */
         @WithDefault("PT1H")
@@ -101,6 +113,19 @@ public interface HerdConfig {
         Embedded embedded();
 
         Topics topics();
+
+        Outage outage();
+
+        /** How long the brokers may leave every write unacknowledged before the pod says so. */
+        interface Outage {
+            /** Readiness turns false past this (the producers keep every write meanwhile). */
+            @WithDefault("PT30S")
+            Duration unreadyAfter();
+
+            /** Liveness turns false past this, so the pod restarts and its records go to other instances. */
+            @WithDefault("PT6M")
+            Duration notLiveAfter();
+        }
 
         /** Topic names (kafka-topics/topics.json holds the same defaults). */
         interface Topics {

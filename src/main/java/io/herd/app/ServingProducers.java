@@ -2,6 +2,7 @@ package io.herd.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.messaging.EventCodec;
+import io.herd.messaging.ReplyTopicPolicy;
 import io.herd.messaging.RequestCodec;
 import io.herd.messaging.ResponsePublisher;
 import io.herd.serving.Frontend;
@@ -15,6 +16,7 @@ import jakarta.inject.Singleton;
 
 import java.time.Duration;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /** Wires the serving layer to the loaded model and the Kafka publisher. */
 public final class ServingProducers {
@@ -26,6 +28,14 @@ public final class ServingProducers {
     @Produces
     @Singleton
     EventCodec eventCodec(ObjectMapper mapper) { return new EventCodec(mapper); }
+
+    @Produces
+    @Singleton
+    ReplyTopicPolicy replyTopicPolicy(HerdConfig config) {
+        HerdConfig.Kafka.Topics t = config.kafka().topics();
+        return new ReplyTopicPolicy(Pattern.compile(config.replyTo().allowed()), t.responses(),
+                Set.of(t.requests(), t.control(), t.attempts(), t.dlq()));
+    }
 
     @Produces
     @Singleton

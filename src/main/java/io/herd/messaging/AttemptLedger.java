@@ -48,6 +48,8 @@ public class AttemptLedger {
         record Run(int attempt) implements Decision {}
         /** Skip it: it is running here or finished recently. */
         record Skip(String why) implements Decision {}
+        /** Do not run it: this would be attempt {@code attempt}, past {@code herd.max-attempts}. */
+        record Exceeded(int attempt) implements Decision {}
     }
 
     private record Entry(int partition, int attempt, boolean finished, long atEpochMs) {}
@@ -70,6 +72,17 @@ public class AttemptLedger {
     @ConfigProperty(name = "herd.dedupe.retention", defaultValue = "PT1H")
     Duration retention;
 
+    /** Runs of one request id at most; a record that would start one more is dead-lettered instead. */
+    @ConfigProperty(name = "herd.max-attempts", defaultValue = "3")
+    int maxAttempts;
+
+    /** How long a running marker without a finished one is remembered (the attempts topic keeps it as long). */
+    @ConfigProperty(name = "herd.attempts.running-retention", defaultValue = "P1D")
+    Duration runningRetention;
+
+    @Inject
+    BrokerWrites writes;
+
     private static final int PRUNE_EVERY = 4096;
 
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
@@ -84,8 +97,10 @@ public class AttemptLedger {
         if (e != null && e.finished() && System.currentTimeMillis() - e.atEpochMs() < retention.toMillis()) {
             return new Decision.Skip("finished");
         }
+        int next = e == null ? 1 : e.attempt() + 1;
+        if (next > maxAttempts) return new Decision.Exceeded(next);
         runningHere.put(requestId, Boolean.TRUE);
-        return new Decision.Run(e == null ? 1 : e.attempt() + 1);
+        return new Decision.Run(next);
     }
 
     /** Persists "attempt n is running"; the stage completes when the broker has it. */
@@ -99,13 +114,29 @@ public class AttemptLedger {
         runningHere.remove(requestId);
         long now = System.currentTimeMillis();
         entries.put(requestId, new Entry(partition, attempt, true, now));
-        // Forget finished ids past the retention now and then, so the map stays bounded under sustained load.
+        // Forget expired ids now and then, so the map stays bounded under sustained load.
         if (finishedSincePrune.incrementAndGet() >= PRUNE_EVERY) {
             finishedSincePrune.set(0);
-            entries.values().removeIf(e -> e.finished() && now - e.atEpochMs() >= retention.toMillis());
+            prune(now);
         }
         return write(partition, requestId, attempt, "finished");
     }
+
+    /**
+     * Drops finished ids past the de-duplication retention and running ones past the attempts topic's retention
+     * (their record is long gone from the requests topic, or the marker would have been rewritten).
+     */
+    void prune(long nowEpochMs) {
+        entries.entrySet().removeIf(en -> {
+            Entry e = en.getValue();
+            long age = nowEpochMs - e.atEpochMs();
+            return e.finished() ? age >= retention.toMillis()
+                    : age >= runningRetention.toMillis() && !runningHere.containsKey(en.getKey());
+        });
+    }
+
+    /** Markers held in memory (all owned partitions). */
+    public int size() { return entries.size(); }
 
     /** The request stopped here without finishing (abandoned or never started): a re-delivery runs it again. */
     public void release(String requestId) {
@@ -128,7 +159,9 @@ public class AttemptLedger {
         consumer.assign(tps);
         consumer.seekToBeginning(tps);
         Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(30));
-        long cutoff = System.currentTimeMillis() - retention.toMillis();
+        long now = System.currentTimeMillis();
+        long cutoff = now - retention.toMillis();
+        long runningCutoff = now - runningRetention.toMillis();
         int loaded = 0;
         while (tps.stream().anyMatch(tp -> consumer.position(tp, Duration.ofSeconds(30)) < end.get(tp))) {
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
@@ -136,7 +169,9 @@ public class AttemptLedger {
                 if (e == null) continue;
                 Entry current = entries.get(r.key());
                 if (current == null || current.attempt() <= e.attempt()) {
-                    if (!e.finished() || e.atEpochMs() >= cutoff) entries.put(r.key(), e);
+                    boolean live = e.finished() ? e.atEpochMs() >= cutoff : e.atEpochMs() >= runningCutoff;
+                    if (live) entries.put(r.key(), e);
+                    else if (current != null) entries.remove(r.key());
                     loaded++;
                 }
             }
@@ -165,12 +200,15 @@ public class AttemptLedger {
         String json = mapper.createObjectNode().put("id", requestId).put("attempt", attempt).put("state", state)
                 .put("at", System.currentTimeMillis()).toString();
         CompletableFuture<Void> acked = new CompletableFuture<>();
+        writes.sent();
         emitter.send(Message.of(json)
                 .withAck(() -> {
+                    writes.settled(true);
                     acked.complete(null);
                     return CompletableFuture.completedFuture(null);
                 })
                 .withNack(t -> {
+                    writes.settled(false);
                     acked.completeExceptionally(t);
                     return CompletableFuture.completedFuture(null);
                 })

@@ -35,17 +35,30 @@ public final class Frontend implements AutoCloseable {
      * @param maxUnackedDeltas deltas of one stream awaiting the broker before tokens start to share deltas
      * @param submitRetry      pause before offering a request again when the engine's queue was full
      * @param cancelMemory     how long a cancel for a not-yet-seen id is remembered
+     * @param maxEarlyCancels  how many such cancels are remembered at most (the oldest is forgotten first)
      */
     public record Config(int maxInFlight, Duration maxDeltaLatency, int maxUnackedDeltas, Duration submitRetry,
-                         Duration cancelMemory) {}
+                         Duration cancelMemory, int maxEarlyCancels) {
+        public Config(int maxInFlight, Duration maxDeltaLatency, int maxUnackedDeltas, Duration submitRetry,
+                      Duration cancelMemory) {
+            this(maxInFlight, maxDeltaLatency, maxUnackedDeltas, submitRetry, cancelMemory, 100_000);
+        }
+    }
 
     /** How a stream ended. */
     public enum Outcome {
         /** The terminal event (done or error) was acknowledged by the broker. */
         COMPLETED,
-        /** Dropped without a terminal event (partition revoked, shutdown): the request is left to be re-run. */
+        /**
+         * Dropped without a terminal event (partition revoked, shutdown): the request is left to be re-run. Reported
+         * only once the engine let go of it and every event already sent was acknowledged or failed, so nothing of
+         * this attempt can follow the next one.
+         */
         ABANDONED,
-        /** An event could not be published. */
+        /**
+         * An event could not be published: the attempt was stopped at once (nothing after the lost event is sent)
+         * and, as for {@link #ABANDONED}, reported once it settled; the caller runs the next attempt.
+         */
         PUBLISH_FAILED
     }
 
@@ -64,7 +77,7 @@ public final class Frontend implements AutoCloseable {
     private final AdmissionGate gate;
     private final LinkedBlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final Map<String, Stream> active = new ConcurrentHashMap<>();
-    private final Map<String, Long> recentCancels = new ConcurrentHashMap<>();
+    private final CancelMemory earlyCancels;
     // Owned by the output thread:
     private final Set<Stream> dirty = new LinkedHashSet<>();
     private final ArrayDeque<Stream> unsubmitted = new ArrayDeque<>();
@@ -84,6 +97,7 @@ public final class Frontend implements AutoCloseable {
         this.config = config;
         this.nanoTime = nanoTime;
         this.gate = new AdmissionGate(config.maxInFlight());
+        this.earlyCancels = new CancelMemory(config.maxEarlyCancels(), config.cancelMemory().toNanos());
         this.thread = Thread.ofPlatform().name("herd-stream-out").daemon().unstarted(this::run);
         thread.start();
     }
@@ -190,16 +204,16 @@ public final class Frontend implements AutoCloseable {
     private void handle(Signal signal) {
         switch (signal) {
             case Signal.Start(Stream s) -> {
-                Long cancelledAt = recentCancels.remove(s.id());
+                boolean cancelled = earlyCancels.take(s.id(), nanoTime.getAsLong());
                 if (s.terminalSent || s.abandoned) return; // ended (deadline, cancel, abandon) before its start was read
-                if (cancelledAt != null) finish(s, "cancelled");
+                if (cancelled) finish(s, "cancelled");
                 else submit(s);
             }
             case Signal.Started(Stream s, long at, int promptTokens, int cachedTokens) -> onStarted(s, at, promptTokens, cachedTokens);
             case Signal.Token(Stream s, long at, int tokenId, TokenLogprobs lp) -> onToken(s, at, tokenId, lp);
             case Signal.Finished(Stream s, long at, RequestSink.FinishReason reason) -> {
                 s.engineDone = true;
-                if (s.abandoned) end(s, Outcome.ABANDONED, null);
+                if (s.abandoned) endAbandonedWhenSettled(s);
                 else if (!s.terminalSent) {
                     s.finishedNanos = at;
                     finish(s, StreamEvent.finishReason(reason));
@@ -207,7 +221,7 @@ public final class Frontend implements AutoCloseable {
             }
             case Signal.Failed(Stream s, long at, String code, String message) -> {
                 s.engineDone = true;
-                if (s.abandoned) end(s, Outcome.ABANDONED, null);
+                if (s.abandoned) endAbandonedWhenSettled(s);
                 else if (!s.terminalSent) fail(s, code, message);
             }
             case Signal.Acked(Stream s, boolean terminal, Throwable error) -> onAcked(s, terminal, error);
@@ -263,8 +277,18 @@ public final class Frontend implements AutoCloseable {
     }
 
     private void onAcked(Stream s, boolean terminal, Throwable error) {
+        s.unacked--;
         if (error != null && s.publishFailure == null) s.publishFailure = error;
-        if (terminal) {
+        if (s.abandoned) {
+            endAbandonedWhenSettled(s);
+        } else if (error != null && !terminal && !s.terminalSent) {
+            // A lost event would leave a gap in seq: stop this attempt; the caller runs the next one.
+            s.abandoned = true;
+            dirty.remove(s);
+            if (unsubmitted.remove(s)) s.inEngine = false;
+            if (s.inEngine && !s.engineDone) engine.abort(s.id());
+            endAbandonedWhenSettled(s);
+        } else if (terminal) {
             end(s, s.publishFailure == null ? Outcome.COMPLETED : Outcome.PUBLISH_FAILED, s.publishFailure);
         } else {
             s.batcher.acked();
@@ -275,9 +299,7 @@ public final class Frontend implements AutoCloseable {
     private void onCancel(String id) {
         Stream s = active.get(id);
         if (s == null) {
-            long now = nanoTime.getAsLong();
-            recentCancels.values().removeIf(at -> now - at > config.cancelMemory().toNanos());
-            recentCancels.put(id, now);
+            earlyCancels.remember(id, nanoTime.getAsLong());
             return;
         }
         if (s.terminalSent || s.abandoned) return;
@@ -291,8 +313,16 @@ public final class Frontend implements AutoCloseable {
         if (s == null || s.terminalSent || s.abandoned) return;
         s.abandoned = true;
         dirty.remove(s);
-        if (unsubmitted.remove(s) || !s.inEngine || s.engineDone) end(s, Outcome.ABANDONED, null);
-        else engine.abort(id); // ends when the engine confirms, so the KV is free before the slot is
+        if (unsubmitted.remove(s)) s.inEngine = false;
+        if (s.inEngine && !s.engineDone) engine.abort(id); // ends when the engine confirms, so the KV is free first
+        endAbandonedWhenSettled(s);
+    }
+
+    /** Ends an abandoned stream once the engine let go of it and none of its events awaits the broker. */
+    private void endAbandonedWhenSettled(Stream s) {
+        if ((!s.inEngine || s.engineDone) && s.unacked == 0) {
+            end(s, s.publishFailure == null ? Outcome.ABANDONED : Outcome.PUBLISH_FAILED, s.publishFailure);
+        }
     }
 
     private void checkDeadlines(long now) {
@@ -304,7 +334,7 @@ public final class Frontend implements AutoCloseable {
                 fail(s, "deadline_exceeded", "deadline passed after " + s.completionTokens + " generated tokens");
             }
         }
-        recentCancels.values().removeIf(at -> now - at > config.cancelMemory().toNanos());
+        earlyCancels.expire(now);
     }
 
     private void flushDue(long now) {
@@ -350,6 +380,7 @@ public final class Frontend implements AutoCloseable {
             dirty.remove(s);
         }
         int seq = s.seq++;
+        s.unacked++;
         CompletionStage<Void> acked;
         try {
             acked = s.output.publish(s.target, seq, event);
@@ -384,6 +415,8 @@ public final class Frontend implements AutoCloseable {
         final DeltaBatcher batcher;
         final LongList itl = new LongList();
         int seq;
+        /** Events handed to the output and not yet acknowledged or failed. */
+        int unacked;
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
