@@ -36,6 +36,30 @@ public interface HerdConfig {
 
     ReplyTo replyTo();
 
+    Rebalance rebalance();
+
+    Attempts attempts();
+
+    Testing testing();
+
+    interface Rebalance {
+        /** Longest a revoke waits for the marker writes and events of the records it takes away. */
+        @WithDefault("PT15S")
+        Duration revokeTimeout();
+    }
+
+    interface Attempts {
+        /** How long a running marker without a finished one is remembered (as long as the attempts topic keeps it). */
+        @WithDefault("P1D")
+        Duration runningRetention();
+    }
+
+    /** Settings only the fault suite sets. */
+    interface Testing {
+        /** A request whose text contains this halts the process when it starts (empty: off). */
+        Optional<String> crashMarker();
+    }
+
     interface ReplyTo {
         /** Full-match pattern for reply_to topics (the service's own topics and names starting "__" never qualify). */
         @WithDefault("herd\\.responses(\\..+)?")

@@ -77,7 +77,7 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     @ConfigProperty(name = "herd.rebalance.revoke-timeout", defaultValue = "PT15S")
     Duration revokeTimeout;
 
-    private final PartitionWork work = new PartitionWork();
+    @Inject PartitionWork work;
     // Decoding, validation and tokenization of a record may take milliseconds (a 4 MiB prompt): never on the event loop.
     private final ExecutorService preparing = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("herd-prepare").daemon().factory());

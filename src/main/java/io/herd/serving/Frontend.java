@@ -75,12 +75,14 @@ public final class Frontend implements AutoCloseable {
     private final Config config;
     private final LongSupplier nanoTime;
     private final AdmissionGate gate;
+    private final PublishGate publishGate;
     private final LinkedBlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final Map<String, Stream> active = new ConcurrentHashMap<>();
     private final CancelMemory earlyCancels;
     // Owned by the output thread:
     private final Set<Stream> dirty = new LinkedHashSet<>();
     private final ArrayDeque<Stream> unsubmitted = new ArrayDeque<>();
+    private final Set<Stream> holding = new LinkedHashSet<>();
     private long nextRetryNanos;
     private long nextDeadlineCheckNanos;
     private final Thread thread;
@@ -88,10 +90,19 @@ public final class Frontend implements AutoCloseable {
     private volatile Throwable failure;
 
     public Frontend(InferenceEngine engine, StreamOutput output, Config config) {
-        this(engine, output, config, System::nanoTime);
+        this(engine, output, config, PublishGate.ALWAYS_OPEN, System::nanoTime);
+    }
+
+    public Frontend(InferenceEngine engine, StreamOutput output, Config config, PublishGate publishGate) {
+        this(engine, output, config, publishGate, System::nanoTime);
     }
 
     Frontend(InferenceEngine engine, StreamOutput output, Config config, LongSupplier nanoTime) {
+        this(engine, output, config, PublishGate.ALWAYS_OPEN, nanoTime);
+    }
+
+    Frontend(InferenceEngine engine, StreamOutput output, Config config, PublishGate publishGate, LongSupplier nanoTime) {
+        this.publishGate = publishGate;
         this.engine = engine;
         this.output = output;
         this.config = config;
@@ -178,6 +189,7 @@ public final class Frontend implements AutoCloseable {
                     signal = inbox.poll();
                 }
                 long now = nanoTime.getAsLong();
+                if (!holding.isEmpty() && publishGate.isOpen(now)) releaseHeld();
                 if (!unsubmitted.isEmpty() && now >= nextRetryNanos) retrySubmits(now);
                 if (now >= nextDeadlineCheckNanos) {
                     checkDeadlines(now);
@@ -196,6 +208,7 @@ public final class Frontend implements AutoCloseable {
     private long waitNanos() {
         long now = nanoTime.getAsLong();
         long wake = nextDeadlineCheckNanos;
+        if (!holding.isEmpty()) wake = Math.min(wake, now + TimeUnit.MILLISECONDS.toNanos(10));
         if (!unsubmitted.isEmpty()) wake = Math.min(wake, nextRetryNanos);
         for (Stream s : dirty) wake = Math.min(wake, s.batcher.dueAtNanos());
         return Math.max(0, Math.min(wake - now, TimeUnit.MILLISECONDS.toNanos(50)));
@@ -285,6 +298,7 @@ public final class Frontend implements AutoCloseable {
             // A lost event would leave a gap in seq: stop this attempt; the caller runs the next one.
             s.abandoned = true;
             dirty.remove(s);
+            dropHeld(s);
             if (unsubmitted.remove(s)) s.inEngine = false;
             if (s.inEngine && !s.engineDone) engine.abort(s.id());
             endAbandonedWhenSettled(s);
@@ -313,9 +327,16 @@ public final class Frontend implements AutoCloseable {
         if (s == null || s.terminalSent || s.abandoned) return;
         s.abandoned = true;
         dirty.remove(s);
+        dropHeld(s);
         if (unsubmitted.remove(s)) s.inEngine = false;
         if (s.inEngine && !s.engineDone) engine.abort(id); // ends when the engine confirms, so the KV is free first
         endAbandonedWhenSettled(s);
+    }
+
+    /** Events held while the gate was closed never leave once their stream is abandoned (it runs elsewhere now). */
+    private void dropHeld(Stream s) {
+        s.held.clear();
+        holding.remove(s);
     }
 
     /** Ends an abandoned stream once the engine let go of it and none of its events awaits the broker. */
@@ -380,6 +401,23 @@ public final class Frontend implements AutoCloseable {
             dirty.remove(s);
         }
         int seq = s.seq++;
+        if (!s.held.isEmpty() || !publishGate.isOpen(nanoTime.getAsLong())) {
+            s.held.add(new Held(seq, event, terminal));
+            holding.add(s);
+            return;
+        }
+        send(s, seq, event, terminal);
+    }
+
+    /** The gate opened again: held events leave in their order. */
+    private void releaseHeld() {
+        for (Stream s : holding) {
+            for (Held h = s.held.poll(); h != null; h = s.held.poll()) send(s, h.seq(), h.event(), h.terminal());
+        }
+        holding.clear();
+    }
+
+    private void send(Stream s, int seq, StreamEvent event, boolean terminal) {
         s.unacked++;
         CompletionStage<Void> acked;
         try {
@@ -417,6 +455,8 @@ public final class Frontend implements AutoCloseable {
         int seq;
         /** Events handed to the output and not yet acknowledged or failed. */
         int unacked;
+        /** Events waiting for the publish gate to open, in seq order. */
+        final ArrayDeque<Held> held = new ArrayDeque<>(0);
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
@@ -455,6 +495,9 @@ public final class Frontend implements AutoCloseable {
             inbox.add(new Signal.Failed(this, nanoTime.getAsLong(), code, message));
         }
     }
+
+    /** An event numbered and held back while the publish gate was closed. */
+    private record Held(int seq, StreamEvent event, boolean terminal) {}
 
     private sealed interface Signal {
         record Start(Stream s) implements Signal {}
