@@ -52,7 +52,6 @@ public class AttemptLedger {
         record Exceeded(int attempt) implements Decision {}
     }
 
-    private record Entry(int partition, int attempt, boolean finished, long atEpochMs) {}
 
     @Inject
     @Channel(Channels.ATTEMPTS)
@@ -85,7 +84,9 @@ public class AttemptLedger {
 
     private static final int PRUNE_EVERY = 4096;
 
-    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final MarkerTable entries = new MarkerTable();
+    /** Per attempts partition, the next offset to read: a partition that comes back is read on from there. */
+    private final Map<Integer, Long> positions = new HashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger finishedSincePrune = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<String, Boolean> runningHere = new ConcurrentHashMap<>();
     private KafkaConsumer<String, String> reader;
@@ -93,11 +94,12 @@ public class AttemptLedger {
     /** Decides and, for a run, records the id as running here. Called in record order by the consumer. */
     public Decision decide(int partition, String requestId) {
         if (runningHere.containsKey(requestId)) return new Decision.Skip("running");
-        Entry e = entries.get(requestId);
-        if (e != null && e.finished() && System.currentTimeMillis() - e.atEpochMs() < retention.toMillis()) {
+        long e = entries.get(requestId);
+        boolean known = e != MarkerTable.ABSENT;
+        if (known && MarkerTable.finished(e) && System.currentTimeMillis() - MarkerTable.epochMs(e) < retention.toMillis()) {
             return new Decision.Skip("finished");
         }
-        int next = e == null ? 1 : e.attempt() + 1;
+        int next = known ? MarkerTable.attempt(e) + 1 : 1;
         if (next > maxAttempts) return new Decision.Exceeded(next);
         runningHere.put(requestId, Boolean.TRUE);
         return new Decision.Run(next);
@@ -105,7 +107,7 @@ public class AttemptLedger {
 
     /** Persists "attempt n is running"; the stage completes when the broker has it. */
     public CompletionStage<Void> markRunning(int partition, String requestId, int attempt) {
-        entries.put(requestId, new Entry(partition, attempt, false, System.currentTimeMillis()));
+        entries.put(requestId, MarkerTable.pack(partition, attempt, false, System.currentTimeMillis()));
         return write(partition, requestId, attempt, "running");
     }
 
@@ -113,7 +115,7 @@ public class AttemptLedger {
     public CompletionStage<Void> markFinished(int partition, String requestId, int attempt) {
         runningHere.remove(requestId);
         long now = System.currentTimeMillis();
-        entries.put(requestId, new Entry(partition, attempt, true, now));
+        entries.put(requestId, MarkerTable.pack(partition, attempt, true, now));
         // Forget expired ids now and then, so the map stays bounded under sustained load.
         if (finishedSincePrune.incrementAndGet() >= PRUNE_EVERY) {
             finishedSincePrune.set(0);
@@ -127,25 +129,33 @@ public class AttemptLedger {
      * (their record is long gone from the requests topic, or the marker would have been rewritten).
      */
     void prune(long nowEpochMs) {
-        entries.entrySet().removeIf(en -> {
-            Entry e = en.getValue();
-            long age = nowEpochMs - e.atEpochMs();
-            return e.finished() ? age >= retention.toMillis()
-                    : age >= runningRetention.toMillis() && !runningHere.containsKey(en.getKey());
-        });
+        entries.retain(e -> !expired(e, nowEpochMs));
     }
 
-    /** Markers held in memory (all owned partitions). */
+    private boolean expired(long marker, long nowEpochMs) {
+        long age = nowEpochMs - MarkerTable.epochMs(marker);
+        return age >= (MarkerTable.finished(marker) ? retention : runningRetention).toMillis();
+    }
+
+    /** Markers held in memory. */
     public int size() { return entries.size(); }
+
+    /** Heap the markers take. */
+    public long bytes() { return entries.bytes(); }
 
     /** The request stopped here without finishing (abandoned or never started): a re-delivery runs it again. */
     public void release(String requestId) {
         runningHere.remove(requestId);
     }
 
-    /** Loads the markers of newly assigned requests partitions. Runs on the consumer's polling thread. */
+    /**
+     * Reads the markers of newly assigned requests partitions, from where this instance last stopped reading each
+     * (the start, the first time), so a partition that comes back costs only the markers written since. Runs on the
+     * consumer's polling thread, before any record of those partitions is handed out.
+     */
     public synchronized void load(List<Integer> partitions) {
         if (partitions.isEmpty()) return;
+        long started = System.nanoTime();
         KafkaConsumer<String, String> consumer = reader();
         List<PartitionInfo> info = consumer.partitionsFor(topic, Duration.ofSeconds(30));
         int available = info == null ? 0 : info.size();
@@ -157,39 +167,46 @@ public class AttemptLedger {
             }
         }
         consumer.assign(tps);
-        consumer.seekToBeginning(tps);
+        for (TopicPartition tp : tps) {
+            Long from = positions.get(tp.partition());
+            if (from == null) consumer.seekToBeginning(List.of(tp));
+            else consumer.seek(tp, from);
+        }
         Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(30));
         long now = System.currentTimeMillis();
-        long cutoff = now - retention.toMillis();
-        long runningCutoff = now - runningRetention.toMillis();
         int loaded = 0;
         while (tps.stream().anyMatch(tp -> consumer.position(tp, Duration.ofSeconds(30)) < end.get(tp))) {
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
-                Entry e = parse(r);
-                if (e == null) continue;
-                Entry current = entries.get(r.key());
-                if (current == null || current.attempt() <= e.attempt()) {
-                    boolean live = e.finished() ? e.atEpochMs() >= cutoff : e.atEpochMs() >= runningCutoff;
-                    if (live) entries.put(r.key(), e);
-                    else if (current != null) entries.remove(r.key());
+                long e = parse(r);
+                if (e == MarkerTable.ABSENT) continue;
+                long current = entries.get(r.key());
+                if (current == MarkerTable.ABSENT || MarkerTable.attempt(current) <= MarkerTable.attempt(e)) {
+                    if (!expired(e, now)) entries.put(r.key(), e);
+                    else if (current != MarkerTable.ABSENT) entries.remove(r.key());
                     loaded++;
                 }
             }
         }
+        for (TopicPartition tp : tps) positions.put(tp.partition(), consumer.position(tp, Duration.ofSeconds(30)));
         consumer.unsubscribe();
-        LOG.infof("attempt ledger: %d markers loaded for partitions %s", loaded, partitions);
+        LOG.infof("attempt ledger: %d markers read for partitions %s in %d ms (%d held, %d KiB)", loaded, partitions,
+                (System.nanoTime() - started) / 1_000_000, entries.size(), entries.bytes() / 1024);
     }
 
-    /** Forgets the markers of partitions this instance no longer owns (they are reloaded if they come back). */
+    /**
+     * Partitions this instance no longer owns. Their markers stay (pruned as they expire, like all others): if a
+     * partition comes back, reading on from the last position brings them up to date.
+     */
     public void unload(List<Integer> partitions) {
-        entries.values().removeIf(e -> partitions.contains(e.partition()));
+        // Nothing to drop: ids never move between partitions, so markers of other partitions are never consulted.
     }
 
-    private Entry parse(ConsumerRecord<String, String> r) {
-        if (r.key() == null || r.value() == null) return null;
+    /** A marker record packed, or ABSENT for a tombstone. */
+    private long parse(ConsumerRecord<String, String> r) {
+        if (r.key() == null || r.value() == null) return MarkerTable.ABSENT;
         try {
             JsonNode n = mapper.readTree(r.value());
-            return new Entry(r.partition(), n.path("attempt").asInt(1), "finished".equals(n.path("state").asText()),
+            return MarkerTable.pack(r.partition(), n.path("attempt").asInt(1), "finished".equals(n.path("state").asText()),
                     n.path("at").asLong(r.timestamp()));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable marker in " + topic + "-" + r.partition() + "@" + r.offset(), e);

@@ -72,16 +72,15 @@ class AttemptLedgerTest {
     }
 
     @Test
-    void runningMarkersArePrunedAfterTheirOwnRetentionButNotWhileRunningHere() {
+    void runningMarkersArePrunedAfterTheirOwnLongerRetention() {
         AttemptLedger l = ledger(new RecordingEmitter(), 3);
         l.decide(0, "cut-off");
         l.markRunning(0, "cut-off", 1);
         l.release("cut-off");
-        l.decide(0, "still-here");
-        l.markRunning(0, "still-here", 1);
-        long tomorrow = System.currentTimeMillis() + Duration.ofDays(1).plusMinutes(1).toMillis();
-        l.prune(tomorrow);
-        assertThat(l.size()).isEqualTo(1);
+        l.prune(System.currentTimeMillis() + Duration.ofHours(2).toMillis());
+        assertThat(l.size()).as("past the finished retention, within the running one").isEqualTo(1);
+        l.prune(System.currentTimeMillis() + Duration.ofDays(1).plusMinutes(1).toMillis());
+        assertThat(l.size()).isZero();
     }
 
     @Test
@@ -96,13 +95,12 @@ class AttemptLedgerTest {
     }
 
     @Test
-    void partitionsGivenAwayAreForgotten() {
+    void markersOfPartitionsGivenAwayStayForWhenTheyComeBack() {
         AttemptLedger l = ledger(new RecordingEmitter(), 3);
-        l.decide(0, "p0");
-        l.markRunning(0, "p0", 1);
         l.decide(5, "p5");
         l.markRunning(5, "p5", 1);
+        l.release("p5");
         l.unload(List.of(5));
-        assertThat(l.size()).isEqualTo(1);
+        assertThat(l.decide(5, "p5")).isEqualTo(new AttemptLedger.Decision.Run(2));
     }
 }
