@@ -23,9 +23,10 @@ module "vpc" {
 module "eks_gpu" {
   source = "../../modules/eks-gpu"
 
-  cluster_name  = var.name
-  subnet_ids    = module.vpc.private_subnets
-  gpu_max_nodes = var.gpu_max_nodes
+  cluster_name                 = var.name
+  subnet_ids                   = module.vpc.private_subnets
+  gpu_max_nodes                = var.gpu_max_nodes
+  endpoint_public_access_cidrs = var.cluster_endpoint_public_access_cidrs
 }
 
 module "addons" {
@@ -44,6 +45,8 @@ module "msk" {
   vpc_id                    = module.vpc.vpc_id
   subnet_ids                = module.vpc.private_subnets
   client_security_group_ids = [module.eks_gpu.cluster_security_group_id]
+  client_usernames          = var.kafka_client_usernames
+  deny_without_acl          = var.kafka_deny_without_acl
 }
 
 module "model_storage" {
