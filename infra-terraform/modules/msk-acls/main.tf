@@ -71,4 +71,11 @@ resource "kafka_acl" "this" {
   acl_host                     = "*"
   acl_operation                = each.value.operation
   acl_permission_type          = "Allow"
+
+  lifecycle {
+    precondition {
+      condition     = length(distinct(concat([var.admin_username, var.service_username], var.client_usernames))) == length(var.client_usernames) + 2
+      error_message = "admin_username, service_username and client_usernames must be distinct: one principal, one role."
+    }
+  }
 }

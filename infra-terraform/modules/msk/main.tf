@@ -121,6 +121,13 @@ resource "aws_msk_scram_secret_association" "this" {
   cluster_arn     = aws_msk_cluster.this.arn
   secret_arn_list = [for user in sort(tolist(local.scram_users)) : aws_secretsmanager_secret.scram[user].arn]
   depends_on      = [aws_secretsmanager_secret_version.scram]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.scram_users) == length(var.client_usernames) + 2
+      error_message = "admin_username, service_username and client_usernames must be distinct: one principal, one role."
+    }
+  }
 }
 
 # State written before the cluster had one SCRAM user per principal: the single user "herd" is now the service user.
