@@ -35,7 +35,7 @@ class DeploymentConsistencyTest {
 
     static final List<String> OVERLAYS = Overlays.NAMES;
     private static final Set<String> GPU_OVERLAYS = Set.of("gpu-prod", "scale-to-zero");
-    /** Time between the drain's end and SIGKILL, for committing offsets, leaving the group and JVM exit. */
+    /** Time between the drain's end and SIGKILL, for committing offsets, closing the consumer and JVM exit. */
     private static final int DRAIN_MARGIN_SECONDS = 10;
 
     private final List<TopicDefinition> topics = TopicDefinition.loadProject();
