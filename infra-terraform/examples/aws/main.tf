@@ -44,7 +44,7 @@ module "msk" {
   cluster_name              = var.name
   vpc_id                    = module.vpc.vpc_id
   subnet_ids                = module.vpc.private_subnets
-  client_security_group_ids = [module.eks_gpu.cluster_security_group_id]
+  client_security_group_ids = concat([module.eks_gpu.cluster_security_group_id], var.kafka_admin_security_group_ids)
   client_usernames          = var.kafka_client_usernames
   deny_without_acl          = var.kafka_deny_without_acl
 }

@@ -59,3 +59,9 @@ variable "kafka_deny_without_acl" {
   type        = bool
   default     = true
 }
+
+variable "kafka_admin_security_group_ids" {
+  description = "Security groups, besides the EKS cluster's, allowed to reach MSK's SASL/SCRAM listener: the bastion host or CI runner in this VPC that applies examples/aws-kafka-acls."
+  type        = list(string)
+  default     = []
+}
