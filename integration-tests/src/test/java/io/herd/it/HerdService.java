@@ -33,11 +33,13 @@ final class HerdService implements AutoCloseable {
 
     private final Process process;
     private final int httpPort;
+    private final int managementPort;
     private final Path log;
 
-    private HerdService(Process process, int httpPort, Path log) {
+    private HerdService(Process process, int httpPort, int managementPort, Path log) {
         this.process = process;
         this.httpPort = httpPort;
+        this.managementPort = managementPort;
         this.log = log;
     }
 
@@ -51,6 +53,7 @@ final class HerdService implements AutoCloseable {
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: run ./mvnw package first");
         Path model = demoModel();
         int port = freePort();
+        int managementPort = freePort();
         Path logDir = PROJECT.resolve("target/it-logs");
         try {
             Files.createDirectories(logDir);
@@ -69,13 +72,14 @@ final class HerdService implements AutoCloseable {
         env.put("KAFKA_BOOTSTRAP_SERVERS", TestKafka.bootstrap());
         env.put("HERD_MODEL_DIR", model.toString());
         env.put("HERD_HTTP_PORT", String.valueOf(port));
+        env.put("HERD_MANAGEMENT_PORT", String.valueOf(managementPort));
         env.put("HERD_DATA_DIR", PROJECT.resolve("target/it-data").toString());
         env.put("HERD_KV_CACHE_BYTES", String.valueOf(64L << 20));
         env.put("HERD_CONSUMER_GROUP", topics.requests() + ".group");
         env.putAll(topics.env());
         env.putAll(extraEnv);
         try {
-            HerdService service = new HerdService(pb.start(), port, log);
+            HerdService service = new HerdService(pb.start(), port, managementPort, log);
             service.awaitReady();
             return service;
         } catch (IOException e) {
@@ -98,9 +102,11 @@ final class HerdService implements AutoCloseable {
         }
     }
 
+    /** GET on the API port, or for /q/ paths (health, metrics) on the management port. */
     HttpResponse<String> http(String path) throws IOException {
+        int target = path.startsWith("/q/") ? managementPort : httpPort;
         try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
-            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + path))
+            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + target + path))
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
