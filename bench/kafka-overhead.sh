@@ -20,6 +20,7 @@ free_port() { # the first port from $1 upwards that nothing listens on
   echo "$p"
 }
 export HERD_HTTP_PORT="${HERD_HTTP_PORT:-$(free_port 18080)}"
+export HERD_MANAGEMENT_PORT="${HERD_MANAGEMENT_PORT:-$(free_port 19000)}"
 export HERD_EMBEDDED_KAFKA_PORT="${HERD_EMBEDDED_KAFKA_PORT:-$(free_port 19092)}"
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:-localhost:$HERD_EMBEDDED_KAFKA_PORT}"
 
@@ -52,7 +53,7 @@ echo "kafka-overhead: starting the service (HTTP $HERD_HTTP_PORT, Kafka $BOOTSTR
 HERD_MODEL_DIR="$MODEL" "$HERD" serve >"$LOG" 2>&1 &
 SERVE_PID=$!
 deadline=$((SECONDS + ${HERD_START_TIMEOUT:-300}))
-until curl -fsS "http://localhost:$HERD_HTTP_PORT/q/health/ready" >/dev/null 2>&1; do
+until curl -fsS "http://localhost:$HERD_MANAGEMENT_PORT/q/health/ready" >/dev/null 2>&1; do
   if ! kill -0 "$SERVE_PID" 2>/dev/null; then
     echo "kafka-overhead: the service exited during startup; last lines of its log:" >&2
     tail -n 40 "$LOG" >&2

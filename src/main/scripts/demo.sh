@@ -4,7 +4,8 @@
 set -euo pipefail
 HERD_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 HERD="$HERD_HOME/herd"
-PORT="${HERD_HTTP_PORT:-8080}"
+# Health is served on the management port.
+PORT="${HERD_MANAGEMENT_PORT:-9000}"
 PROMPT="${1:-Herd streams tokens through Kafka. Tell me a short story about a herd of llamas.}"
 LOG="${HERD_DEMO_LOG:-$HERD_HOME/data/demo-serve.log}"
 mkdir -p "$(dirname "$LOG")"
@@ -22,7 +23,7 @@ stop_service() {
 }
 trap stop_service EXIT INT TERM
 
-# Ready = model loaded and request partitions assigned (GET /q/health/ready answers 200).
+# Ready = model loaded and request partitions assigned (GET /q/health/ready on the management port answers 200).
 deadline=$((SECONDS + ${HERD_DEMO_START_TIMEOUT:-300}))
 until curl -fsS "http://localhost:$PORT/q/health/ready" >/dev/null 2>&1; do
   if ! kill -0 "$SERVE_PID" 2>/dev/null; then
