@@ -5,7 +5,7 @@
 #
 #   bench/kafka-overhead.sh [extra options for ./herd bench --kafka, e.g. --max-tokens 32 --rounds 8]
 #
-# Environment: CONCURRENCY (default 1,16); HERD_HTTP_PORT / HERD_EMBEDDED_KAFKA_PORT (default: free ports, so a
+# Environment: CONCURRENCY (default 1,16); HERD_HTTP_PORT / HERD_MANAGEMENT_PORT / HERD_EMBEDDED_KAFKA_PORT (default: free ports, so a
 # broker already on 9092 is not disturbed); KAFKA_BOOTSTRAP_SERVERS set → the service uses that cluster instead of
 # its embedded broker. The service's engine settings (HERD_KV_CACHE_BYTES, HERD_MAX_NUM_SEQS, …) are read by both runs.
 set -euo pipefail
