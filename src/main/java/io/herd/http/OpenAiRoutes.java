@@ -53,7 +53,7 @@ public class OpenAiRoutes {
     @Inject HttpBodyLimit bodyLimit;
     @Inject Instance<HttpAdmission> admission;
 
-    /** Seconds a client refused for a full waiting line is told to wait; requests on the demo model take well under. */
+    /** Seconds a client refused for a full waiting line is told to wait: enough for slots to turn over under load. */
     static final int RETRY_AFTER_SECONDS = 1;
 
     void routes(@Observes Router router) {
