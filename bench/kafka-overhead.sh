@@ -20,6 +20,7 @@ free_port() { # the first port from $1 upwards that nothing listens on
   echo "$p"
 }
 export HERD_HTTP_PORT="${HERD_HTTP_PORT:-$(free_port 18080)}"
+export HERD_MANAGEMENT_PORT="${HERD_MANAGEMENT_PORT:-$(free_port 19000)}"
 export HERD_EMBEDDED_KAFKA_PORT="${HERD_EMBEDDED_KAFKA_PORT:-$(free_port 19092)}"
 export HERD_MANAGEMENT_PORT="${HERD_MANAGEMENT_PORT:-$(free_port 19000)}"
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:-localhost:$HERD_EMBEDDED_KAFKA_PORT}"

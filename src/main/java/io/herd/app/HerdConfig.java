@@ -26,6 +26,8 @@ public interface HerdConfig {
 
     Serving serving();
 
+    Http http();
+
     Shutdown shutdown();
 
     Dedupe dedupe();
@@ -206,6 +208,30 @@ public interface HerdConfig {
         /** Pause before re-offering a request when the engine's queue is full. */
         @WithDefault("PT0.005S")
         Duration submitRetry();
+    }
+
+    /** The OpenAI-compatible HTTP edge ({@code /v1/*}). */
+    interface Http {
+        /** Bearer tokens, comma-separated, any of which {@code /v1/*} accepts; empty → no key needed. */
+        Optional<String> apiKeys();
+
+        /**
+         * HTTP requests waiting for admission (beyond those admitted); past it a request gets 429 with Retry-After.
+         * A client should see "busy" in about a second, not sit in a line that may take minutes.
+         */
+        @WithDefault("64")
+        int maxQueue();
+
+        /**
+         * Fraction of max-in-flight HTTP requests may hold (at least one slot), so the rest always stays for Kafka
+         * records; 1 lets HTTP take every slot.
+         */
+        @WithDefault("0.5")
+        double admissionShare();
+
+        /** Largest request body; larger gets 413. The requests topic's record limit is the same 4 MiB. */
+        @WithDefault("4194304")
+        long maxBodyBytes();
     }
 
     interface Shutdown {

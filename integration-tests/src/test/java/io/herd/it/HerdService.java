@@ -90,7 +90,7 @@ final class HerdService implements AutoCloseable {
     private void awaitReady() {
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500)).until(() -> {
             if (!process.isAlive()) throw new IllegalStateException("service exited with " + process.exitValue() + "; see " + log);
-            return httpStatus("/q/health/ready") == 200;
+            return managementStatus("/q/health/ready") == 200;
         });
     }
 
@@ -102,11 +102,26 @@ final class HerdService implements AutoCloseable {
         }
     }
 
-    /** GET on the API port, or for /q/ paths (health, metrics) on the management port. */
-    HttpResponse<String> http(String path) throws IOException {
-        int target = path.startsWith("/q/") ? managementPort : httpPort;
+    /** Status of a GET on the management port (health, metrics); -1 when it does not answer. */
+    int managementStatus(String path) {
+        try {
+            return management(path).statusCode();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** GET on the API port. */
+    HttpResponse<String> http(String path) throws IOException { return get(httpPort, path); }
+
+    /** GET on the management port ({@code /q/health/*}, {@code /q/metrics}). */
+    HttpResponse<String> management(String path) throws IOException { return get(managementPort, path); }
+
+    int httpPort() { return httpPort; }
+
+    private static HttpResponse<String> get(int port, String path) throws IOException {
         try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
-            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + target + path))
+            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
