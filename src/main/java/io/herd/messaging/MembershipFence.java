@@ -14,7 +14,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +36,9 @@ import java.util.stream.Collectors;
  * their requests again as the next attempt. When the frozen process resumes, its threads carry on where they stopped;
  * until its consumer learns it lost the partitions, its streams would publish events of the old attempt after the
  * new attempt started. The gate holds those events; the rebalance callback then abandons the streams (their held
- * events are dropped) and the gate opens for the streams still owned.
+ * events are dropped) and the gate opens for the streams still owned. Records taken before the stall wait at the
+ * gate too before their running marker is written ({@link #whenOpen}), so none of them starts an attempt that the
+ * partition's new owner has started as well.
  */
 @ApplicationScoped
 public class MembershipFence implements PublishGate {
@@ -83,6 +88,19 @@ public class MembershipFence implements PublishGate {
         return !suspended;
     }
 
+    private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
+
+    @Override
+    public CompletionStage<Void> whenOpen() {
+        if (isOpen(System.nanoTime())) return CompletableFuture.completedFuture(null);
+        synchronized (this) {
+            if (!suspended) return CompletableFuture.completedFuture(null);
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiting.add(f);
+            return f;
+        }
+    }
+
     /** True while events are held. */
     public boolean suspended() { return suspended; }
 
@@ -95,6 +113,12 @@ public class MembershipFence implements PublishGate {
             nextCheckNanos = now + TimeUnit.MILLISECONDS.toNanos(CHECK_EVERY_MS);
             if (confirmed()) {
                 suspended = false;
+                List<CompletableFuture<Void>> ready;
+                synchronized (this) {
+                    ready = List.copyOf(waiting);
+                    waiting.clear();
+                }
+                ready.forEach(f -> f.complete(null));
                 LOG.infof("group membership confirmed for partitions %s: stream events flow again", work.ownedPartitions());
             }
         }
