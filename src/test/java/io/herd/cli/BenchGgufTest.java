@@ -1,6 +1,6 @@
 package io.herd.cli;
 
-import io.herd.cli.gguf.GgmlType;
+import io.herd.compute.GgmlType;
 import io.herd.cli.gguf.GgufTestReader;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.CpuThreadPool;
