@@ -74,9 +74,8 @@ final class GenerateCommand {
     }
 
     private int generate(GenerateOptions options, Llama4Checkpoint checkpoint) {
-        Path dir = checkpoint.location();
         Llama4Config config = checkpoint.config();
-        Tokenizer tokenizer = checkpoint.isGguf() ? null : Tokenizer.isPresent(dir) ? Tokenizer.load(dir) : null;
+        Tokenizer tokenizer = checkpoint.tokenizerOrNull();
         int[] prompt = prompt(options, tokenizer);
         for (int id : prompt) {
             if (id >= config.vocabSize()) {
@@ -116,8 +115,8 @@ final class GenerateCommand {
     private static int[] prompt(GenerateOptions options, Tokenizer tokenizer) {
         if (options.promptTokens() != null) return options.promptTokens();
         if (tokenizer == null) {
-            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json; "
-                    + "give the prompt as --prompt-tokens");
+            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json (nor a GGUF "
+                    + "vocabulary); give the prompt as --prompt-tokens");
         }
         if (options.promptText() != null) return tokenizer.encode(options.promptText(), true, false);
         return new ChatFormat(tokenizer).encodeDialogPrompt(readDialog(options.chatFile()));

@@ -1,12 +1,15 @@
 package io.herd.model;
 
+import io.herd.tokenizer.Tokenizer;
 import io.herd.weights.CheckpointFormatException;
 import io.herd.weights.SafetensorsCheckpoint;
 import io.herd.weights.gguf.GgufCheckpoint;
+import io.herd.weights.gguf.GgufMetadata;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A Llama 4 model as people hold it: a Hugging Face folder ({@code config.json} and safetensors) or a llama.cpp GGUF
@@ -65,6 +68,23 @@ public final class Llama4Checkpoint implements AutoCloseable {
         if (safetensors == null)
             throw new IllegalArgumentException(location + " is a GGUF model, which Herd runs on the CPU backend only");
         return safetensors;
+    }
+
+    /**
+     * The tokenizer: the GGUF's own vocabulary ({@code tokenizer.ggml.*}), or the folder's tokenizer file; null
+     * when there is none.
+     */
+    public Tokenizer tokenizerOrNull() {
+        if (gguf != null) return gguf.metadata().contains("tokenizer.ggml.tokens") ? tokenizerOf(gguf.metadata()) : null;
+        return Tokenizer.isPresent(location) ? Tokenizer.load(location) : null;
+    }
+
+    /** The tokenizer a GGUF's metadata describes (see {@link Tokenizer#fromGgufVocabulary}). */
+    public static Tokenizer tokenizerOf(GgufMetadata m) {
+        String k = "tokenizer.ggml.";
+        return Tokenizer.fromGgufVocabulary(m.string(k + "model"), m.string(k + "pre", "default"), m.strings(k + "tokens"),
+                m.integers(k + "token_type"), m.contains(k + "merges") ? m.strings(k + "merges") : List.of(),
+                m.file().toString());
     }
 
     /** Every weight, views over the mapped files; Q8 copies (if asked for) in {@code quantizedArena}. */
