@@ -10,8 +10,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * A row-major [nOut, nIn] matrix stored in one of ggml's block formats (Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q5_K, Q6_K),
  * read in place from a memory-mapped GGUF tensor: each output row is {@code nIn / blockSize} consecutive blocks.
- * Blocks are widened to fp32 by {@link GgmlBlockDecoder} (bit-exact with ggml's reference dequantization) and
- * multiplied on the Vector API: one token streams each row once (decode a row, then a vector dot product), more
+ * Blocks are widened to fp32 by {@link GgmlBlockKernels} on the Vector API (bit-identical to {@link GgmlBlockDecoder},
+ * ggml's reference dequantization) and multiplied on the Vector API: one token streams each row once (decode a row, then a vector dot product), more
  * tokens go through the shared panel and token-lane GEMMs, which decode each weight panel once for all tokens.
  * So the products equal fp32 arithmetic over the dequantized weights, the exact reference for GGUF models.
  */
@@ -62,7 +62,7 @@ public final class GgmlBlockMatrix implements Matrix {
     /** Output rows {@code [o0, o0+nRows)} as fp32, row after row, into dst (load-time requantization). */
     void decodeOutputs(int o0, int nRows, float[] dst) {
         for (int r = 0; r < nRows; r++)
-            GgmlBlockDecoder.decode(type, data, (o0 + r) * rowBytes, nIn / type.blockSize, dst, r * nIn);
+            GgmlBlockKernels.decode(type, data, (o0 + r) * rowBytes, nIn / type.blockSize, dst, r * nIn);
     }
 
     /** Columns {@code [col0, col0+n)} of row {@code row}; whole blocks straight into dst, ragged ends through a block buffer. */
@@ -76,11 +76,11 @@ public final class GgmlBlockMatrix implements Matrix {
             int take = Math.min(bs - inBlock, end - col);
             if (inBlock == 0 && take == bs) {
                 int whole = (end - col) / bs;
-                GgmlBlockDecoder.decode(type, data, base + (long) b * type.blockBytes, whole, dst, dstOff + col - col0);
+                GgmlBlockKernels.decode(type, data, base + (long) b * type.blockBytes, whole, dst, dstOff + col - col0);
                 col += whole * bs;
             } else {
                 if (partial == null) partial = new float[bs];
-                GgmlBlockDecoder.decode(type, data, base + (long) b * type.blockBytes, 1, partial, 0);
+                GgmlBlockKernels.decode(type, data, base + (long) b * type.blockBytes, 1, partial, 0);
                 System.arraycopy(partial, inBlock, dst, dstOff + col - col0, take);
                 col += take;
             }
@@ -96,7 +96,7 @@ public final class GgmlBlockMatrix implements Matrix {
                 if (holder[0].length < nIn) holder[0] = new float[nIn];
                 float[] w = holder[0];
                 for (int o = o0; o < o1; o++) {
-                    GgmlBlockDecoder.decode(type, data, o * rowBytes, nIn / type.blockSize, w, 0);
+                    GgmlBlockKernels.decode(type, data, o * rowBytes, nIn / type.blockSize, w, 0);
                     y[o] = FloatOps.dot(x, 0, w, 0, nIn);
                 }
             });
