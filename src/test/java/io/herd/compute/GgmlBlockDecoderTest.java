@@ -18,17 +18,18 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Dequantization of every block format Herd reads, bit for bit against llama.cpp's Python package (gguf-py's
- * {@code gguf.quants.dequantize}, which rounds each product to fp32 in the order ggml's reference C does) on seeded
- * random blocks ({@code ggml-blocks/make_vectors.py}), plus hand-packed blocks that pin the layouts down by values
+ * Dequantization of every block format Herd reads, bit for bit against llama.cpp's C code (blocks its quantizers made,
+ * values its dequantization gave: {@code ggml-blocks/llamacpp_vectors.c}) and against its Python package (gguf-py's
+ * {@code gguf.quants.dequantize}) on seeded random blocks ({@code ggml-blocks/make_vectors.py}), plus hand-packed blocks that pin the layouts down by values
  * written out here.
  */
 class GgmlBlockDecoderTest {
-    private static final JsonNode VECTORS = load();
+    private static final JsonNode VECTORS = load("dequant-vectors.json");
+    private static final JsonNode LLAMA_CPP = load("llamacpp-vectors.json");
 
-    private static JsonNode load() {
-        try (InputStream in = GgmlBlockDecoderTest.class.getResourceAsStream("/ggml-blocks/dequant-vectors.json")) {
-            assertNotNull(in, "test resource ggml-blocks/dequant-vectors.json is missing");
+    private static JsonNode load(String name) {
+        try (InputStream in = GgmlBlockDecoderTest.class.getResourceAsStream("/ggml-blocks/" + name)) {
+            assertNotNull(in, "test resource ggml-blocks/" + name + " is missing");
             return new ObjectMapper().readTree(in);
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -38,7 +39,21 @@ class GgmlBlockDecoderTest {
     @ParameterizedTest
     @EnumSource(names = {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void matchesGgufPyBitForBit(GgmlType type) {
-        JsonNode v = VECTORS.get("types").get(type.name());
+        check(type, VECTORS.get("types").get(type.name()));
+    }
+
+    /**
+     * Blocks quantized by llama.cpp's C code (ggml_quantize_chunk, its reference quantizers) and the values its own
+     * dequantization (type_traits to_float) gave for them ({@code ggml-blocks/llamacpp_vectors.c}).
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void matchesLlamaCppBitForBit(GgmlType type) {
+        String name = type.name().toLowerCase(java.util.Locale.ROOT).replace("_k", "_K");
+        check(type, LLAMA_CPP.get("types").get(name));
+    }
+
+    private static void check(GgmlType type, JsonNode v) {
         assertNotNull(v, "no vectors for " + type);
         byte[] blocks = HexFormat.of().parseHex(v.get("bytes").asText());
         ByteBuffer expected = ByteBuffer.wrap(HexFormat.of().parseHex(v.get("float32le").asText())).order(ByteOrder.LITTLE_ENDIAN);
@@ -48,7 +63,8 @@ class GgmlBlockDecoderTest {
         GgmlBlockDecoder.decode(type, MemorySegment.ofArray(blocks), 0, nBlocks, out, 0);
         for (int i = 0; i < out.length; i++) {
             int want = Float.floatToRawIntBits(expected.getFloat(4 * i));
-            assertEquals(want, Float.floatToRawIntBits(out[i]), () -> type + " value " + " differs");
+            int at = i;
+            assertEquals(want, Float.floatToRawIntBits(out[i]), () -> type + " value " + at + " differs");
         }
         // Block by block from an offset gives the same values.
         float[] one = new float[type.blockSize];
