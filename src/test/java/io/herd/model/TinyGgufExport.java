@@ -3,6 +3,7 @@ package io.herd.model;
 import io.herd.cli.gguf.GgufWriter;
 import io.herd.compute.GgmlBlockDecoder;
 import io.herd.compute.GgmlType;
+import io.herd.tokenizer.Llama4SpecialTokens;
 import io.herd.weights.SafetensorsCheckpoint;
 import io.herd.weights.TensorView;
 
@@ -10,6 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Writes a small safetensors Llama 4 checkpoint as a llama.cpp {@code llama4} GGUF the way llama.cpp's converter
@@ -22,6 +25,16 @@ public final class TinyGgufExport {
     private TinyGgufExport() {}
 
     public static void write(SafetensorsCheckpoint st, Llama4Config c, GgmlType matrixType, boolean dequantizeBack, Path out) {
+        write(st, c, matrixType, dequantizeBack, false, out);
+    }
+
+    /**
+     * With {@code vocabulary}, also a byte-level vocabulary as llama.cpp's converter writes one: the 256 byte
+     * symbols (GPT-2's byte-to-character map) as normal tokens, then Llama 4's special tokens up to the vocabulary
+     * size as control tokens, no merges.
+     */
+    public static void write(SafetensorsCheckpoint st, Llama4Config c, GgmlType matrixType, boolean dequantizeBack,
+                             boolean vocabulary, Path out) {
         Llama4TensorNames n = Llama4TensorNames.detect(st.names(), st.location());
         GgufWriter w = new GgufWriter();
         String a = "llama4.";
@@ -46,6 +59,22 @@ public final class TinyGgufExport {
         w.putUint32("tokenizer.ggml.eos_token_id", c.eosTokenIds()[0]);
         w.putUint32("tokenizer.ggml.padding_token_id", c.padTokenId());
 
+        if (vocabulary) {
+            List<String> tokens = new ArrayList<>();
+            int[] types = new int[c.vocabSize()];
+            int next = 256;
+            for (int b = 0; b < 256; b++) {
+                boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+                tokens.add(new String(Character.toChars(printable ? b : next++)));
+                types[b] = 1;
+            }
+            for (int id = 256; id < c.vocabSize(); id++) {
+                tokens.add(Llama4SpecialTokens.all().get(id - 256));
+                types[id] = 3;
+            }
+            w.putString("tokenizer.ggml.model", "gpt2").putString("tokenizer.ggml.pre", "llama4")
+                    .putStringArray("tokenizer.ggml.tokens", tokens).putInt32Array("tokenizer.ggml.token_type", types);
+        }
         int d = c.dModel(), f = c.dFf(), nE = c.nExperts();
         w.addTensor("token_embd.weight", GgmlType.F32, new long[] {d, c.vocabSize()}, f32(values(st.tensor(n.embedTokens()))));
         w.addTensor("output_norm.weight", GgmlType.F32, new long[] {d}, f32(values(st.tensor(n.finalNorm()))));
