@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  */
 final class TokenizeCommand {
     static final String USAGE = """
-            usage: herd tokenize --model DIR (--text TEXT | --chat FILE.json | --decode 1,2,3) [--bos] [--pieces]
+            usage: herd tokenize --model DIR|FILE.gguf (--text TEXT | --chat FILE.json | --decode 1,2,3) [--bos] [--pieces]
               --text TEXT      encode plain text (special-token strings stay text); --bos puts <|begin_of_text|> first
               --chat FILE      encode a dialog in the Llama 4 chat format, generation prompt included
               --decode IDS     print the text of comma-separated ids
