@@ -39,7 +39,8 @@ public class ModelHost {
     private synchronized void load() {
         if (assembly != null) return;
         Path dir = config.model().dir().orElseGet(() -> ensureDemoModel(config.dataDir().resolve("demo-model")));
-        if (!Files.isDirectory(dir)) throw new IllegalStateException("model folder " + dir.toAbsolutePath() + " does not exist");
+        if (!Files.isDirectory(dir) && !Files.isRegularFile(dir))
+            throw new IllegalStateException("model folder or GGUF file " + dir.toAbsolutePath() + " does not exist");
         String name = config.model().name().orElse(dir.toAbsolutePath().normalize().getFileName().toString());
         long t0 = System.nanoTime();
         HerdConfig.Engine e = config.engine();
@@ -47,7 +48,7 @@ public class ModelHost {
                 e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization(),
                 EngineAssembly.Backend.parse(config.compute().backend()), config.compute().gpuWeightFormat()));
         warmUp(a, e.warmUpTimeoutMillis());
-        Tokenizer tokenizer = Tokenizer.load(dir);
+        Tokenizer tokenizer = a.tokenizer();
         codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
         modelName = name;
         registerMetrics(a.engine());

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.herd.model.CpuForwardPass;
 import io.herd.model.KvCacheConfig;
+import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
-import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
 import io.herd.model.SingleSequence;
 import io.herd.model.sampling.Sampler;
@@ -19,7 +19,6 @@ import io.herd.tokenizer.Role;
 import io.herd.tokenizer.StreamingDetokenizer;
 import io.herd.tokenizer.Tokenizer;
 import io.herd.weights.CheckpointFormatException;
-import io.herd.weights.SafetensorsCheckpoint;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -67,9 +66,16 @@ final class GenerateCommand {
 
     private int generate(GenerateOptions options) {
         Path dir = options.modelDir();
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--model " + dir + " is not a directory");
-        Llama4Config config = Llama4ConfigParser.parse(dir);
-        Tokenizer tokenizer = Tokenizer.isPresent(dir) ? Tokenizer.load(dir) : null;
+        if (!Files.isDirectory(dir) && !Llama4Checkpoint.isGguf(dir))
+            throw new IllegalArgumentException("--model " + dir + " is neither a directory nor a .gguf file");
+        try (Llama4Checkpoint checkpoint = Llama4Checkpoint.open(dir)) {
+            return generate(options, checkpoint);
+        }
+    }
+
+    private int generate(GenerateOptions options, Llama4Checkpoint checkpoint) {
+        Llama4Config config = checkpoint.config();
+        Tokenizer tokenizer = checkpoint.tokenizerOrNull();
         int[] prompt = prompt(options, tokenizer);
         for (int id : prompt) {
             if (id >= config.vocabSize()) {
@@ -88,16 +94,14 @@ final class GenerateCommand {
                 options.minP(), options.seed(), 1f, 0f, 0f, stopIds, options.maxTokens(), options.json(),
                 options.json() ? options.topLogprobs() : 0);
         Sampler sampler = new Sampler(params, config.vocabSize(), prompt);
-        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
-            Llama4Weights weights = Llama4Weights.load(checkpoint, config, options.quantization());
-            KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
-            try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
-                    Runtime.getRuntime().availableProcessors())) {
-                Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
-                Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
-                        options.maxTokens(), stopIds, output::token);
-                output.finish(result, prompt);
-            }
+        Llama4Weights weights = checkpoint.weights(options.quantization());
+        KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
+        try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
+                Runtime.getRuntime().availableProcessors())) {
+            Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
+            Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
+                    options.maxTokens(), stopIds, output::token);
+            output.finish(result, prompt);
         }
         return 0;
     }
@@ -111,8 +115,8 @@ final class GenerateCommand {
     private static int[] prompt(GenerateOptions options, Tokenizer tokenizer) {
         if (options.promptTokens() != null) return options.promptTokens();
         if (tokenizer == null) {
-            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json; "
-                    + "give the prompt as --prompt-tokens");
+            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json (nor a GGUF "
+                    + "vocabulary); give the prompt as --prompt-tokens");
         }
         if (options.promptText() != null) return tokenizer.encode(options.promptText(), true, false);
         return new ChatFormat(tokenizer).encodeDialogPrompt(readDialog(options.chatFile()));

@@ -12,7 +12,6 @@ import io.herd.model.WeightQuantization;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.TokenizerPromptCodec;
-import io.herd.tokenizer.Tokenizer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -449,7 +448,7 @@ public final class KafkaBenchCommand {
             String name = o.model().toAbsolutePath().normalize().getFileName().toString();
             EngineAssembly assembly = EngineAssembly.open(o.model(), name, s);
             try {
-                TokenizerPromptCodec codec = new TokenizerPromptCodec(Tokenizer.load(o.model()), assembly.config().eosTokenIds());
+                TokenizerPromptCodec codec = new TokenizerPromptCodec(assembly.tokenizer(), assembly.config().eosTokenIds());
                 SamplingParams sampling = new SamplingParams(0f, 1f, 0, 0f, 0L, 1f, 0f, 0f, codec.stopTokenIds(),
                         o.maxTokens(), false, 0);
                 return new EngineTarget(assembly, codec.encodePrompt(o.prompt()), sampling, s);
