@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.IntList;
 import io.herd.engine.kv.MultimodalSpan;
+import io.herd.model.ForwardPass;
 import io.herd.model.sampling.SamplingParams;
 
 import java.util.ArrayList;
@@ -32,6 +33,8 @@ public final class Request {
     private final BlockHash rootHash;
     private final int blockSize;
     private final List<MultimodalSpan> multimodalSpans;
+    /** Image rows for prompt positions, handed to the runner with the request; null for text-only prompts. */
+    final ForwardPass.InputEmbeddings promptEmbeddings;
 
     RequestStatus status = RequestStatus.WAITING;
     int numComputedTokens;
@@ -50,6 +53,7 @@ public final class Request {
         this.rootHash = rootHash;
         this.blockSize = blockSize;
         this.multimodalSpans = r.multimodalSpans();
+        this.promptEmbeddings = r.promptEmbeddings();
         this.tokens = IntList.of(promptTokens);
         extendHashes();
     }

@@ -28,10 +28,13 @@ public final class ModelRunner implements ModelExecutor {
         final IntList global = new IntList(16);
         final IntList chunked = new IntList(16);
         final Sampler sampler;
+        /** Image rows for prompt positions (null: none); each chunk takes the rows of its own positions. */
+        final ForwardPass.InputEmbeddings promptEmbeddings;
 
-        SequenceState(int[] tokens, Sampler sampler) {
+        SequenceState(int[] tokens, Sampler sampler, ForwardPass.InputEmbeddings promptEmbeddings) {
             this.tokens = IntList.of(tokens);
             this.sampler = sampler;
+            this.promptEmbeddings = promptEmbeddings;
         }
     }
 
@@ -73,7 +76,8 @@ public final class ModelRunner implements ModelExecutor {
         List<String> ids = new ArrayList<>();
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
-            SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()));
+            SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()),
+                    n.promptEmbeddings());
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {
@@ -122,7 +126,9 @@ public final class ModelRunner implements ModelExecutor {
             throw new IllegalStateException("scheduled " + n + " tokens from " + start + " but sequence has " + s.tokens.size());
         }
         int nLogits = start + n == s.tokens.size() ? 1 : 0;
+        ForwardPass.InputEmbeddings rows = s.promptEmbeddings == null ? null
+                : s.promptEmbeddings.slice(start, start + n, forwardPass.config().dModel());
         return new ForwardPass.SequenceChunk(s.tokens.toArray(start, start + n), start,
-                new ForwardPass.BlockTable(s.global.toArray(), s.chunked.toArray()), nLogits);
+                new ForwardPass.BlockTable(s.global.toArray(), s.chunked.toArray()), nLogits, rows);
     }
 }

@@ -58,7 +58,7 @@ final class SchedulerHarness {
                       List<io.herd.engine.kv.MultimodalSpan> spans) {
         RecordingSink sink = new RecordingSink();
         sinks.put(id, sink);
-        EngineRequest er = new EngineRequest(id, prompt, sampling, priority, deadline, salt, spans);
+        EngineRequest er = new EngineRequest(id, prompt, sampling, priority, deadline, salt, spans, null);
         scheduler.addRequest(new Request(er, sink, arrivals++, BlockHash.root(MODEL, salt), config.kvCache().blockSize()));
         return sink;
     }
