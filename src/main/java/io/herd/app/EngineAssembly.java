@@ -18,9 +18,13 @@ import io.herd.model.gpu.CudaForwardPass;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.weights.SafetensorsCheckpoint;
+import io.herd.model.vision.ImageEmbedder;
+import io.herd.model.vision.Llama4VisionConfigParser;
+import io.herd.model.vision.Llama4VisionWeights;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Locale;
 
 /**
@@ -126,6 +130,16 @@ public final class EngineAssembly implements AutoCloseable {
     }
 
     public EngineCore engine() { return engine; }
+
+    /**
+     * The vision tower of a {@code Llama4ForConditionalGeneration} checkpoint, from the same memory-mapped files;
+     * empty for text-only checkpoints and on the CUDA backend, which does not take image features yet.
+     */
+    public Optional<ImageEmbedder> imageEmbedder(Path modelDir) {
+        if (!(forwardPass instanceof CpuForwardPass) || !Llama4VisionWeights.present(checkpoint)) return Optional.empty();
+        return Llama4VisionConfigParser.parse(modelDir.resolve("config.json"))
+                .map(v -> new ImageEmbedder(Llama4VisionWeights.load(checkpoint, v)));
+    }
 
     public Llama4Config config() { return config; }
 
