@@ -50,7 +50,12 @@ public class OpenAiRoutes {
     void routes(@Observes Router router) {
         BodyHandler body = BodyHandler.create().setBodyLimit(16L << 20);
         router.post("/v1/completions").handler(body).handler(ctx -> handle(ctx, false));
-        router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
+        router.post("/v1/chat/completions").handler(body).handler(ctx -> {
+            // Images run the vision tower while the request is prepared: off the event loop.
+            if (ctx.body().asString().contains("\"image_url\""))
+                ctx.vertx().executeBlocking(() -> { handle(ctx, true); return null; }, false);
+            else handle(ctx, true);
+        });
         router.get("/v1/models").handler(this::models);
     }
 
