@@ -13,6 +13,7 @@ import io.herd.model.SingleSequence;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
+import io.herd.serving.ImagePrompts;
 import io.herd.tokenizer.ChatFormat;
 import io.herd.tokenizer.ChatMessage;
 import io.herd.tokenizer.Role;
@@ -70,32 +71,35 @@ final class GenerateCommand {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--model " + dir + " is not a directory");
         Llama4Config config = Llama4ConfigParser.parse(dir);
         Tokenizer tokenizer = Tokenizer.isPresent(dir) ? Tokenizer.load(dir) : null;
-        int[] prompt = prompt(options, tokenizer);
-        for (int id : prompt) {
-            if (id >= config.vocabSize()) {
-                throw new IllegalArgumentException("prompt token " + id + " is outside the model's vocabulary of "
-                        + config.vocabSize());
-            }
-        }
-        int[] stopIds = config.eosTokenIds().length > 0 || tokenizer == null
-                ? config.eosTokenIds() : tokenizer.stopTokenIds();
-        int maxPositions = prompt.length + options.maxTokens();
-        if (maxPositions > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("prompt (" + prompt.length + ") plus --max-tokens ("
-                    + options.maxTokens() + ") exceeds max_position_embeddings " + config.maxPositionEmbeddings());
-        }
-        SamplingParams params = new SamplingParams(options.temperature(), options.topP(), options.topK(),
-                options.minP(), options.seed(), 1f, 0f, 0f, stopIds, options.maxTokens(), options.json(),
-                options.json() ? options.topLogprobs() : 0);
-        Sampler sampler = new Sampler(params, config.vocabSize(), prompt);
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
+            ImagePrompts.Encoded withImages = options.chatFile() != null && tokenizer != null
+                    && ImageChat.hasImages(options.chatFile()) ? ImageChat.encode(options.chatFile(), dir, config, tokenizer, checkpoint)
+                    : null;
+            int[] prompt = withImages != null ? withImages.ids() : prompt(options, tokenizer);
+            for (int id : prompt) {
+                if (id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("prompt token " + id + " is outside the model's vocabulary of "
+                            + config.vocabSize());
+                }
+            }
+            int[] stopIds = config.eosTokenIds().length > 0 || tokenizer == null
+                    ? config.eosTokenIds() : tokenizer.stopTokenIds();
+            int maxPositions = prompt.length + options.maxTokens();
+            if (maxPositions > config.maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("prompt (" + prompt.length + ") plus --max-tokens ("
+                        + options.maxTokens() + ") exceeds max_position_embeddings " + config.maxPositionEmbeddings());
+            }
+            SamplingParams params = new SamplingParams(options.temperature(), options.topP(), options.topK(),
+                    options.minP(), options.seed(), 1f, 0f, 0f, stopIds, options.maxTokens(), options.json(),
+                    options.json() ? options.topLogprobs() : 0);
+            Sampler sampler = new Sampler(params, config.vocabSize(), prompt);
             Llama4Weights weights = Llama4Weights.load(checkpoint, config, options.quantization());
             KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
             try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
                     Runtime.getRuntime().availableProcessors())) {
                 Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
                 Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
-                        options.maxTokens(), stopIds, output::token);
+                        withImages == null ? null : withImages.embeddings(), options.maxTokens(), stopIds, output::token);
                 output.finish(result, prompt);
             }
         }
