@@ -99,7 +99,7 @@ final class GenerateCommand {
                     Runtime.getRuntime().availableProcessors())) {
                 Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
                 Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
-                        withImages == null ? null : withImages.embeddings(), options.maxTokens(), stopIds, output::token);
+                        withImages == null ? null : withImages.embeddings().compute(), options.maxTokens(), stopIds, output::token);
                 output.finish(result, prompt);
             }
         }

@@ -1,7 +1,6 @@
 package io.herd.engine;
 
 import io.herd.engine.kv.MultimodalSpan;
-import io.herd.model.ForwardPass;
 import io.herd.model.sampling.SamplingParams;
 
 import java.util.List;
@@ -18,16 +17,13 @@ import java.util.List;
  * @param cacheSalt      tenant key mixed into prefix-cache hashes; null for the shared namespace
  * @param multimodalSpans prompt spans whose KV depends on image content (their hashes join the block hashes)
  * @param promptEmbeddings rows that replace the embeddings of some prompt tokens (image features on the
- *                         {@code <|patch|>} positions, indices into the prompt), or null
+ *                         {@code <|patch|>} positions, indices into the prompt), computed by the runner; or null
  */
 public record EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                             long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
-                            ForwardPass.InputEmbeddings promptEmbeddings) {
+                            PromptEmbeddings promptEmbeddings) {
     public EngineRequest {
         multimodalSpans = multimodalSpans == null ? List.of() : List.copyOf(multimodalSpans);
-        if (promptEmbeddings != null && promptEmbeddings.indices().length > 0
-                && promptEmbeddings.indices()[promptEmbeddings.indices().length - 1] >= promptTokens.length)
-            throw new IllegalArgumentException("prompt embedding rows beyond the prompt's " + promptTokens.length + " tokens");
     }
 
     /** A text-only request. */

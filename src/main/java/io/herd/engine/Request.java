@@ -3,7 +3,6 @@ package io.herd.engine;
 import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.IntList;
 import io.herd.engine.kv.MultimodalSpan;
-import io.herd.model.ForwardPass;
 import io.herd.model.sampling.SamplingParams;
 
 import java.util.ArrayList;
@@ -34,7 +33,7 @@ public final class Request {
     private final int blockSize;
     private final List<MultimodalSpan> multimodalSpans;
     /** Image rows for prompt positions, handed to the runner with the request; null for text-only prompts. */
-    final ForwardPass.InputEmbeddings promptEmbeddings;
+    final PromptEmbeddings promptEmbeddings;
 
     RequestStatus status = RequestStatus.WAITING;
     int numComputedTokens;

@@ -29,7 +29,7 @@ public record SchedulerOutput(List<NewRequest> scheduledNewRequests, List<Cached
      */
     public record NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
                              int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
-                             io.herd.model.ForwardPass.InputEmbeddings promptEmbeddings) {}
+                             PromptEmbeddings promptEmbeddings) {}
 
     /**
      * @param resumedFromPreemption true: the block tables are replaced by the new ids (the sequence restarts

@@ -1,6 +1,7 @@
 package io.herd.runner;
 
 import io.herd.engine.ModelExecutor;
+import io.herd.engine.PromptEmbeddings;
 import io.herd.engine.RunnerOutput;
 import io.herd.engine.SchedulerOutput;
 import io.herd.engine.kv.IntList;
@@ -31,10 +32,15 @@ public final class ModelRunner implements ModelExecutor {
         /** Image rows for prompt positions (null: none); each chunk takes the rows of its own positions. */
         final ForwardPass.InputEmbeddings promptEmbeddings;
 
-        SequenceState(int[] tokens, Sampler sampler, ForwardPass.InputEmbeddings promptEmbeddings) {
+        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel) {
             this.tokens = IntList.of(tokens);
             this.sampler = sampler;
-            this.promptEmbeddings = promptEmbeddings;
+            this.promptEmbeddings = promptEmbeddings == null ? null : promptEmbeddings.compute();
+            if (this.promptEmbeddings != null) {
+                int[] idx = this.promptEmbeddings.indices();
+                if ((idx.length > 0 && idx[idx.length - 1] >= tokens.length) || this.promptEmbeddings.rows().length != idx.length * dModel)
+                    throw new IllegalArgumentException("prompt embedding rows do not fit the prompt of " + tokens.length + " tokens");
+            }
         }
     }
 
@@ -77,7 +83,7 @@ public final class ModelRunner implements ModelExecutor {
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
             SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()),
-                    n.promptEmbeddings());
+                    n.promptEmbeddings(), forwardPass.config().dModel());
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {

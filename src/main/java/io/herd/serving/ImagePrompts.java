@@ -1,7 +1,7 @@
 package io.herd.serving;
 
 import io.herd.engine.kv.MultimodalSpan;
-import io.herd.model.ForwardPass;
+import io.herd.engine.PromptEmbeddings;
 
 import java.util.List;
 
@@ -18,5 +18,6 @@ public interface ImagePrompts {
     Encoded encode(List<ChatMessage> messages);
 
     /** @param imageTokens prompt tokens that belong to image runs */
-    record Encoded(int[] ids, ForwardPass.InputEmbeddings embeddings, List<MultimodalSpan> spans, int imageTokens) {}
+    /** @param embeddings runs the vision tower when the engine first schedules the request */
+    record Encoded(int[] ids, PromptEmbeddings embeddings, List<MultimodalSpan> spans, int imageTokens) {}
 }

@@ -23,7 +23,8 @@ import java.util.List;
 
 /**
  * {@link ImagePrompts} for a Llama 4 checkpoint with a vision tower: data URL → bytes → decoded image (bounded) →
- * tiles → prompt ids (Llama 4 chat layout with image runs) → vision tower features on the patch tokens. Each image's
+ * tiles → prompt ids (Llama 4 chat layout with image runs); the vision tower runs later, when the engine takes the
+ * request ({@link io.herd.engine.PromptEmbeddings}), and puts its features on the patch tokens. Each image's
  * span is hashed over its pixel values, so the same picture sent in another file format still hits the cache.
  */
 public final class VisionPromptBuilder implements ImagePrompts {
@@ -86,8 +87,10 @@ public final class VisionPromptBuilder implements ImagePrompts {
         } catch (IllegalArgumentException e) {
             throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE, e.getMessage());
         }
-        float[] rows = embedder.embed(prompt.pixels(), prompt.tiles());
-        return new Encoded(prompt.ids(), PatchTokenRows.place(prompt.ids(), layout.patch(), rows, dModel),
+        int[] ids = prompt.ids();
+        float[] pixels = prompt.pixels();
+        int nTiles = prompt.tiles();
+        return new Encoded(ids, () -> PatchTokenRows.place(ids, layout.patch(), embedder.embed(pixels, nTiles), dModel),
                 spans(prompt), imageTokens(prompt));
     }
 

@@ -78,7 +78,7 @@ class ImageRequestEngineTest {
     private static RecordingSink submit(EngineCore engine, String id, ImageCase c) {
         RecordingSink sink = new RecordingSink();
         assertThat(engine.submit(new EngineRequest(id, c.ids(), SamplingParams.greedy(c.greedy().length), 0, Long.MAX_VALUE,
-                null, c.spans(), c.rows()), sink)).isTrue();
+                null, c.spans(), PromptEmbeddings.of(c.rows())), sink)).isTrue();
         return sink;
     }
 
