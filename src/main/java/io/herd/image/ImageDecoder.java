@@ -3,6 +3,7 @@ package io.herd.image;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
@@ -39,7 +40,8 @@ public final class ImageDecoder {
         if (format == Format.WEBP)
             throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE,
                     "WebP images are not supported; send PNG, JPEG, GIF or BMP");
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+        // A memory-cached stream: ImageIO's default stream for an InputStream may spill the image into temp files.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.name().toLowerCase());
             if (!readers.hasNext())
                 throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE, "no " + format + " decoder available");

@@ -17,7 +17,7 @@ public final class RequestValidator {
     private final PromptCodec codec;
     private final LongSupplier epochMillis;
     private final LongSupplier nanoTime;
-    private ImagePrompts images;
+    private final ImagePrompts images;
 
     public RequestValidator(ServingLimits limits, PromptCodec codec) {
         this(limits, codec, null);
@@ -25,13 +25,18 @@ public final class RequestValidator {
 
     /** @param images turns messages with image parts into prompts; null where the model takes no images */
     public RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images) {
-        this(limits, codec, System::currentTimeMillis, System::nanoTime);
-        this.images = images;
+        this(limits, codec, images, System::currentTimeMillis, System::nanoTime);
     }
 
     RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime) {
+        this(limits, codec, null, epochMillis, nanoTime);
+    }
+
+    private RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images, LongSupplier epochMillis,
+                             LongSupplier nanoTime) {
         this.limits = limits;
         this.codec = codec;
+        this.images = images;
         this.epochMillis = epochMillis;
         this.nanoTime = nanoTime;
     }
