@@ -18,9 +18,14 @@ import io.herd.model.gpu.CudaForwardPass;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
 import io.herd.tokenizer.Tokenizer;
+import io.herd.weights.SafetensorsCheckpoint;
+import io.herd.model.vision.ImageEmbedder;
+import io.herd.model.vision.Llama4VisionConfigParser;
+import io.herd.model.vision.Llama4VisionWeights;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Locale;
 
 /**
@@ -128,6 +133,20 @@ public final class EngineAssembly implements AutoCloseable {
     }
 
     public EngineCore engine() { return engine; }
+
+    /**
+     * The vision tower of a {@code Llama4ForConditionalGeneration} checkpoint, from the same memory-mapped files;
+     * empty for text-only checkpoints and on the CUDA backend, which does not take image features yet.
+     */
+    public Optional<ImageEmbedder> imageEmbedder(Path modelDir) {
+        // GGUF files hold the text model only (llama.cpp keeps the vision tower in a separate projector file).
+        if (!(forwardPass instanceof CpuForwardPass) || checkpoint.isGguf()
+                || !Llama4VisionWeights.present(checkpoint.safetensors())) {
+            return Optional.empty();
+        }
+        return Llama4VisionConfigParser.parse(modelDir.resolve("config.json"))
+                .map(v -> new ImageEmbedder(Llama4VisionWeights.load(checkpoint.safetensors(), v)));
+    }
 
     public Llama4Config config() { return config; }
 

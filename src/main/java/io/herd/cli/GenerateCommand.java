@@ -13,6 +13,7 @@ import io.herd.model.SingleSequence;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
+import io.herd.serving.ImagePrompts;
 import io.herd.tokenizer.ChatFormat;
 import io.herd.tokenizer.ChatMessage;
 import io.herd.tokenizer.Role;
@@ -76,7 +77,12 @@ final class GenerateCommand {
     private int generate(GenerateOptions options, Llama4Checkpoint checkpoint) {
         Llama4Config config = checkpoint.config();
         Tokenizer tokenizer = checkpoint.tokenizerOrNull();
-        int[] prompt = prompt(options, tokenizer);
+        // Images come with safetensors checkpoints that have a vision tower (a GGUF holds the text model only).
+        ImagePrompts.Encoded withImages = options.chatFile() != null && tokenizer != null && !checkpoint.isGguf()
+                && ImageChat.hasImages(options.chatFile())
+                ? ImageChat.encode(options.chatFile(), checkpoint.location(), config, tokenizer, checkpoint.safetensors())
+                : null;
+        int[] prompt = withImages != null ? withImages.ids() : prompt(options, tokenizer);
         for (int id : prompt) {
             if (id >= config.vocabSize()) {
                 throw new IllegalArgumentException("prompt token " + id + " is outside the model's vocabulary of "
@@ -100,7 +106,7 @@ final class GenerateCommand {
                 Runtime.getRuntime().availableProcessors())) {
             Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
             Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
-                    options.maxTokens(), stopIds, output::token);
+                    withImages == null ? null : withImages.embeddings().compute(), options.maxTokens(), stopIds, output::token);
             output.finish(result, prompt);
         }
         return 0;

@@ -264,7 +264,8 @@ public class OpenAiRoutes {
             ObjectNode n = mapper.createObjectNode().put("prompt_tokens", u.promptTokens())
                     .put("completion_tokens", u.completionTokens())
                     .put("total_tokens", u.promptTokens() + u.completionTokens());
-            n.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());
+            ObjectNode details = n.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());
+            if (u.imageTokens() > 0) details.put("image_tokens", u.imageTokens());
             return n;
         }
 

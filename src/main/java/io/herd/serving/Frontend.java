@@ -270,7 +270,7 @@ public final class Frontend implements AutoCloseable {
         s.startedNanos = at;
         s.promptTokens = promptTokens;
         s.cachedTokens = cachedTokens;
-        publish(s, new StreamEvent.Started((at - s.receivedNanos) / 1e6, promptTokens, cachedTokens), false);
+        publish(s, new StreamEvent.Started((at - s.receivedNanos) / 1e6, promptTokens, cachedTokens, s.imageTokens), false);
     }
 
     private void onToken(Stream s, long at, int tokenId, TokenLogprobs lp) {
@@ -386,7 +386,7 @@ public final class Frontend implements AutoCloseable {
         long ttft = s.firstTokenNanos == 0 ? 0 : s.firstTokenNanos - s.receivedNanos;
         long queue = s.startedNanos == 0 ? finished - s.receivedNanos : s.startedNanos - s.receivedNanos;
         var timings = new StreamEvent.Timings(s.receivedEpochNanos, queue, ttft, finished - s.receivedNanos, s.itl.toArray());
-        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens);
+        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens, s.imageTokens);
         publish(s, new StreamEvent.Done(finishReason, usage, timings), true);
     }
 
@@ -460,6 +460,8 @@ public final class Frontend implements AutoCloseable {
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
+        /** Prompt tokens inside image runs (their spans); constant for the stream. */
+        final int imageTokens;
         Throwable publishFailure;
 
         Stream(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
@@ -475,6 +477,7 @@ public final class Frontend implements AutoCloseable {
             this.batcher = new DeltaBatcher(config.maxDeltaLatency().toNanos(), config.maxUnackedDeltas());
             EngineRequest er = request.engineRequest();
             this.promptTokens = er.promptTokens().length;
+            this.imageTokens = er.multimodalSpans().stream().mapToInt(sp -> sp.end() - sp.start()).sum();
         }
 
         String id() { return request.id(); }
