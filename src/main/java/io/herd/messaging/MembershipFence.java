@@ -68,6 +68,9 @@ public class MembershipFence implements PublishGate {
     @ConfigProperty(name = "mp.messaging.incoming.requests.session.timeout.ms", defaultValue = "10000")
     long sessionTimeoutMs;
 
+    @ConfigProperty(name = "mp.messaging.incoming.requests.heartbeat.interval.ms", defaultValue = "3000")
+    long heartbeatIntervalMs;
+
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("herd-membership-fence").daemon().factory());
     private volatile long lastTickNanos = System.nanoTime();
@@ -111,7 +114,7 @@ public class MembershipFence implements PublishGate {
         lastTickNanos = now;
         if (suspended && now >= nextCheckNanos) {
             nextCheckNanos = now + TimeUnit.MILLISECONDS.toNanos(CHECK_EVERY_MS);
-            if (confirmed()) {
+            if (confirmed() || settled(now)) {
                 suspended = false;
                 List<CompletableFuture<Void>> ready;
                 synchronized (this) {
@@ -125,10 +128,22 @@ public class MembershipFence implements PublishGate {
     }
 
     private volatile long nextCheckNanos;
+    private volatile long suspendedAtNanos;
+
+    /**
+     * The other way to know: two heartbeat intervals and a second after the stall, the consumer has heartbeated since
+     * the process resumed. Had the group dropped this member, that heartbeat was refused and the consumer's next poll
+     * reported the partitions lost, which abandons their streams and drops their held events and records; what is
+     * still owned after that is owned for sure.
+     */
+    private boolean settled(long nowNanos) {
+        return nowNanos - suspendedAtNanos >= TimeUnit.MILLISECONDS.toNanos(2 * heartbeatIntervalMs + 1000);
+    }
 
     private synchronized void suspend(long gapNanos) {
         if (suspended) return;
         suspended = true;
+        suspendedAtNanos = System.nanoTime();
         nextCheckNanos = 0;
         LOG.warnf("the process stood still for %d ms (over half the %d ms session timeout): holding stream events until"
                 + " the group confirms this member still owns its partitions", gapNanos / 1_000_000, sessionTimeoutMs);
@@ -140,6 +155,7 @@ public class MembershipFence implements PublishGate {
             ConsumerGroupDescription group = admin().describeConsumerGroups(List.of(groupId)).all()
                     .get(5, TimeUnit.SECONDS).get(groupId);
             if (group.groupState() != GroupState.STABLE) return false;
+            LOG.debugf("membership check: %s", group);
             Set<Integer> owned = work.ownedPartitions();
             for (MemberDescription m : group.members()) {
                 if (!isMe(m)) continue;
@@ -150,7 +166,7 @@ public class MembershipFence implements PublishGate {
             }
             return owned.isEmpty();
         } catch (Exception e) {
-            LOG.debugf("membership check failed: %s", e);
+            LOG.infof("membership check failed (the fence opens once the group has settled instead): %s", e.toString());
             return false;
         }
     }
