@@ -77,6 +77,13 @@ sealed interface MatchFrame permits MatchFrame.LiteralAt, MatchFrame.BlankRun, M
             if (need > 0) {
                 if ((b & 0xC0) != 0x80) return;
                 int shift = 6 * (need - 1);
+                if (shape.dfa == RegexDfa.ANY && lo < 0) {
+                    // Free content: after the first continuation byte every continuation byte is valid, and which
+                    // code point it becomes does not matter, so all such positions are one state.
+                    if (need == 1) character(0x80, below, out);
+                    else out.add(below.push(new TextAt(node, true, state, count, need - 1, -1, -1, false)));
+                    return;
+                }
                 // The lead byte fixed the bits above this byte's six; lo and hi share them.
                 int prefix = (lo >>> (shift + 6)) << (shift + 6) | ((b & 0x3F) << shift);
                 int a = Math.max(lo, prefix);
@@ -84,6 +91,10 @@ sealed interface MatchFrame permits MatchFrame.LiteralAt, MatchFrame.BlankRun, M
                 if (a > z) return;
                 if (need == 1) {
                     character(a, below, out);
+                } else if (shape.dfa == RegexDfa.ANY) {
+                    if (shape.anyAllowed(state, a, z, count)) {
+                        out.add(below.push(new TextAt(node, true, state, count, need - 1, -1, -1, false)));
+                    }
                 } else if (shape.anyAllowed(state, a, z, count)) {
                     out.add(below.push(new TextAt(node, true, state, count, need - 1, a, z, false)));
                 }

@@ -19,7 +19,8 @@ final class RegexDfa {
     static final int MAX_DFA_STATES = 4_000;
 
     /** The one-state automaton that takes any code point: a string without a pattern. */
-    static final RegexDfa ANY = fromSyntax(new RegexSyntax.Repeat(new RegexSyntax.Chars(CodePointSet.ALL), 0, -1));
+    static final RegexDfa ANY = new RegexDfa(new int[][]{{0}}, new int[][]{{CodePointSet.MAX}}, new int[][]{{0}},
+            new boolean[]{true});
 
     private final int[][] lo;
     private final int[][] hi;
