@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 /**
  * A tokenized request handed to the engine.
@@ -12,6 +13,15 @@ import io.herd.model.sampling.SamplingParams;
  * @param deadlineNanos  {@link System#nanoTime()} after which the request fails with deadline_exceeded;
  *                       {@link Long#MAX_VALUE} for none
  * @param cacheSalt      tenant key mixed into prefix-cache hashes; null for the shared namespace
+ * @param constraint     what the output must be (JSON Schema, regex, choice), compiled for the model's vocabulary;
+ *                       null for free text
  */
 public record EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
-                            long deadlineNanos, String cacheSalt) {}
+                            long deadlineNanos, String cacheSalt, OutputGrammar constraint) {
+
+    /** A request for free text. */
+    public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                         long deadlineNanos, String cacheSalt) {
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, null);
+    }
+}

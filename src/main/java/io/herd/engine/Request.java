@@ -3,6 +3,7 @@ package io.herd.engine;
 import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.IntList;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,8 @@ public final class Request {
     final String requestId;
     final int[] promptTokens;
     final SamplingParams sampling;
+    /** Output constraint, or null; the runner keeps the sequence's position in it. */
+    final OutputGrammar constraint;
     final int priority;
     final long deadlineNanos;
     final RequestSink sink;
@@ -41,6 +44,7 @@ public final class Request {
         this.requestId = r.requestId();
         this.promptTokens = r.promptTokens().clone();
         this.sampling = r.sampling();
+        this.constraint = r.constraint();
         this.priority = r.priority();
         this.deadlineNanos = r.deadlineNanos();
         this.sink = sink;

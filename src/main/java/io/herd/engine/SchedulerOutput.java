@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 import java.util.List;
 
@@ -26,9 +27,19 @@ public record SchedulerOutput(List<NewRequest> scheduledNewRequests, List<Cached
      * @param chunkedBlockIds    CHUNKED table (-1 for released / not held entries)
      * @param numComputedTokens  positions already in the KV cache (prefix-cache hit)
      * @param numScheduledTokens positions to run this step, from numComputedTokens on
+     * @param constraint         output constraint or null; new to the runner exactly once per request, so the
+     *                           runner's cursor in it survives preemption
      */
     public record NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
-                             int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens) {}
+                             int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
+                             OutputGrammar constraint) {
+
+        public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
+                          int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens) {
+            this(requestId, tokenIds, sampling, globalBlockIds, chunkedBlockIds, numComputedTokens,
+                    numScheduledTokens, null);
+        }
+    }
 
     /**
      * @param resumedFromPreemption true: the block tables are replaced by the new ids (the sequence restarts

@@ -15,10 +15,54 @@ public final class ConstraintCursor {
         this.state = grammar.start;
     }
 
+    /**
+     * Tokens left when a sequence starts closing its document: beyond the shortest completion, this many spare
+     * tokens let a model finish in its own words before only shortening tokens remain.
+     */
+    static final int CLOSING_SLACK = 8;
+
     /** The ids that may come next, as a bitset over the vocabulary (shared: do not modify). */
     public long[] allowedTokens() {
         if (stopped) throw new IllegalStateException("generation under " + grammar + " has already stopped");
         return grammar.vocabulary.mask(state);
+    }
+
+    /**
+     * The ids that may come next when at most {@code remainingTokens} may still be generated: once that is within
+     * {@link #CLOSING_SLACK} of the shortest completion, only tokens that shorten the way to a complete document (and
+     * the stop tokens where it is complete), so generation ends with a stop token before the budget runs out.
+     */
+    public long[] allowedTokens(int remainingTokens) {
+        long[] mask = allowedTokens();
+        if ((long) remainingTokens > (long) state.distance() + CLOSING_SLACK) return mask;
+        long[] closing = state.closingMask;
+        if (closing == null) {
+            closing = closingMask(mask);
+            state.closingMask = closing;
+        }
+        return closing;
+    }
+
+    private long[] closingMask(long[] mask) {
+        int d = state.distance();
+        long[] m = mask.clone();
+        boolean any = false;
+        for (int w = 0; w < m.length; w++) {
+            long bits = m[w];
+            while (bits != 0) {
+                long low = bits & -bits;
+                bits ^= low;
+                int id = (w << 6) + Long.numberOfTrailingZeros(low);
+                if (grammar.vocabulary.isStop(id)) {
+                    any = true;
+                    continue;
+                }
+                GrammarState next = state.step(grammar.vocabulary.bytes(id));
+                if (next != null && next.distance() < d) any = true;
+                else m[w] &= ~low;
+            }
+        }
+        return any ? m : mask;
     }
 
     /**

@@ -15,6 +15,8 @@ abstract sealed class GrammarNode permits GrammarNode.Literal, GrammarNode.Blank
     static final int MAX_BLANKS = 20;
 
     boolean productive;
+    /** Fewest bytes of a document of this node; -1 until {@link CompletionDistance} computes it. */
+    int minBytes = -1;
 
     /** Exact bytes. */
     static final class Literal extends GrammarNode {

@@ -20,8 +20,17 @@ final class GrammarState {
     /** Nothing may follow: only a stop token. */
     final boolean finished;
     private final GrammarState[] next = new GrammarState[256];
-    /** Allowed non-special tokens, set by {@link TokenVocabulary#mask}. */
+    /** Allowed tokens, set by {@link TokenVocabulary#mask}. */
     volatile long[] mask;
+    /** Allowed tokens that bring the document closer to its end; set by {@link ConstraintCursor}. */
+    volatile long[] closingMask;
+    private int distance = -1;
+
+    /** Bytes to the nearest complete document ({@link CompletionDistance}). */
+    int distance() {
+        if (distance < 0) distance = CompletionDistance.of(this);
+        return distance;
+    }
 
     GrammarState(OutputGrammar grammar, Set<MatchStack> stacks) {
         this.grammar = grammar;

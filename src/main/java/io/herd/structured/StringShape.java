@@ -72,6 +72,14 @@ final class StringShape {
      */
     int saturate(int count) { return maxLength < 0 ? Math.min(count, minLength) : count; }
 
+    /** The fewest code points that complete content in {@code state} after {@code count} (0 when it may end). */
+    int minRemaining(int state, int count) {
+        int from = Math.max(0, minLength - count);
+        if (lengths == null) return dfa == RegexDfa.ANY || dfa.accepting(state) ? from : Math.max(from, 1);
+        int k = lengths[state].nextSetBit(from);
+        return k < 0 ? from : k;
+    }
+
     /** Whether the content may end here. */
     boolean canClose(int state, int count) {
         return dfa.accepting(state) && count >= minLength && (maxLength < 0 || count <= maxLength);
