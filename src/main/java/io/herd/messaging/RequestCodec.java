@@ -24,7 +24,9 @@ public final class RequestCodec {
 
     static final Set<String> FIELDS = Set.of("id", "model", "prompt", "messages", "max_tokens", "temperature", "top_p",
             "top_k", "min_p", "seed", "stop", "logprobs", "top_logprobs", "priority", "deadline_ms", "reply_to",
-            "cache_salt", "metadata");
+            "cache_salt", "metadata",
+            // output constraints and penalties (kafka-topics/README.md, "Structured output")
+            "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty");
     private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
     private final ObjectMapper mapper;
@@ -62,7 +64,8 @@ public final class RequestCodec {
                 integer(obj, "max_tokens"), number(obj, "temperature"), number(obj, "top_p"), integer(obj, "top_k"),
                 number(obj, "min_p"), longValue(obj, "seed"), stop(obj), bool(obj, "logprobs"),
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
-                string(obj, "cache_salt"), metadata(obj));
+                string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
+                number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */

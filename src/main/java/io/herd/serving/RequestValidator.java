@@ -2,6 +2,9 @@ package io.herd.serving;
 
 import io.herd.engine.EngineRequest;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.ConstraintCompiler;
+import io.herd.structured.InvalidConstraintException;
+import io.herd.structured.OutputGrammar;
 
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -17,16 +20,28 @@ public final class RequestValidator {
     private final PromptCodec codec;
     private final LongSupplier epochMillis;
     private final LongSupplier nanoTime;
+    /** Compiles response_format for the model's vocabulary; null where the model has no tokenizer to constrain. */
+    private final ConstraintCompiler constraints;
 
     public RequestValidator(ServingLimits limits, PromptCodec codec) {
-        this(limits, codec, System::currentTimeMillis, System::nanoTime);
+        this(limits, codec, null);
+    }
+
+    public RequestValidator(ServingLimits limits, PromptCodec codec, ConstraintCompiler constraints) {
+        this(limits, codec, System::currentTimeMillis, System::nanoTime, constraints);
     }
 
     RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime) {
+        this(limits, codec, epochMillis, nanoTime, null);
+    }
+
+    RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime,
+                     ConstraintCompiler constraints) {
         this.limits = limits;
         this.codec = codec;
         this.epochMillis = epochMillis;
         this.nanoTime = nanoTime;
+        this.constraints = constraints;
     }
 
     public ServingLimits limits() { return limits; }
@@ -63,6 +78,21 @@ public final class RequestValidator {
         if (stop.size() > limits.maxStopStrings()) throw reject("invalid_parameter", "at most " + limits.maxStopStrings() + " stop strings");
         if (stop.stream().anyMatch(s -> s == null || s.isEmpty())) throw reject("invalid_parameter", "stop strings must be non-empty");
         int priority = r.priority() == null ? 0 : r.priority();
+        float presence = penalty(r.presencePenalty(), 0f, "presence_penalty", -2f, 2f);
+        float frequency = penalty(r.frequencyPenalty(), 0f, "frequency_penalty", -2f, 2f);
+        float repetition = penalty(r.repetitionPenalty(), 1f, "repetition_penalty", 0f, 2f);
+        if (r.repetitionPenalty() != null && repetition <= 0f) {
+            throw reject("invalid_parameter", "repetition_penalty must be in (0, 2], got " + repetition);
+        }
+        OutputGrammar constraint = null;
+        if (r.responseFormat() != null) {
+            if (constraints == null) throw reject("invalid_parameter", "response_format is not available for this model");
+            try {
+                constraint = constraints.compile(r.responseFormat());
+            } catch (InvalidConstraintException e) {
+                throw reject("invalid_parameter", "response_format: " + e.getMessage());
+            }
+        }
 
         int[] prompt = hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
         int maxLen = limits.maxModelLength();
@@ -95,11 +125,18 @@ public final class RequestValidator {
         }
         // Without a seed one is derived from the id, so a re-run after a crash samples the same continuation.
         long seed = r.seed() != null ? r.seed() : seedFromId(r.id());
-        SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, 1f, 0f, 0f,
+        SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, repetition,
+                presence, frequency,
                 codec.stopTokenIds().clone(), maxTokens, logprobs || topLogprobs > 0, topLogprobs);
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
-                r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt());
+                r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(), constraint);
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
+    }
+
+    private static float penalty(Float value, float absent, String name, float lo, float hi) {
+        if (value == null) return absent;
+        if (!(value >= lo && value <= hi)) throw reject("invalid_parameter", name + " must be in [" + lo + ", " + hi + "], got " + value);
+        return value;
     }
 
     static long seedFromId(String id) {
