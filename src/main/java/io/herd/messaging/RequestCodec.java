@@ -26,7 +26,8 @@ public final class RequestCodec {
             "top_k", "min_p", "seed", "stop", "logprobs", "top_logprobs", "priority", "deadline_ms", "reply_to",
             "cache_salt", "metadata",
             // output constraints and penalties (kafka-topics/README.md, "Structured output")
-            "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty");
+            "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
+            "min_tokens", "ignore_eos");
     private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
     private final ObjectMapper mapper;
@@ -65,7 +66,8 @@ public final class RequestCodec {
                 number(obj, "min_p"), longValue(obj, "seed"), stop(obj), bool(obj, "logprobs"),
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
                 string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
-                number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"));
+                number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"),
+                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */
@@ -127,6 +129,27 @@ public final class RequestCodec {
         if (!n.isBoolean()) throw typeError("field '" + f + "' must be a boolean, got " + n.getNodeType());
         return n.booleanValue();
     }
+
+    /** OpenAI's logit_bias: token ids as object keys (decimal strings), biases as numbers; at most 300 entries. */
+    private static Map<Integer, Float> logitBias(ObjectNode o) {
+        JsonNode n = present(o, "logit_bias");
+        if (n == null) return null;
+        if (!n.isObject()) throw typeError("field 'logit_bias' must be an object of token id → number");
+        if (n.size() > MAX_LOGIT_BIAS) {
+            throw new RequestRejectedException("invalid_parameter", "logit_bias has more than " + MAX_LOGIT_BIAS + " entries");
+        }
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().matches("\\d{1,9}") || !e.getValue().isNumber()) {
+                throw typeError("logit_bias keys must be token ids and values numbers, got " + e.getKey());
+            }
+            out.put(Integer.parseInt(e.getKey()), e.getValue().floatValue());
+        }
+        return out;
+    }
+
+    static final int MAX_LOGIT_BIAS = 300;
 
     private static List<String> stop(ObjectNode o) {
         JsonNode n = present(o, "stop");

@@ -84,6 +84,24 @@ public final class RequestValidator {
         if (r.repetitionPenalty() != null && repetition <= 0f) {
             throw reject("invalid_parameter", "repetition_penalty must be in (0, 2], got " + repetition);
         }
+        boolean ignoreEos = r.ignoreEos() != null && r.ignoreEos();
+        if (ignoreEos && r.responseFormat() != null) {
+            throw reject("invalid_parameter", "ignore_eos cannot be combined with response_format (a complete document stops)");
+        }
+        int[] biasIds = new int[r.logitBias() == null ? 0 : r.logitBias().size()];
+        float[] biasValues = new float[biasIds.length];
+        if (r.logitBias() != null) {
+            int k = 0;
+            for (var e : r.logitBias().entrySet()) {
+                float b = e.getValue();
+                if (!(b >= -100f && b <= 100f)) throw reject("invalid_parameter", "logit_bias values must be in [-100, 100], got " + b);
+                if (constraints != null && e.getKey() >= constraints.vocabulary().vocabSize()) {
+                    throw reject("invalid_parameter", "logit_bias token id " + e.getKey() + " is not in the vocabulary");
+                }
+                biasIds[k] = e.getKey();
+                biasValues[k++] = b;
+            }
+        }
         OutputGrammar constraint = null;
         if (r.responseFormat() != null) {
             if (constraints == null) throw reject("invalid_parameter", "response_format is not available for this model");
@@ -125,9 +143,13 @@ public final class RequestValidator {
         }
         // Without a seed one is derived from the id, so a re-run after a crash samples the same continuation.
         long seed = r.seed() != null ? r.seed() : seedFromId(r.id());
+        int minTokens = r.minTokens() == null ? 0 : r.minTokens();
+        if (minTokens < 0 || minTokens > maxTokens) {
+            throw reject("invalid_parameter", "min_tokens must be in [0, max_tokens], got " + minTokens);
+        }
         SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, repetition,
-                presence, frequency,
-                codec.stopTokenIds().clone(), maxTokens, logprobs || topLogprobs > 0, topLogprobs);
+                presence, frequency, ignoreEos ? new int[0] : codec.stopTokenIds().clone(), maxTokens,
+                logprobs || topLogprobs > 0, topLogprobs, minTokens, biasIds, biasValues);
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
                 r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(), constraint);
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);

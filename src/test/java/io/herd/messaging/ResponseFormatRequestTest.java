@@ -56,6 +56,27 @@ class ResponseFormatRequestTest {
     }
 
     @Test
+    void logitBiasMinTokensAndIgnoreEos() {
+        PreparedRequest p = validator.prepare(CODEC.decode("r", """
+                {"id":"r","prompt":"x","max_tokens":20,"logit_bias":{"17":5.5,"300":-100},"min_tokens":4,"ignore_eos":true}"""));
+        assertThat(p.engineRequest().sampling().logitBiasIds()).containsExactly(17, 300);
+        assertThat(p.engineRequest().sampling().logitBiasValues()).containsExactly(5.5f, -100f);
+        assertThat(p.engineRequest().sampling().minTokens()).isEqualTo(4);
+        assertThat(p.engineRequest().sampling().stopTokenIds()).isEmpty();
+        rejected("{\"id\":\"r\",\"prompt\":\"x\",\"logit_bias\":{\"99999999\":1}}", "invalid_parameter");
+        rejected("{\"id\":\"r\",\"prompt\":\"x\",\"logit_bias\":{\"5\":101}}", "invalid_parameter");
+        rejected("{\"id\":\"r\",\"prompt\":\"x\",\"logit_bias\":{\"a\":1}}", "invalid_type");
+        rejected("{\"id\":\"r\",\"prompt\":\"x\",\"max_tokens\":3,\"min_tokens\":4}", "invalid_parameter");
+        rejected("{\"id\":\"r\",\"prompt\":\"x\",\"ignore_eos\":true,\"response_format\":{\"type\":\"json_object\"}}",
+                "invalid_parameter");
+    }
+
+    private static void rejected(String record, String code) {
+        assertThatThrownBy(() -> validator.prepare(CODEC.decode("r", record)))
+                .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.code()).isEqualTo(code));
+    }
+
+    @Test
     void otherShapes() {
         assertThat(CODEC.decode("r", "{\"id\":\"r\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\"}}")
                 .responseFormat()).isEqualTo(ConstraintSpec.jsonObject());

@@ -47,11 +47,12 @@ public final class Sampler {
      */
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens) {
         validate(params);
+        for (int id : params.logitBiasIds()) require(id >= 0 && id < vocabSize, "logit_bias token id", id);
         this.params = params;
         this.vocabSize = vocabSize;
         this.random = new SplittableRandom(params.seed());
         this.penalized = params.repetitionPenalty() != 1f || params.presencePenalty() != 0f
-                || params.frequencyPenalty() != 0f;
+                || params.frequencyPenalty() != 0f || params.logitBiasIds().length > 0 || params.minTokens() > 0;
         if (params.repetitionPenalty() != 1f) {
             this.seenTokens = new TokenCounts();
             for (int id : promptTokens) this.seenTokens.add(id);
@@ -71,6 +72,9 @@ public final class Sampler {
         require(Float.isFinite(p.presencePenalty()), "presence_penalty", p.presencePenalty());
         require(Float.isFinite(p.frequencyPenalty()), "frequency_penalty", p.frequencyPenalty());
         require(p.topLogprobs() >= 0 && p.topLogprobs() <= 20, "top_logprobs", p.topLogprobs());
+        require(p.minTokens() >= 0, "min_tokens", p.minTokens());
+        require(p.logitBiasIds().length == p.logitBiasValues().length, "logit_bias", p.logitBiasIds().length);
+        for (float b : p.logitBiasValues()) require(b >= -100f && b <= 100f, "logit_bias", b);
     }
 
     private static void require(boolean ok, String name, Object value) {
@@ -102,6 +106,7 @@ public final class Sampler {
             base = 0;
             if (penalized) applyPenalties(scratch);
             if (allowed != null) applyMask(scratch, allowed);
+            else if (nGenerated < params.minTokens()) suppressStops(scratch);
         }
         int token = params.isGreedy() ? argmax(values, base, vocabSize) : draw(scratch);
         if (allowed != null && (allowed[token >>> 6] & (1L << token)) == 0) {
@@ -149,7 +154,17 @@ public final class Sampler {
 
     public SamplingParams params() { return params; }
 
+    /** min_tokens: no stop token yet (an output constraint overrides it: a complete document may only stop). */
+    private void suppressStops(float[] l) {
+        for (int id : params.stopTokenIds()) if (id >= 0 && id < vocabSize) l[id] = Float.NEGATIVE_INFINITY;
+    }
+
     private void applyPenalties(float[] l) {
+        int[] biasIds = params.logitBiasIds();
+        for (int i = 0; i < biasIds.length; i++) {
+            if (biasIds[i] >= 0 && biasIds[i] < vocabSize) l[biasIds[i]] += params.logitBiasValues()[i];
+        }
+
         float repetition = params.repetitionPenalty();
         if (seenTokens != null) {
             seenTokens.forEach((id, count) -> {

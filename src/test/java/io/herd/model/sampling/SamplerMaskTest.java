@@ -47,6 +47,22 @@ final class SamplerMaskTest {
     }
 
     @Test
+    void logitBiasAndMinTokens() {
+        float[] logits = new float[VOCAB];
+        logits[7] = 10f;
+        logits[9] = 9f;
+        SamplingParams p = new SamplingParams(0f, 1f, 0, 0f, 1, 1f, 0f, 0f, new int[]{7}, 10, false, 0, 2,
+                new int[]{9, 11}, new float[]{0.5f, 20f});
+        Sampler s = new Sampler(p, VOCAB, new int[0]);
+        assertThat(s.sample(logits, 0).tokenId()).isEqualTo(11); // biased up to 20
+        logits[11] = -100f;
+        assertThat(s.sample(logits, 0).tokenId()).isEqualTo(9); // 7 is a stop token before min_tokens = 2
+        assertThat(s.sample(logits, 0).tokenId()).isEqualTo(7); // now it may stop
+        assertThatThrownBy(() -> new Sampler(new SamplingParams(0f, 1f, 0, 0f, 1, 1f, 0f, 0f, new int[0], 10, false, 0, 0,
+                new int[]{VOCAB}, new float[]{1f}), VOCAB, new int[0])).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void anEmptyMaskIsRefused() {
         Sampler s = new Sampler(SamplingParams.greedy(10), VOCAB, new int[0]);
         assertThatThrownBy(() -> s.sample(new float[VOCAB], 0, new long[5])).isInstanceOf(IllegalArgumentException.class);
