@@ -3,6 +3,7 @@ package io.herd.structured;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.math.BigDecimal;
 import java.util.ArrayDeque;
@@ -119,12 +120,18 @@ final class JsonSchemaCompiler {
         }
         for (String k : List.of("anyOf", "oneOf")) {
             if (!s.has(k)) continue;
-            onlyWith(s, path, k);
+            if (s.has("anyOf") && s.has("oneOf")) {
+                throw new InvalidConstraintException("'anyOf' together with 'oneOf' at " + path + " is not supported");
+            }
             JsonNode list = s.get(k);
             if (!list.isArray() || list.isEmpty()) throw new InvalidConstraintException("'" + k + "' at " + path
                     + " must be a non-empty array");
+            ObjectNode siblings = siblingsOf((ObjectNode) s, k);
             List<GrammarNode> options = new ArrayList<>();
-            for (int i = 0; i < list.size(); i++) options.add(schema(list.get(i), path + "/" + k + "/" + i, depth + 1));
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode branch = siblings.isEmpty() ? list.get(i) : merged(siblings, list.get(i), path + "/" + k + "/" + i);
+                options.add(schema(branch, path + "/" + k + "/" + i, depth + 1));
+            }
             return options.size() == 1 ? options.getFirst() : add(new GrammarNode.Choice(options));
         }
         List<String> types = types(s, path);
@@ -148,6 +155,60 @@ final class JsonSchemaCompiler {
             }
         }
         return options.size() == 1 ? options.getFirst() : add(new GrammarNode.Choice(options));
+    }
+
+    /** The keywords beside {@code keyword} that constrain (annotations left out). */
+    private static ObjectNode siblingsOf(ObjectNode s, String keyword) {
+        ObjectNode out = JSON.createObjectNode();
+        for (Iterator<Map.Entry<String, JsonNode>> it = s.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().equals(keyword) && !ANNOTATIONS.contains(e.getKey())) out.set(e.getKey(), e.getValue());
+        }
+        return out;
+    }
+
+    /**
+     * Keywords beside anyOf/oneOf apply to every branch (S and (A or B) = (S and A) or (S and B)): each branch gets
+     * them when it does not constrain the same keyword differently; {@code type} lists intersect and {@code required}
+     * lists join. Other overlaps are refused rather than guessed.
+     */
+    private JsonNode merged(ObjectNode siblings, JsonNode branch, String path) {
+        if (branch.isObject() && branch.has("$ref")) branch = resolvePointer(branch.get("$ref").asText());
+        if (!branch.isObject()) throw new InvalidConstraintException("branch at " + path + " must be an object schema"
+                + " when keywords stand beside it");
+        ObjectNode out = ((ObjectNode) branch).deepCopy();
+        for (Iterator<Map.Entry<String, JsonNode>> it = siblings.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String k = e.getKey();
+            JsonNode mine = out.get(k);
+            if (mine == null || mine.equals(e.getValue())) {
+                out.set(k, e.getValue());
+            } else if (k.equals("type")) {
+                List<String> a = typeList(mine), b = typeList(e.getValue());
+                com.fasterxml.jackson.databind.node.ArrayNode both = JSON.createArrayNode();
+                for (String t : a) {
+                    if (b.contains(t) || t.equals("integer") && b.contains("number")) both.add(t);
+                    else if (t.equals("number") && b.contains("integer")) both.add("integer");
+                }
+                if (both.isEmpty()) throw new InvalidConstraintException("branch at " + path + " admits no type");
+                out.set("type", both);
+            } else if (k.equals("required") && mine.isArray() && e.getValue().isArray()) {
+                com.fasterxml.jackson.databind.node.ArrayNode all = ((com.fasterxml.jackson.databind.node.ArrayNode) mine).deepCopy();
+                for (JsonNode r : e.getValue()) if (!all.toString().contains(r.toString())) all.add(r);
+                out.set("required", all);
+            } else {
+                throw new InvalidConstraintException("keyword '" + k + "' both beside and inside the branch at " + path
+                        + " is not supported");
+            }
+        }
+        return out;
+    }
+
+    private static List<String> typeList(JsonNode t) {
+        List<String> out = new ArrayList<>();
+        if (t.isTextual()) out.add(t.textValue());
+        else for (JsonNode e : t) out.add(e.asText());
+        return out;
     }
 
     /** Keywords that combine with another schema must stand alone (annotations aside). */
