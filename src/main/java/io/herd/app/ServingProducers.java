@@ -10,6 +10,9 @@ import io.herd.messaging.ResponsePublisher;
 import io.herd.serving.Frontend;
 import io.herd.serving.RequestValidator;
 import io.herd.serving.ServingLimits;
+import io.herd.serving.TokenizerPromptCodec;
+import io.herd.structured.ConstraintCompiler;
+import io.herd.structured.TokenVocabulary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.inject.Disposes;
@@ -49,7 +52,10 @@ public final class ServingProducers {
         HerdConfig.Serving s = config.serving();
         ServingLimits limits = new ServingLimits(model.engine().maxModelLength(), s.maxTokensLimit(), s.defaultMaxTokens(),
                 Set.of(model.modelName()), s.maxStopStrings());
-        return new RequestValidator(limits, model.codec(), model.imagePrompts());
+        // response_format needs the vocabulary's bytes; a codec without a tokenizer refuses it.
+        ConstraintCompiler constraints = model.codec() instanceof TokenizerPromptCodec t
+                ? new ConstraintCompiler(TokenVocabulary.of(t.tokenizer())) : null;
+        return new RequestValidator(limits, model.codec(), model.imagePrompts(), constraints);
     }
 
     @Produces

@@ -323,7 +323,7 @@ public final class BenchCommand {
         return Math.round(v * 1000) / 1000.0;
     }
 
-    private static void print(Map<String, Object> result, boolean json) {
+    static void print(Map<String, Object> result, boolean json) {
         if (json) {
             try {
                 System.out.println(new ObjectMapper().writeValueAsString(result));

@@ -30,6 +30,7 @@ public final class HerdCli {
                 // `bench --serving` runs the serving-core scenarios, `bench --kafka` loads a running service through
                 // Kafka (or its in-process twin); plain `bench` the engine figures.
                 case "bench" -> List.of(rest).contains("--serving") ? ServingBenchCommand.run(rest)
+                        : List.of(rest).contains("--structured") ? StructuredBench.run(rest)
                         : List.of(rest).contains("--kafka") ? KafkaBenchCommand.run(rest) : BenchCommand.run(rest);
                 case "make-demo-model" -> makeDemoModel(rest, out);
                 case "help", "-h", "--help" -> {

@@ -2,6 +2,7 @@ package io.herd.engine;
 
 import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 import java.util.List;
 
@@ -18,17 +19,32 @@ import java.util.List;
  * @param multimodalSpans prompt spans whose KV depends on image content (their hashes join the block hashes)
  * @param promptEmbeddings rows that replace the embeddings of some prompt tokens (image features on the
  *                         {@code <|patch|>} positions, indices into the prompt), computed by the runner; or null
+ * @param constraint     what the output must be (JSON Schema, regex, choice), compiled for the model's vocabulary;
+ *                       null for free text
  */
 public record EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                             long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
-                            PromptEmbeddings promptEmbeddings) {
+                            PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
     public EngineRequest {
         multimodalSpans = multimodalSpans == null ? List.of() : List.copyOf(multimodalSpans);
     }
 
-    /** A text-only request. */
+    /** A text-only request for free text. */
     public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                          long deadlineNanos, String cacheSalt) {
-        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, List.of(), null);
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, List.of(), null, null);
+    }
+
+    /** A request with images, for free text. */
+    public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                         long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
+                         PromptEmbeddings promptEmbeddings) {
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, multimodalSpans, promptEmbeddings, null);
+    }
+
+    /** A text-only request whose output is constrained. */
+    public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                         long deadlineNanos, String cacheSalt, OutputGrammar constraint) {
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, List.of(), null, constraint);
     }
 }

@@ -4,6 +4,7 @@ import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.IntList;
 import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,8 @@ public final class Request {
     final String requestId;
     final int[] promptTokens;
     final SamplingParams sampling;
+    /** Output constraint, or null; the runner keeps the sequence's position in it. */
+    final OutputGrammar constraint;
     final int priority;
     final long deadlineNanos;
     final RequestSink sink;
@@ -45,6 +48,7 @@ public final class Request {
         this.requestId = r.requestId();
         this.promptTokens = r.promptTokens().clone();
         this.sampling = r.sampling();
+        this.constraint = r.constraint();
         this.priority = r.priority();
         this.deadlineNanos = r.deadlineNanos();
         this.sink = sink;

@@ -1,6 +1,7 @@
 package io.herd.engine;
 
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.OutputGrammar;
 
 import java.util.List;
 
@@ -26,10 +27,33 @@ public record SchedulerOutput(List<NewRequest> scheduledNewRequests, List<Cached
      * @param chunkedBlockIds    CHUNKED table (-1 for released / not held entries)
      * @param numComputedTokens  positions already in the KV cache (prefix-cache hit)
      * @param numScheduledTokens positions to run this step, from numComputedTokens on
+     * @param constraint         output constraint or null; new to the runner exactly once per request, so the
+     *                           runner's cursor in it survives preemption
      */
     public record NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
                              int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
-                             PromptEmbeddings promptEmbeddings) {}
+                             PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
+
+        public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
+                          int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens) {
+            this(requestId, tokenIds, sampling, globalBlockIds, chunkedBlockIds, numComputedTokens,
+                    numScheduledTokens, null, null);
+        }
+
+        public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
+                          int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
+                          PromptEmbeddings promptEmbeddings) {
+            this(requestId, tokenIds, sampling, globalBlockIds, chunkedBlockIds, numComputedTokens,
+                    numScheduledTokens, promptEmbeddings, null);
+        }
+
+        public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
+                          int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
+                          OutputGrammar constraint) {
+            this(requestId, tokenIds, sampling, globalBlockIds, chunkedBlockIds, numComputedTokens,
+                    numScheduledTokens, null, constraint);
+        }
+    }
 
     /**
      * @param resumedFromPreemption true: the block tables are replaced by the new ids (the sequence restarts

@@ -25,7 +25,10 @@ public final class RequestCodec {
 
     static final Set<String> FIELDS = Set.of("id", "model", "prompt", "messages", "max_tokens", "temperature", "top_p",
             "top_k", "min_p", "seed", "stop", "logprobs", "top_logprobs", "priority", "deadline_ms", "reply_to",
-            "cache_salt", "metadata");
+            "cache_salt", "metadata",
+            // output constraints and penalties (kafka-topics/README.md, "Structured output")
+            "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
+            "min_tokens", "ignore_eos");
     private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
     /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
     public static final int MAX_METADATA_BYTES = 4096;
@@ -68,7 +71,9 @@ public final class RequestCodec {
                 integer(obj, "max_tokens"), number(obj, "temperature"), number(obj, "top_p"), integer(obj, "top_k"),
                 number(obj, "min_p"), longValue(obj, "seed"), stop(obj), bool(obj, "logprobs"),
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
-                string(obj, "cache_salt"), metadata(obj));
+                string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
+                number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"),
+                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */
@@ -130,6 +135,27 @@ public final class RequestCodec {
         if (!n.isBoolean()) throw typeError("field '" + f + "' must be a boolean, got " + n.getNodeType());
         return n.booleanValue();
     }
+
+    /** OpenAI's logit_bias: token ids as object keys (decimal strings), biases as numbers; at most 300 entries. */
+    private static Map<Integer, Float> logitBias(ObjectNode o) {
+        JsonNode n = present(o, "logit_bias");
+        if (n == null) return null;
+        if (!n.isObject()) throw typeError("field 'logit_bias' must be an object of token id → number");
+        if (n.size() > MAX_LOGIT_BIAS) {
+            throw new RequestRejectedException("invalid_parameter", "logit_bias has more than " + MAX_LOGIT_BIAS + " entries");
+        }
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().matches("\\d{1,9}") || !e.getValue().isNumber()) {
+                throw typeError("logit_bias keys must be token ids and values numbers, got " + e.getKey());
+            }
+            out.put(Integer.parseInt(e.getKey()), e.getValue().floatValue());
+        }
+        return out;
+    }
+
+    static final int MAX_LOGIT_BIAS = 300;
 
     private static List<String> stop(ObjectNode o) {
         JsonNode n = present(o, "stop");

@@ -9,6 +9,8 @@ import io.herd.engine.kv.KvCacheLayout;
 import io.herd.model.ForwardPass;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.ConstraintCursor;
+import io.herd.structured.OutputGrammar;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +22,9 @@ import java.util.Optional;
  * Turns each {@link SchedulerOutput} into {@link ForwardPass.SequenceChunk}s, runs the forward pass and samples.
  * Keeps a persistent batch (tokens, block tables, a {@link Sampler} per request) that the scheduler's diffs update,
  * so a decode step ships only new block ids. A preempted request keeps its sampler (seeded RNG, penalty counts), so
- * its tokens do not depend on preemption. The KV memory itself lives in the {@link ForwardPass}. Engine thread only.
+ * its tokens do not depend on preemption; so does its {@link ConstraintCursor}, which has seen exactly the tokens the
+ * runner sampled (prefix-cache hits and re-prefill only concern the prompt and KV, never the cursor). The KV memory
+ * itself lives in the {@link ForwardPass}. Engine thread only.
  */
 public final class ModelRunner implements ModelExecutor {
 
@@ -31,10 +35,13 @@ public final class ModelRunner implements ModelExecutor {
         final Sampler sampler;
         /** Image rows for prompt positions (null: none); each chunk takes the rows of its own positions. */
         final ForwardPass.InputEmbeddings promptEmbeddings;
+        /** Position in the output constraint; null for free text. */
+        final ConstraintCursor constraint;
 
-        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel) {
+        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel, OutputGrammar constraint) {
             this.tokens = IntList.of(tokens);
             this.sampler = sampler;
+            this.constraint = constraint == null ? null : new ConstraintCursor(constraint);
             this.promptEmbeddings = promptEmbeddings == null ? null : promptEmbeddings.compute();
             if (this.promptEmbeddings != null) {
                 int[] idx = this.promptEmbeddings.indices();
@@ -83,7 +90,7 @@ public final class ModelRunner implements ModelExecutor {
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
             SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()),
-                    n.promptEmbeddings(), forwardPass.config().dModel());
+                    n.promptEmbeddings(), forwardPass.config().dModel(), n.constraint());
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {
@@ -119,7 +126,14 @@ public final class ModelRunner implements ModelExecutor {
                 throw new IllegalStateException("logits of " + ids.get(i) + " have " + l.length + " values, vocab " + vocabSize);
             }
             SequenceState s = batch.get(ids.get(i));
-            Sampler.Sample t = s.sampler.sample(l, 0);
+            Sampler.Sample t;
+            if (s.constraint == null) {
+                t = s.sampler.sample(l, 0);
+            } else {
+                int remaining = s.sampler.params().maxTokens() - s.sampler.nGenerated();
+                t = s.sampler.sample(l, 0, s.constraint.allowedTokens(remaining));
+                s.constraint.accept(t.tokenId());
+            }
             s.tokens.add(t.tokenId());
             sampled.put(ids.get(i), new RunnerOutput.SampledToken(t.tokenId(), t.logprobs()));
         }

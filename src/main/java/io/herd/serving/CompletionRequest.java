@@ -1,5 +1,7 @@
 package io.herd.serving;
 
+import io.herd.structured.ConstraintSpec;
+
 import java.util.List;
 import java.util.Map;
 
@@ -10,8 +12,23 @@ import java.util.Map;
  *
  * @param deadlineMs absolute deadline in Unix epoch milliseconds, or null for none
  * @param replyTo    topic for this request's events, or null for the default response topic
+ * @param responseFormat what the output must be ({@code response_format}), or null for free text
+ * @param logitBias      token id → shift of its logit, or null
  */
 public record CompletionRequest(String id, String model, String prompt, List<ChatMessage> messages,
                                 Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
                                 List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
-                                Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata) {}
+                                Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
+                                ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
+                                Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
+                                Boolean ignoreEos) {
+
+    /** A request without response_format or penalties. */
+    public CompletionRequest(String id, String model, String prompt, List<ChatMessage> messages,
+                             Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
+                             List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
+                             Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata) {
+        this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
+                priority, deadlineMs, replyTo, cacheSalt, metadata, null, null, null, null, null, null, null);
+    }
+}

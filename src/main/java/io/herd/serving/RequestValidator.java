@@ -2,6 +2,9 @@ package io.herd.serving;
 
 import io.herd.engine.EngineRequest;
 import io.herd.model.sampling.SamplingParams;
+import io.herd.structured.ConstraintCompiler;
+import io.herd.structured.InvalidConstraintException;
+import io.herd.structured.OutputGrammar;
 
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -27,27 +30,47 @@ public final class RequestValidator {
     private final LongSupplier epochMillis;
     private final LongSupplier nanoTime;
     private final ImagePrompts images;
+    /** Compiles response_format for the model's vocabulary; null where the model has no tokenizer to constrain. */
+    private final ConstraintCompiler constraints;
 
     public RequestValidator(ServingLimits limits, PromptCodec codec) {
-        this(limits, codec, null);
+        this(limits, codec, (ImagePrompts) null, (ConstraintCompiler) null);
     }
 
     /** @param images turns messages with image parts into prompts; null where the model takes no images */
     public RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images) {
-        this(limits, codec, images, System::currentTimeMillis, System::nanoTime);
+        this(limits, codec, images, (ConstraintCompiler) null);
+    }
+
+    public RequestValidator(ServingLimits limits, PromptCodec codec, ConstraintCompiler constraints) {
+        this(limits, codec, (ImagePrompts) null, constraints);
+    }
+
+    /**
+     * @param images      turns messages with image parts into prompts; null where the model takes no images
+     * @param constraints compiles response_format for the model's vocabulary; null where it cannot be constrained
+     */
+    public RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images, ConstraintCompiler constraints) {
+        this(limits, codec, images, System::currentTimeMillis, System::nanoTime, constraints);
     }
 
     RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime) {
-        this(limits, codec, null, epochMillis, nanoTime);
+        this(limits, codec, null, epochMillis, nanoTime, null);
+    }
+
+    RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime,
+                     ConstraintCompiler constraints) {
+        this(limits, codec, null, epochMillis, nanoTime, constraints);
     }
 
     private RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images, LongSupplier epochMillis,
-                             LongSupplier nanoTime) {
+                             LongSupplier nanoTime, ConstraintCompiler constraints) {
         this.limits = limits;
         this.codec = codec;
         this.images = images;
         this.epochMillis = epochMillis;
         this.nanoTime = nanoTime;
+        this.constraints = constraints;
     }
 
     public ServingLimits limits() { return limits; }
@@ -96,6 +119,39 @@ public final class RequestValidator {
         if (r.deadlineMs() != null && r.deadlineMs() - epochMillis.getAsLong() > MAX_DEADLINE_AHEAD_MS) {
             throw reject("invalid_parameter", "deadline_ms is more than " + MAX_DEADLINE_AHEAD_MS / 86_400_000L + " days ahead");
         }
+        float presence = penalty(r.presencePenalty(), 0f, "presence_penalty", -2f, 2f);
+        float frequency = penalty(r.frequencyPenalty(), 0f, "frequency_penalty", -2f, 2f);
+        float repetition = penalty(r.repetitionPenalty(), 1f, "repetition_penalty", 0f, 2f);
+        if (r.repetitionPenalty() != null && repetition <= 0f) {
+            throw reject("invalid_parameter", "repetition_penalty must be in (0, 2], got " + repetition);
+        }
+        boolean ignoreEos = r.ignoreEos() != null && r.ignoreEos();
+        if (ignoreEos && r.responseFormat() != null) {
+            throw reject("invalid_parameter", "ignore_eos cannot be combined with response_format (a complete document stops)");
+        }
+        int[] biasIds = new int[r.logitBias() == null ? 0 : r.logitBias().size()];
+        float[] biasValues = new float[biasIds.length];
+        if (r.logitBias() != null) {
+            int k = 0;
+            for (var e : r.logitBias().entrySet()) {
+                float b = e.getValue();
+                if (!(b >= -100f && b <= 100f)) throw reject("invalid_parameter", "logit_bias values must be in [-100, 100], got " + b);
+                if (constraints != null && e.getKey() >= constraints.vocabulary().vocabSize()) {
+                    throw reject("invalid_parameter", "logit_bias token id " + e.getKey() + " is not in the vocabulary");
+                }
+                biasIds[k] = e.getKey();
+                biasValues[k++] = b;
+            }
+        }
+        OutputGrammar constraint = null;
+        if (r.responseFormat() != null) {
+            if (constraints == null) throw reject("invalid_parameter", "response_format is not available for this model");
+            try {
+                constraint = constraints.compile(r.responseFormat());
+            } catch (InvalidConstraintException e) {
+                throw reject("invalid_parameter", "response_format: " + e.getMessage());
+            }
+        }
 
         ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(ChatMessage::hasImages)
                 ? encodeImages(r.messages()) : null;
@@ -131,11 +187,17 @@ public final class RequestValidator {
         }
         // Without a seed one is derived from the id, so a re-run after a crash samples the same continuation.
         long seed = r.seed() != null ? r.seed() : seedFromId(r.id());
-        SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, 1f, 0f, 0f,
-                codec.stopTokenIds().clone(), maxTokens, logprobs || topLogprobs > 0, topLogprobs);
+        int minTokens = r.minTokens() == null ? 0 : r.minTokens();
+        if (minTokens < 0 || minTokens > maxTokens) {
+            throw reject("invalid_parameter", "min_tokens must be in [0, max_tokens], got " + minTokens);
+        }
+        SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, repetition,
+                presence, frequency, ignoreEos ? new int[0] : codec.stopTokenIds().clone(), maxTokens,
+                logprobs || topLogprobs > 0, topLogprobs, minTokens, biasIds, biasValues);
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
                 r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(),
-                withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings());
+                withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings(),
+                constraint);
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
     }
 
@@ -146,6 +208,12 @@ public final class RequestValidator {
         } catch (io.herd.image.ImageRejectedException e) {
             throw reject(e.code(), e.getMessage());
         }
+    }
+
+    private static float penalty(Float value, float absent, String name, float lo, float hi) {
+        if (value == null) return absent;
+        if (!(value >= lo && value <= hi)) throw reject("invalid_parameter", name + " must be in [" + lo + ", " + hi + "], got " + value);
+        return value;
     }
 
     static long seedFromId(String id) {

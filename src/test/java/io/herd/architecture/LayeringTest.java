@@ -10,6 +10,8 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 /**
  * Keeps the data-path arrows pointing one way: messaging → serving → engine → runner → model → compute → ffi.
+ * Constrained decoding ({@code structured}) sits beside the runner: the engine and runner use it, it uses only the
+ * tokenizer.
  * The engine and everything below it stay plain Java, testable and benchmarkable without Quarkus or Kafka.
  */
 final class LayeringTest {
@@ -24,7 +26,8 @@ final class LayeringTest {
     @Test
     void engineAndBelowHaveNoFrameworkTypes() {
         noClasses().that().resideInAnyPackage("io.herd.engine..", "io.herd.runner..", "io.herd.model..",
-                        "io.herd.tokenizer..", "io.herd.image..", "io.herd.weights..", "io.herd.compute..", "io.herd.ffi..")
+                        "io.herd.structured..", "io.herd.tokenizer..", "io.herd.image..", "io.herd.weights..",
+                        "io.herd.compute..", "io.herd.ffi..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "org.apache.kafka..",
                         "io.smallrye..", "org.eclipse.microprofile..", "io.vertx..", "io.micrometer..",
                         "io.opentelemetry..")
@@ -37,12 +40,18 @@ final class LayeringTest {
         noClasses().that().resideInAnyPackage("io.herd.model..", "io.herd.weights..", "io.herd.compute..",
                         "io.herd.ffi..", "io.herd.tokenizer..", "io.herd.image..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.herd.engine..", "io.herd.runner..",
-                        "io.herd.serving..", "io.herd.messaging..", "io.herd.app..", "io.herd.cli..")
+                        "io.herd.structured..", "io.herd.serving..", "io.herd.messaging..", "io.herd.app..",
+                        "io.herd.cli..")
                 .allowEmptyShould(true)
                 .check(classes);
-        noClasses().that().resideInAnyPackage("io.herd.engine..", "io.herd.runner..")
+        noClasses().that().resideInAnyPackage("io.herd.engine..", "io.herd.runner..", "io.herd.structured..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.herd.serving..", "io.herd.messaging..",
                         "io.herd.app..", "io.herd.cli..")
+                .allowEmptyShould(true)
+                .check(classes);
+        noClasses().that().resideInAPackage("io.herd.structured..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.herd.engine..", "io.herd.runner..",
+                        "io.herd.model..")
                 .allowEmptyShould(true)
                 .check(classes);
         noClasses().that().resideInAnyPackage("io.herd.compute..", "io.herd.ffi..")

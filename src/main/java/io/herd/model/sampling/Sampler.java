@@ -47,11 +47,12 @@ public final class Sampler {
      */
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens) {
         validate(params);
+        for (int id : params.logitBiasIds()) require(id >= 0 && id < vocabSize, "logit_bias token id", id);
         this.params = params;
         this.vocabSize = vocabSize;
         this.random = new SplittableRandom(params.seed());
         this.penalized = params.repetitionPenalty() != 1f || params.presencePenalty() != 0f
-                || params.frequencyPenalty() != 0f;
+                || params.frequencyPenalty() != 0f || params.logitBiasIds().length > 0 || params.minTokens() > 0;
         if (params.repetitionPenalty() != 1f) {
             this.seenTokens = new TokenCounts();
             for (int id : promptTokens) this.seenTokens.add(id);
@@ -71,6 +72,9 @@ public final class Sampler {
         require(Float.isFinite(p.presencePenalty()), "presence_penalty", p.presencePenalty());
         require(Float.isFinite(p.frequencyPenalty()), "frequency_penalty", p.frequencyPenalty());
         require(p.topLogprobs() >= 0 && p.topLogprobs() <= 20, "top_logprobs", p.topLogprobs());
+        require(p.minTokens() >= 0, "min_tokens", p.minTokens());
+        require(p.logitBiasIds().length == p.logitBiasValues().length, "logit_bias", p.logitBiasIds().length);
+        for (float b : p.logitBiasValues()) require(b >= -100f && b <= 100f, "logit_bias", b);
     }
 
     private static void require(boolean ok, String name, Object value) {
@@ -78,24 +82,65 @@ public final class Sampler {
     }
 
     /** Samples from {@code logits[offset, offset + vocabSize)} and records the token as generated. */
-    public Sample sample(float[] logits, int offset) {
+    public Sample sample(float[] logits, int offset) { return sample(logits, offset, null); }
+
+    /**
+     * Samples among the tokens set in {@code allowed} (a bitset over ids: bit {@code id & 63} of word
+     * {@code id >>> 6}; null allows all): the others get logit -∞ after the penalties, so temperature and the filters
+     * see only allowed tokens. Log-probabilities still come from the unconstrained distribution.
+     *
+     * @throws IllegalArgumentException when the mask allows no token
+     */
+    public Sample sample(float[] logits, int offset, long[] allowed) {
         if (offset < 0 || offset + vocabSize > logits.length) {
             throw new IllegalArgumentException("logits of length " + logits.length + " have no row of " + vocabSize
                     + " at " + offset);
         }
         float[] values = logits;
         int base = offset;
-        if (work != null) {
-            System.arraycopy(logits, offset, work, 0, vocabSize);
-            values = work;
+        float[] scratch = work;
+        if (allowed != null && scratch == null) scratch = maskScratch();
+        if (scratch != null) {
+            System.arraycopy(logits, offset, scratch, 0, vocabSize);
+            values = scratch;
             base = 0;
-            if (penalized) applyPenalties(work);
+            if (penalized) applyPenalties(scratch);
+            if (allowed != null) applyMask(scratch, allowed);
+            else if (nGenerated < params.minTokens()) suppressStops(scratch);
         }
-        int token = params.isGreedy() ? argmax(values, base, vocabSize) : draw(work);
+        int token = params.isGreedy() ? argmax(values, base, vocabSize) : draw(scratch);
+        if (allowed != null && (allowed[token >>> 6] & (1L << token)) == 0) {
+            // Rounding in the draw can land on a zero-weight token; the largest remaining value is allowed.
+            token = argmax(scratch, 0, vocabSize);
+        }
         TokenLogprobs logprobs = params.logprobs() || params.topLogprobs() > 0
                 ? logprobs(logits, offset, token, params.topLogprobs()) : null;
         accept(token);
         return new Sample(token, logprobs);
+    }
+
+    private float[] maskScratch;
+
+    private float[] maskScratch() {
+        if (maskScratch == null) maskScratch = new float[vocabSize];
+        return maskScratch;
+    }
+
+    /** Sets every token the mask does not allow to -∞: one pass over the zero bits of each word. */
+    private void applyMask(float[] l, long[] allowed) {
+        boolean any = false;
+        for (int w = 0; w < allowed.length; w++) {
+            long word = allowed[w];
+            if (word != 0) any = true;
+            long refused = ~word;
+            while (refused != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(refused);
+                if (id >= vocabSize) break;
+                l[id] = Float.NEGATIVE_INFINITY;
+                refused &= refused - 1;
+            }
+        }
+        if (!any) throw new IllegalArgumentException("the token mask allows no token");
     }
 
     /** Records a token as generated without sampling it (e.g. a forced or speculative token). */
@@ -107,7 +152,19 @@ public final class Sampler {
 
     public int nGenerated() { return nGenerated; }
 
+    public SamplingParams params() { return params; }
+
+    /** min_tokens: no stop token yet (an output constraint overrides it: a complete document may only stop). */
+    private void suppressStops(float[] l) {
+        for (int id : params.stopTokenIds()) if (id >= 0 && id < vocabSize) l[id] = Float.NEGATIVE_INFINITY;
+    }
+
     private void applyPenalties(float[] l) {
+        int[] biasIds = params.logitBiasIds();
+        for (int i = 0; i < biasIds.length; i++) {
+            if (biasIds[i] >= 0 && biasIds[i] < vocabSize) l[biasIds[i]] += params.logitBiasValues()[i];
+        }
+
         float repetition = params.repetitionPenalty();
         if (seenTokens != null) {
             seenTokens.forEach((id, count) -> {

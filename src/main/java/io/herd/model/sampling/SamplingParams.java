@@ -15,10 +15,22 @@ package io.herd.model.sampling;
  * @param maxTokens         most tokens to generate
  * @param logprobs          report the sampled token's log-probability
  * @param topLogprobs       also report the K most likely tokens per position (0 … 20)
+ * @param minTokens         the stop tokens are suppressed until this many tokens were generated (vLLM's min_tokens)
+ * @param logitBiasIds      ids whose logits are shifted (OpenAI's logit_bias), parallel to {@code logitBiasValues}
+ * @param logitBiasValues   the shifts, added after the penalties
  */
 public record SamplingParams(float temperature, float topP, int topK, float minP, long seed,
                              float repetitionPenalty, float presencePenalty, float frequencyPenalty,
-                             int[] stopTokenIds, int maxTokens, boolean logprobs, int topLogprobs) {
+                             int[] stopTokenIds, int maxTokens, boolean logprobs, int topLogprobs,
+                             int minTokens, int[] logitBiasIds, float[] logitBiasValues) {
+
+    /** Without min_tokens and logit_bias. */
+    public SamplingParams(float temperature, float topP, int topK, float minP, long seed,
+                          float repetitionPenalty, float presencePenalty, float frequencyPenalty,
+                          int[] stopTokenIds, int maxTokens, boolean logprobs, int topLogprobs) {
+        this(temperature, topP, topK, minP, seed, repetitionPenalty, presencePenalty, frequencyPenalty, stopTokenIds,
+                maxTokens, logprobs, topLogprobs, 0, new int[0], new float[0]);
+    }
 
     public static SamplingParams greedy(int maxTokens) {
         return new SamplingParams(0f, 1f, 0, 0f, 0L, 1f, 0f, 0f, new int[0], maxTokens, false, 0);
