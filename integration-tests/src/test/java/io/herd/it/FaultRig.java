@@ -52,6 +52,8 @@ final class FaultRig implements AutoCloseable {
             all.put("HERD_MAX_ATTEMPTS", "3");
             all.put("HERD_REPLY_TO_ALLOWED", Pattern.quote(prefix + ".herd.responses") + "(\\..+)?");
             all.put("HERD_SHUTDOWN_GRACE", "PT15S");
+            // The suite restarts instances many times; JIT warm-up before readiness would add seconds to each.
+            all.put("HERD_WARM_UP_TIMEOUT_MS", "0");
             all.putAll(env);
             cluster = new ServiceCluster(prefix, topics, all);
             invariants = new FaultInvariants(observer, topics, cluster);

@@ -4,10 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 import java.io.IOException;
 import java.net.URI;
@@ -61,6 +65,17 @@ class HostileInputFaultIT {
         if (rig != null) rig.close();
     }
 
+    /** Set when a scenario failed: the next one starts on a fresh instance, so failures do not cascade. */
+    static volatile boolean replaceBeforeNext;
+
+    @BeforeEach
+    void freshInstanceAfterAFailure() throws InterruptedException {
+        if (rig.cluster.running().isEmpty()) rig.cluster.start(0);
+        else if (replaceBeforeNext) rig.cluster.replace(0);
+        else rig.cluster.replaceUnhealthy();
+        replaceBeforeNext = false;
+    }
+
     private static HerdService service() { return rig.cluster.instance(0); }
 
     private static void record(String fault, List<String> ids, FaultInvariants.Expect expect, Duration atMost,
@@ -71,6 +86,13 @@ class HostileInputFaultIT {
         report.assertClean();
     }
 
+
+    @RegisterExtension
+    static final TestWatcher MARK_FAILURES = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) { replaceBeforeNext = true; }
+    };
+
     /** Polls liveness every 250 ms on a background thread and keeps every answer that was not 200. */
     private static final class LivenessWatch implements AutoCloseable {
         final List<Integer> bad = new CopyOnWriteArrayList<>();
@@ -79,7 +101,7 @@ class HostileInputFaultIT {
             while (on.get()) {
                 HerdService s = service();
                 if (s != null) {
-                    int status = s.httpStatus("/q/health/live");
+                    int status = s.liveness();
                     if (status != 200) bad.add(status);
                 }
                 try {
@@ -98,7 +120,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(1)
+    @Order(6)
     void fourMebibyteBadRecordsAreDeadLetteredAndTheNextRequestsComplete() throws Exception {
         FaultInvariants.Expect expect = new FaultInvariants.Expect();
         List<String> ids = new ArrayList<>();
@@ -189,7 +211,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(3)
+    @Order(1)
     void keylessAndMismatchedKeysAreDeadLetteredAsInvalidRequest() throws Exception {
         String keylessId = FaultLoad.newId("keyless");
         String keyless = FaultLoad.request(keylessId, "No key", 8);
@@ -224,7 +246,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(4)
+    @Order(7)
     void aRequestThatCrashesTheServiceEveryTimeEndsInTheDeadLetterTopic() throws Exception {
         rig.cluster.restartCrashes(true);
         try {
@@ -250,7 +272,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(5)
+    @Order(3)
     void aHundredThousandCancelsForUnknownIdsDoNotSlowARunningStream() throws Exception {
         int maxTokens = 120;
         String quiet = FaultLoad.newId("cancels");
@@ -296,7 +318,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(6)
+    @Order(4)
     void anHttpFloodBesideKafkaTrafficGets200Or429AndKafkaRequestsComplete() throws Exception {
         Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
         AtomicBoolean flooding = new AtomicBoolean(true);
@@ -344,7 +366,7 @@ class HostileInputFaultIT {
     }
 
     @Test
-    @Order(7)
+    @Order(5)
     void aTenfoldBurstCompletesWithTheHeapMeasured() throws Exception {
         long before = heapUsedBytes(service().pid());
         AtomicLong peak = new AtomicLong(before);

@@ -79,9 +79,34 @@ final class ServiceCluster implements AutoCloseable {
     /** SIGKILL. */
     void kill(int slot) throws InterruptedException {
         planned.add(slot);
-        HerdService s = slots.remove(slot);
-        s.kill();
-        planned.remove(slot);
+        try {
+            HerdService s = slots.remove(slot);
+            if (s != null) s.kill(); // SIGKILL ends a frozen process too
+        } finally {
+            planned.remove(slot);
+        }
+    }
+
+    /**
+     * Replaces (SIGKILL, start) every running instance that is not live, so that one failed scenario does not decide
+     * the next one; returns the slots replaced.
+     */
+    List<Integer> replaceUnhealthy() throws InterruptedException {
+        List<Integer> replaced = new ArrayList<>();
+        for (int slot : running()) {
+            HerdService s = slots.get(slot);
+            if (s != null && s.isAlive() && s.liveness() == 200) continue;
+            if (s != null) kill(slot);
+            start(slot);
+            replaced.add(slot);
+        }
+        return replaced;
+    }
+
+    /** SIGKILL and start again (the harness's own decision, not a fault of the service). */
+    void replace(int slot) throws InterruptedException {
+        if (slots.containsKey(slot)) kill(slot);
+        start(slot);
     }
 
     void freeze(int slot) { Signals.stop(slots.get(slot).pid()); }
