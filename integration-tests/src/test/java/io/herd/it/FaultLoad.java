@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 final class FaultLoad implements AutoCloseable {
 
     private final KafkaProducer<String, String> producer;
+    private final KafkaProducer<String, String> bulk;
     private final String requestsTopic;
     /** id → when the broker acknowledged it (nanoTime). */
     private final Map<String, Long> acked = new ConcurrentHashMap<>();
@@ -46,7 +47,26 @@ final class FaultLoad implements AutoCloseable {
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000);
         producer = new KafkaProducer<>(p);
+        Map<String, Object> b = new HashMap<>(p);
+        // Many small records as fast as the client can: batched, one acknowledgement per batch.
+        b.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+        b.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 << 10);
+        b.put(ProducerConfig.ACKS_CONFIG, "1");
+        b.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        bulk = new KafkaProducer<>(b);
     }
+
+    /** A keyless record through the bulk producer (floods). */
+    CompletableFuture<Void> sendBulk(String topic, String value) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        bulk.send(new ProducerRecord<>(topic, null, value), (meta, e) -> {
+            if (e != null) done.completeExceptionally(e);
+            else done.complete(null);
+        });
+        return done;
+    }
+
+    void flushBulk() { bulk.flush(); }
 
     static String newId(String scenario) { return scenario + "-" + UUID.randomUUID(); }
 
@@ -138,5 +158,6 @@ final class FaultLoad implements AutoCloseable {
     public void close() {
         steadyOn = false;
         producer.close(Duration.ofSeconds(5));
+        bulk.close(Duration.ofSeconds(5));
     }
 }

@@ -49,6 +49,9 @@ final class FaultRig implements AutoCloseable {
             all.put("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap());
             // Short enough that a frozen or vanished member is noticed within a scenario.
             all.put("HERD_SESSION_TIMEOUT_MS", "6000");
+            // Loopback only.
+            all.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+            all.put("QUARKUS_MANAGEMENT_HOST", "127.0.0.1");
             all.put("HERD_MAX_ATTEMPTS", "3");
             all.put("HERD_REPLY_TO_ALLOWED", Pattern.quote(prefix + ".herd.responses") + "(\\..+)?");
             all.put("HERD_SHUTDOWN_GRACE", "PT15S");
