@@ -5,7 +5,7 @@
 #
 #   bench/kafka-overhead.sh [extra options for ./herd bench --kafka, e.g. --max-tokens 32 --rounds 8]
 #
-# Environment: CONCURRENCY (default 1,16); HERD_HTTP_PORT / HERD_EMBEDDED_KAFKA_PORT (default: free ports, so a
+# Environment: CONCURRENCY (default 1,16); HERD_HTTP_PORT / HERD_MANAGEMENT_PORT / HERD_EMBEDDED_KAFKA_PORT (default: free ports, so a
 # broker already on 9092 is not disturbed); KAFKA_BOOTSTRAP_SERVERS set → the service uses that cluster instead of
 # its embedded broker. The service's engine settings (HERD_KV_CACHE_BYTES, HERD_MAX_NUM_SEQS, …) are read by both runs.
 set -euo pipefail
@@ -20,7 +20,9 @@ free_port() { # the first port from $1 upwards that nothing listens on
   echo "$p"
 }
 export HERD_HTTP_PORT="${HERD_HTTP_PORT:-$(free_port 18080)}"
+export HERD_MANAGEMENT_PORT="${HERD_MANAGEMENT_PORT:-$(free_port 19000)}"
 export HERD_EMBEDDED_KAFKA_PORT="${HERD_EMBEDDED_KAFKA_PORT:-$(free_port 19092)}"
+export HERD_MANAGEMENT_PORT="${HERD_MANAGEMENT_PORT:-$(free_port 19000)}"
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:-localhost:$HERD_EMBEDDED_KAFKA_PORT}"
 
 # A data folder of its own: a fresh broker log, and the demo model (the same bytes on every machine) written once
@@ -52,7 +54,7 @@ echo "kafka-overhead: starting the service (HTTP $HERD_HTTP_PORT, Kafka $BOOTSTR
 HERD_MODEL_DIR="$MODEL" "$HERD" serve >"$LOG" 2>&1 &
 SERVE_PID=$!
 deadline=$((SECONDS + ${HERD_START_TIMEOUT:-300}))
-until curl -fsS "http://localhost:$HERD_HTTP_PORT/q/health/ready" >/dev/null 2>&1; do
+until curl -fsS "http://localhost:$HERD_MANAGEMENT_PORT/q/health/ready" >/dev/null 2>&1; do
   if ! kill -0 "$SERVE_PID" 2>/dev/null; then
     echo "kafka-overhead: the service exited during startup; last lines of its log:" >&2
     tail -n 40 "$LOG" >&2

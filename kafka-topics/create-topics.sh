@@ -51,10 +51,12 @@ create_topic herd.control 1 3 \
   retention.ms=3600000
 create_topic herd.requests.dlq 3 3 \
   cleanup.policy=delete \
-  max.message.bytes=4194304 \
+  max.message.bytes=5242880 \
   min.insync.replicas=2 \
   retention.ms=1209600000
 create_topic herd.attempts 24 3 \
   cleanup.policy=compact,delete \
+  min.cleanable.dirty.ratio=0.1 \
   min.insync.replicas=2 \
-  retention.ms=3600000
+  retention.ms=86400000 \
+  segment.ms=3600000

@@ -23,9 +23,10 @@ module "vpc" {
 module "eks_gpu" {
   source = "../../modules/eks-gpu"
 
-  cluster_name  = var.name
-  subnet_ids    = module.vpc.private_subnets
-  gpu_max_nodes = var.gpu_max_nodes
+  cluster_name                 = var.name
+  subnet_ids                   = module.vpc.private_subnets
+  gpu_max_nodes                = var.gpu_max_nodes
+  endpoint_public_access_cidrs = var.cluster_endpoint_public_access_cidrs
 }
 
 module "addons" {
@@ -43,7 +44,9 @@ module "msk" {
   cluster_name              = var.name
   vpc_id                    = module.vpc.vpc_id
   subnet_ids                = module.vpc.private_subnets
-  client_security_group_ids = [module.eks_gpu.cluster_security_group_id]
+  client_security_group_ids = concat([module.eks_gpu.cluster_security_group_id], var.kafka_admin_security_group_ids)
+  client_usernames          = var.kafka_client_usernames
+  deny_without_acl          = var.kafka_deny_without_acl
 }
 
 module "model_storage" {

@@ -42,3 +42,26 @@ variable "gpu_max_nodes" {
     error_message = "More than 3 nodes would run more pods than herd.requests has partitions (24); raise the partitions in kafka-topics/topics.json first."
   }
 }
+
+variable "cluster_endpoint_public_access_cidrs" {
+  description = "CIDR blocks allowed to reach the EKS API server's public endpoint: the operators' and CI's egress addresses (this apply's helm provider uses it too). No default: the API server is never open to the whole internet by accident."
+  type        = list(string)
+}
+
+variable "kafka_client_usernames" {
+  description = "One MSK SCRAM user per client pipeline (requests in, responses out); each gets its own ACLs and Secrets Manager secret."
+  type        = list(string)
+  default     = ["herd-client"]
+}
+
+variable "kafka_deny_without_acl" {
+  description = "Brokers deny any principal without an ACL (allow.everyone.if.no.acl.found=false). Pass false on the very first apply only, then apply examples/aws-kafka-acls and apply this again with the default (docs/DEPLOY.md)."
+  type        = bool
+  default     = true
+}
+
+variable "kafka_admin_security_group_ids" {
+  description = "Security groups, besides the EKS cluster's, allowed to reach MSK's SASL/SCRAM listener: the bastion host or CI runner in this VPC that applies examples/aws-kafka-acls."
+  type        = list(string)
+  default     = []
+}

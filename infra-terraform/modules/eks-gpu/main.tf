@@ -29,7 +29,9 @@ resource "aws_eks_cluster" "this" {
   vpc_config {
     subnet_ids              = var.subnet_ids
     endpoint_private_access = true
-    endpoint_public_access  = true
+    # Public only from the listed networks; an empty list turns the public endpoint off (nodes use the private one).
+    endpoint_public_access = length(var.endpoint_public_access_cidrs) > 0
+    public_access_cidrs    = length(var.endpoint_public_access_cidrs) > 0 ? var.endpoint_public_access_cidrs : null
   }
 
   access_config {

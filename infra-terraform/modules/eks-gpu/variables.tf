@@ -17,6 +17,15 @@ variable "kubernetes_version" {
   }
 }
 
+variable "endpoint_public_access_cidrs" {
+  description = "CIDR blocks that may reach the API server's public endpoint (operators, CI). Empty: no public endpoint at all, only the private one inside the VPC. No default, and never the whole internet (/0), which is what EKS allows when no list is given."
+  type        = list(string)
+  validation {
+    condition     = alltrue([for c in var.endpoint_public_access_cidrs : can(cidrhost(c, 0)) && !endswith(c, "/0")])
+    error_message = "endpoint_public_access_cidrs must be valid CIDR blocks, none of them /0 (the whole internet)."
+  }
+}
+
 variable "subnet_ids" {
   description = "Private subnets for the control plane ENIs and the nodes; at least two availability zones, and the GPU instance type must be offered in them."
   type        = list(string)

@@ -18,16 +18,34 @@ resource "aws_vpc_security_group_ingress_rule" "scram" {
   description                  = "Kafka SASL/SCRAM over TLS"
 }
 
-resource "aws_msk_configuration" "this" {
-  name           = "${var.cluster_name}-config"
-  kafka_versions = [var.kafka_version]
+locals {
+  # Every SCRAM principal of the cluster: the operators' admin (topics and ACLs), the service (Herd and KEDA's lag
+  # reads) and one per client pipeline. modules/msk-acls grants each exactly what its role needs.
+  scram_users = toset(concat([var.admin_username, var.service_username], var.client_usernames))
+
   # Topics come from kafka-topics/create-topics.sh, never from a client's first use.
-  server_properties = join("\n", [
+  base_server_properties = [
     "auto.create.topics.enable=false",
     "default.replication.factor=3",
     "min.insync.replicas=2",
     "message.max.bytes=4194304",
-  ])
+  ]
+}
+
+# Deny by default: a principal reaches a topic or group only through an ACL (modules/msk-acls). MSK has no
+# super.users, so ACLs can only be created while no ACL denies it: a new cluster starts on "bootstrap" (MSK's default,
+# allow.everyone.if.no.acl.found=true, while only our SCRAM users exist and no topic does), the ACLs are applied, and
+# the cluster then moves to "enforced" (deny_without_acl = true). docs/DEPLOY.md gives the order.
+resource "aws_msk_configuration" "enforced" {
+  name              = "${var.cluster_name}-acls-enforced"
+  kafka_versions    = [var.kafka_version]
+  server_properties = join("\n", concat(local.base_server_properties, ["allow.everyone.if.no.acl.found=false"]))
+}
+
+resource "aws_msk_configuration" "bootstrap" {
+  name              = "${var.cluster_name}-acls-bootstrap"
+  kafka_versions    = [var.kafka_version]
+  server_properties = join("\n", concat(local.base_server_properties, ["allow.everyone.if.no.acl.found=true"]))
 }
 
 resource "aws_msk_cluster" "this" {
@@ -60,8 +78,8 @@ resource "aws_msk_cluster" "this" {
   }
 
   configuration_info {
-    arn      = aws_msk_configuration.this.arn
-    revision = aws_msk_configuration.this.latest_revision
+    arn      = var.deny_without_acl ? aws_msk_configuration.enforced.arn : aws_msk_configuration.bootstrap.arn
+    revision = var.deny_without_acl ? aws_msk_configuration.enforced.latest_revision : aws_msk_configuration.bootstrap.latest_revision
   }
 
   tags = var.tags
@@ -75,27 +93,55 @@ resource "aws_kms_key" "scram" {
   tags                    = var.tags
 }
 
+# One SCRAM user per principal, so ACLs can tell the service from each client and a leaked client password cannot
+# write responses or the attempts ledger.
 resource "random_password" "scram" {
-  length  = 32
-  special = false
+  for_each = local.scram_users
+  length   = 32
+  special  = false
 }
 
 resource "aws_secretsmanager_secret" "scram" {
-  name       = "AmazonMSK_${var.cluster_name}_${var.scram_username}"
+  for_each   = local.scram_users
+  name       = "AmazonMSK_${var.cluster_name}_${each.key}"
   kms_key_id = aws_kms_key.scram.key_id
   tags       = var.tags
 }
 
 resource "aws_secretsmanager_secret_version" "scram" {
-  secret_id = aws_secretsmanager_secret.scram.id
+  for_each  = local.scram_users
+  secret_id = aws_secretsmanager_secret.scram[each.key].id
   secret_string = jsonencode({
-    username = var.scram_username
-    password = random_password.scram.result
+    username = each.key
+    password = random_password.scram[each.key].result
   })
 }
 
 resource "aws_msk_scram_secret_association" "this" {
   cluster_arn     = aws_msk_cluster.this.arn
-  secret_arn_list = [aws_secretsmanager_secret.scram.arn]
+  secret_arn_list = [for user in sort(tolist(local.scram_users)) : aws_secretsmanager_secret.scram[user].arn]
   depends_on      = [aws_secretsmanager_secret_version.scram]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.scram_users) == length(var.client_usernames) + 2
+      error_message = "admin_username, service_username and client_usernames must be distinct: one principal, one role."
+    }
+  }
+}
+
+# State written before the cluster had one SCRAM user per principal: the single user "herd" is now the service user.
+moved {
+  from = random_password.scram
+  to   = random_password.scram["herd"]
+}
+
+moved {
+  from = aws_secretsmanager_secret.scram
+  to   = aws_secretsmanager_secret.scram["herd"]
+}
+
+moved {
+  from = aws_secretsmanager_secret_version.scram
+  to   = aws_secretsmanager_secret_version.scram["herd"]
 }

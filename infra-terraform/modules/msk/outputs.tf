@@ -8,14 +8,24 @@ output "cluster_arn" {
   value       = aws_msk_cluster.this.arn
 }
 
-output "scram_secret_arn" {
-  description = "Secrets Manager secret holding the SCRAM username and password (JSON)."
-  value       = aws_secretsmanager_secret.scram.arn
+output "scram_secret_arns" {
+  description = "Secrets Manager secret (JSON username and password) of each SCRAM user, by user name."
+  value       = { for user, secret in aws_secretsmanager_secret.scram : user => secret.arn }
 }
 
-output "scram_username" {
-  description = "SCRAM user name."
-  value       = var.scram_username
+output "service_username" {
+  description = "SCRAM user of the service and of KEDA."
+  value       = var.service_username
+}
+
+output "client_usernames" {
+  description = "SCRAM users of the client pipelines."
+  value       = var.client_usernames
+}
+
+output "admin_username" {
+  description = "SCRAM user that creates topics and ACLs."
+  value       = var.admin_username
 }
 
 output "security_group_id" {

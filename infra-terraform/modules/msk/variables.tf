@@ -62,10 +62,40 @@ variable "ebs_volume_size_gib" {
   }
 }
 
-variable "scram_username" {
-  description = "SCRAM user that Herd and KEDA connect as."
+variable "service_username" {
+  description = "SCRAM user that Herd and KEDA connect as (the k8s Secret herd-kafka-credentials holds its password)."
   type        = string
   default     = "herd"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,62}$", var.service_username))
+    error_message = "service_username must be 2-63 lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "client_usernames" {
+  description = "One SCRAM user per client pipeline that produces requests and reads responses; each also owns reply topics herd.responses.<user> and consumer groups <user>.*."
+  type        = list(string)
+  default     = ["herd-client"]
+  validation {
+    condition     = length(var.client_usernames) > 0 && alltrue([for u in var.client_usernames : can(regex("^[a-z][a-z0-9-]{1,62}$", u))])
+    error_message = "client_usernames must name at least one user of 2-63 lower-case letters, digits and hyphens."
+  }
+}
+
+variable "admin_username" {
+  description = "SCRAM user of operators and of the ACL stage (modules/msk-acls): creates topics and ACLs; never used by a workload."
+  type        = string
+  default     = "herd-admin"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,62}$", var.admin_username))
+    error_message = "admin_username must be 2-63 lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "deny_without_acl" {
+  description = "true: the brokers run with allow.everyone.if.no.acl.found=false, so only ACLs grant access. Set false only for the first apply of a new cluster, until modules/msk-acls has created the ACLs (MSK has no super users; see docs/DEPLOY.md)."
+  type        = bool
+  default     = true
 }
 
 variable "tags" {

@@ -4,7 +4,8 @@
 set -euo pipefail
 HERD_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 HERD="$HERD_HOME/herd"
-PORT="${HERD_HTTP_PORT:-8080}"
+# Health is on the management port (API on HERD_HTTP_PORT, 8080).
+PORT="${HERD_MANAGEMENT_PORT:-9000}"
 PROMPT="${1:-Herd streams tokens through Kafka. Tell me a short story about a herd of llamas.}"
 LOG="${HERD_DEMO_LOG:-$HERD_HOME/data/demo-serve.log}"
 mkdir -p "$(dirname "$LOG")"

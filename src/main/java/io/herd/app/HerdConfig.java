@@ -26,9 +26,47 @@ public interface HerdConfig {
 
     Serving serving();
 
+    Http http();
+
     Shutdown shutdown();
 
     Dedupe dedupe();
+
+    /** Runs of one request id at most; a record that would start one more is dead-lettered (max_attempts_exceeded). */
+    @WithDefault("3")
+    int maxAttempts();
+
+    ReplyTo replyTo();
+
+    Rebalance rebalance();
+
+    Attempts attempts();
+
+    Testing testing();
+
+    interface Rebalance {
+        /** Longest a revoke waits for the marker writes and events of the records it takes away. */
+        @WithDefault("PT15S")
+        Duration revokeTimeout();
+    }
+
+    interface Attempts {
+        /** How long a running marker without a finished one is remembered (as long as the attempts topic keeps it). */
+        @WithDefault("P1D")
+        Duration runningRetention();
+    }
+
+    /** Settings only the fault suite sets. */
+    interface Testing {
+        /** A request whose text contains this halts the process when it starts (empty: off). */
+        Optional<String> crashMarker();
+    }
+
+    interface ReplyTo {
+        /** Full-match pattern for reply_to topics (the service's own topics and names starting "__" never qualify). */
+        @WithDefault("herd\\.responses(\\..+)?")
+        String allowed();
+    }
 
     interface Dedupe {
         /** How long a finished request id is remembered, so a re-delivered duplicate is not generated again. */
@@ -102,6 +140,19 @@ public interface HerdConfig {
 
         Topics topics();
 
+        Outage outage();
+
+        /** How long the brokers may leave every write unacknowledged before the pod says so. */
+        interface Outage {
+            /** Readiness turns false past this (the producers keep every write meanwhile). */
+            @WithDefault("PT30S")
+            Duration unreadyAfter();
+
+            /** Liveness turns false past this, so the pod restarts and its records go to other instances. */
+            @WithDefault("PT6M")
+            Duration notLiveAfter();
+        }
+
         /** Topic names (kafka-topics/topics.json holds the same defaults). */
         interface Topics {
             @WithDefault("herd.requests")
@@ -157,6 +208,30 @@ public interface HerdConfig {
         /** Pause before re-offering a request when the engine's queue is full. */
         @WithDefault("PT0.005S")
         Duration submitRetry();
+    }
+
+    /** The OpenAI-compatible HTTP edge ({@code /v1/*}). */
+    interface Http {
+        /** Bearer tokens, comma-separated, any of which {@code /v1/*} accepts; empty → no key needed. */
+        Optional<String> apiKeys();
+
+        /**
+         * HTTP requests waiting for admission (beyond those admitted); past it a request gets 429 with Retry-After.
+         * A client should see "busy" in about a second, not sit in a line that may take minutes.
+         */
+        @WithDefault("64")
+        int maxQueue();
+
+        /**
+         * Fraction of max-in-flight HTTP requests may hold (at least one slot), so the rest always stays for Kafka
+         * records; 1 lets HTTP take every slot.
+         */
+        @WithDefault("0.5")
+        double admissionShare();
+
+        /** Largest request body; larger gets 413. The requests topic's record limit is the same 4 MiB. */
+        @WithDefault("4194304")
+        long maxBodyBytes();
     }
 
     interface Shutdown {

@@ -2,6 +2,9 @@ package io.herd.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.messaging.EventCodec;
+import io.herd.messaging.MembershipFence;
+import io.herd.messaging.PartitionWork;
+import io.herd.messaging.ReplyTopicPolicy;
 import io.herd.messaging.RequestCodec;
 import io.herd.messaging.ResponsePublisher;
 import io.herd.serving.Frontend;
@@ -15,6 +18,7 @@ import jakarta.inject.Singleton;
 
 import java.time.Duration;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /** Wires the serving layer to the loaded model and the Kafka publisher. */
 public final class ServingProducers {
@@ -29,6 +33,18 @@ public final class ServingProducers {
 
     @Produces
     @Singleton
+    PartitionWork partitionWork() { return new PartitionWork(); }
+
+    @Produces
+    @Singleton
+    ReplyTopicPolicy replyTopicPolicy(HerdConfig config) {
+        HerdConfig.Kafka.Topics t = config.kafka().topics();
+        return new ReplyTopicPolicy(Pattern.compile(config.replyTo().allowed()), t.responses(),
+                Set.of(t.requests(), t.control(), t.attempts(), t.dlq()));
+    }
+
+    @Produces
+    @Singleton
     RequestValidator validator(ModelHost model, HerdConfig config) {
         HerdConfig.Serving s = config.serving();
         ServingLimits limits = new ServingLimits(model.engine().maxModelLength(), s.maxTokensLimit(), s.defaultMaxTokens(),
@@ -38,10 +54,11 @@ public final class ServingProducers {
 
     @Produces
     @Singleton
-    Frontend frontend(ModelHost model, ResponsePublisher publisher, HerdConfig config, MeterRegistry registry) {
+    Frontend frontend(ModelHost model, ResponsePublisher publisher, MembershipFence fence, HerdConfig config,
+                      MeterRegistry registry) {
         HerdConfig.Serving s = config.serving();
         Frontend frontend = new Frontend(model.engine(), publisher, new Frontend.Config(s.maxInFlight(),
-                s.maxDeltaLatency(), s.maxUnackedDeltas(), s.submitRetry(), Duration.ofMinutes(10)));
+                s.maxDeltaLatency(), s.maxUnackedDeltas(), s.submitRetry(), Duration.ofMinutes(10)), fence);
         Gauge.builder("herd.requests_in_flight", frontend, Frontend::inFlight)
                 .description("Requests admitted and not finished (bounded by herd.serving.max-in-flight)").register(registry);
         Gauge.builder("herd.admission_waiting", frontend, Frontend::waitingForAdmission)

@@ -64,9 +64,7 @@ public final class TopicProvisioner {
                 if (existing.contains(spec.name())) continue;
                 int partitions = partitionsOverride > 0 && spec.partitions() > 1 ? partitionsOverride : spec.partitions();
                 short rf = (short) Math.min(spec.replicationFactor(), brokers);
-                Map<String, String> config = new LinkedHashMap<>(spec.config());
-                config.computeIfPresent("min.insync.replicas", (k, v) -> String.valueOf(Math.min(Integer.parseInt(v), rf)));
-                missing.add(new NewTopic(spec.name(), partitions, rf).configs(config));
+                missing.add(new NewTopic(spec.name(), partitions, rf).configs(configFor(spec, rf)));
             }
             if (missing.isEmpty()) return;
             try {
@@ -80,6 +78,14 @@ public final class TopicProvisioner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         }
+    }
+
+    /** A topic's configs for a cluster where it gets {@code replicationFactor} replicas (min.insync.replicas capped). */
+    static Map<String, String> configFor(TopicSpec spec, short replicationFactor) {
+        Map<String, String> config = new LinkedHashMap<>(spec.config());
+        config.computeIfPresent("min.insync.replicas",
+                (k, v) -> String.valueOf(Math.min(Integer.parseInt(v), replicationFactor)));
+        return config;
     }
 
     /** Topic names by role ("requests", "responses", …). */

@@ -16,7 +16,6 @@ import io.herd.serving.StreamTarget;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
@@ -35,6 +34,10 @@ import java.util.concurrent.CompletionStage;
  * POST /v1/chat/completions (JSON, or server-sent events with {@code "stream": true}) and GET /v1/models.
  * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options},
  * {@code n} (1 only) and {@code user} are understood here as well. A client that disconnects cancels its request.
+ *
+ * <p>Guards on {@code /v1/*}, in this order: the API key ({@link BearerAuthHandler}, 401), the body limit
+ * ({@link BodyLimitHandler}, 413), and HTTP's share of admission ({@link HttpAdmission}, 429 with
+ * {@code Retry-After} when its waiting line is full).
  */
 @ApplicationScoped
 public class OpenAiRoutes {
@@ -46,12 +49,30 @@ public class OpenAiRoutes {
     @Inject Instance<RequestValidator> validator;
     @Inject Instance<RequestCodec> codec;
     @Inject StreamMetrics metrics;
+    @Inject ApiKeys apiKeys;
+    @Inject HttpBodyLimit bodyLimit;
+    @Inject Instance<HttpAdmission> admission;
+
+    /** Seconds a client refused for a full waiting line is told to wait: enough for slots to turn over under load. */
+    static final int RETRY_AFTER_SECONDS = 1;
 
     void routes(@Observes Router router) {
-        BodyHandler body = BodyHandler.create().setBodyLimit(16L << 20);
-        router.post("/v1/completions").handler(body).handler(ctx -> handle(ctx, false));
-        router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
+        BodyLimitHandler limit = new BodyLimitHandler(bodyLimit.maxBytes());
+        guard(router, apiKeys, limit);
+        router.post("/v1/completions").handler(limit.bodyHandler()).handler(ctx -> handle(ctx, false))
+                .failureHandler(limit.failure());
+        router.post("/v1/chat/completions").handler(limit.bodyHandler()).handler(ctx -> handle(ctx, true))
+                .failureHandler(limit.failure());
         router.get("/v1/models").handler(this::models);
+    }
+
+    /**
+     * The checks that run before every /v1 route and before any body is read: the key, then a declared body size.
+     * Routes of their own, since Vert.x wants a route's body handler before its other handlers.
+     */
+    static void guard(Router router, ApiKeys keys, BodyLimitHandler limit) {
+        router.route("/v1/*").order(-10).handler(new BearerAuthHandler(keys));
+        router.route("/v1/*").order(-9).handler(limit);
     }
 
     private void models(RoutingContext ctx) {
@@ -107,19 +128,28 @@ public class OpenAiRoutes {
         }
         String model = prepared.request().model() != null ? prepared.request().model()
                 : validator.get().limits().modelNames().iterator().next();
+        HttpAdmission.Ticket ticket = admission.get().enter();
+        if (ticket == null) {
+            ctx.response().putHeader("Retry-After", String.valueOf(RETRY_AFTER_SECONDS));
+            OpenAiErrors.send(ctx.response(), 429, "requests", "rate_limit_exceeded",
+                    "too many HTTP requests waiting for admission; retry after " + RETRY_AFTER_SECONDS + " s");
+            return;
+        }
         HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond());
         Frontend f = frontend.get();
         ctx.response().closeHandler(v -> {
-            if (!output.finished) f.cancel(id);
+            // Still in line: give the place (and any slot) back; started: cancel the stream.
+            if (!ticket.leaveUnlessStarted() && !output.finished) f.cancel(id);
         });
-        f.awaitCapacity().thenRun(() -> f.start(prepared, new StreamTarget(id, 1, null, Map.of()), receivedNanos,
-                receivedEpochNanos, output, (outcome, failure) -> { }));
+        ticket.admitted().thenRun(() -> {
+            if (!ticket.start()) return; // the client left while waiting
+            f.start(prepared, new StreamTarget(id, 1, null, Map.of()), receivedNanos, receivedEpochNanos, output,
+                    (outcome, failure) -> ticket.leave());
+        });
     }
 
     private void error(HttpServerResponse response, int status, String code, String message) {
-        ObjectNode out = mapper.createObjectNode();
-        out.putObject("error").put("message", message).put("type", "invalid_request_error").put("code", code);
-        response.setStatusCode(status).putHeader("Content-Type", "application/json").end(out.toString());
+        OpenAiErrors.send(response, status, "invalid_request_error", code, message);
     }
 
     /** Writes one request's events as an OpenAI response (whole, or as server-sent events). */

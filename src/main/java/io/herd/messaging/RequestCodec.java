@@ -25,7 +25,9 @@ public final class RequestCodec {
     static final Set<String> FIELDS = Set.of("id", "model", "prompt", "messages", "max_tokens", "temperature", "top_p",
             "top_k", "min_p", "seed", "stop", "logprobs", "top_logprobs", "priority", "deadline_ms", "reply_to",
             "cache_salt", "metadata");
-    private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+    private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
+    /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
+    public static final int MAX_METADATA_BYTES = 4096;
 
     private final ObjectMapper mapper;
 
@@ -50,8 +52,11 @@ public final class RequestCodec {
             if (!FIELDS.contains(f)) throw typeError("unknown field '" + f + "'");
         }
         String id = string(obj, "id");
+        // The key picks the partition: without one, or with another id, the same request could land on two
+        // partitions and run twice.
+        if (key == null) throw new RequestRejectedException("invalid_request", "record has no key (the key must be the request id)");
         if (id == null) id = key;
-        if (id != null && key != null && !id.equals(key)) {
+        if (!id.equals(key)) {
             throw new RequestRejectedException("invalid_request", "record key '" + key + "' differs from id '" + id + "'");
         }
         String replyTo = string(obj, "reply_to");
@@ -158,6 +163,9 @@ public final class RequestCodec {
         JsonNode n = present(o, "metadata");
         if (n == null) return null;
         if (!n.isObject()) throw typeError("field 'metadata' must be an object");
+        if (n.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_METADATA_BYTES) {
+            throw new RequestRejectedException("invalid_parameter", "field 'metadata' is larger than " + MAX_METADATA_BYTES + " bytes");
+        }
         @SuppressWarnings("unchecked")
         Map<String, Object> map = mapper.convertValue(n, LinkedHashMap.class);
         return map;

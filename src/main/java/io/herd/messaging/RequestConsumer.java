@@ -10,18 +10,20 @@ import io.herd.serving.StreamTarget;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Default;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.internals.RecordHeader;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,14 +33,23 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * The herd.requests consumer. Per record: decode and validate (unservable → dead-letter topic, plus an error event
- * when an id can be recovered), skip duplicates, wait for an admission slot (this is what pauses consumption when
- * the queue is full: the next record is not taken until the stage returned here completes), record the attempt,
- * start the stream. The record is acknowledged, and its offset becomes committable, only after its terminal event
- * was acknowledged by the broker.
+ * The herd.requests consumer. Per record: decode, validate and tokenize off the event loop (unservable → dead-letter
+ * topic plus an error event), check reply_to, skip duplicates and refuse attempts past {@code herd.max-attempts},
+ * wait for an admission slot (this is what pauses consumption when the queue is full: the next record is not taken
+ * until the stage returned here completes), write the running marker, start the stream. The record is
+ * acknowledged, and its offset becomes committable, only after its terminal event and finished marker were
+ * acknowledged by the broker.
+ *
+ * <p>Every step first asks {@link PartitionWork} whether the record's partition is still owned here; a revoke drops
+ * records not started yet, stops the streams of moved partitions and waits (bounded) until their marker writes and
+ * events are acknowledged, so the new owner sees them before it reads the attempts partition.
  */
 @ApplicationScoped
 @Default
@@ -47,6 +58,8 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
 
     public static final String REBALANCE_LISTENER = "herd.requests.rebalance";
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
+    private static final long FIRST_MARKER_BACKOFF_MS = 200;
+    private static final long MAX_MARKER_BACKOFF_MS = 10_000;
 
     @Inject RequestCodec codec;
     @Inject RequestValidator validator;
@@ -56,14 +69,32 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     @Inject RequestTracing tracing;
     @Inject StreamMetrics metrics;
     @Inject ReplyTopics replyTopics;
+    @Inject ReplyTopicPolicy replyPolicy;
+    @Inject DeadLetters deadLetters;
+    @Inject CrashFault crashFault;
 
-    /** Requests in flight here, by id → requests partition (to abandon them when the partition is revoked). */
-    private final Map<String, Integer> inFlight = new ConcurrentHashMap<>();
-    private final Set<Integer> assigned = ConcurrentHashMap.newKeySet();
+    /** How long a revoke waits for the writes of the records it takes away (bounded: the group waits for it). */
+    @ConfigProperty(name = "herd.rebalance.revoke-timeout", defaultValue = "PT15S")
+    Duration revokeTimeout;
+
+    @Inject PartitionWork work;
+    // Decoding, validation and tokenization of a record may take milliseconds (a 4 MiB prompt): never on the event loop.
+    private final ExecutorService preparing = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("herd-prepare").daemon().factory());
+    private final ScheduledExecutorService markerRetries = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("herd-marker-retry").daemon().factory());
     private volatile boolean draining;
 
+    /** One record on its way through this consumer. */
+    private record Taken(Message<byte[]> message, IncomingKafkaRecordMetadata<?, ?> meta, PartitionWork.Ticket ticket,
+                         long receivedNanos, long receivedEpochNanos) {
+        int partition() { return ticket.partition(); }
+
+        String key() { return meta.getKey() == null ? null : meta.getKey().toString(); }
+    }
+
     @Incoming(Channels.REQUESTS)
-    public CompletionStage<Void> consume(Message<String> message) {
+    public CompletionStage<Void> consume(Message<byte[]> message) {
         long receivedNanos = System.nanoTime();
         Instant now = Instant.now();
         long receivedEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
@@ -71,105 +102,214 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
         if (draining) return CompletableFuture.completedFuture(null); // left unacknowledged: re-delivered after restart
         IncomingKafkaRecordMetadata<?, ?> meta = message.getMetadata(IncomingKafkaRecordMetadata.class)
                 .orElseThrow(() -> new IllegalStateException("record without Kafka metadata on channel " + Channels.REQUESTS));
-        String key = meta.getKey() == null ? null : meta.getKey().toString();
-        PreparedRequest prepared;
-        try {
-            CompletionRequest request = codec.decode(key, message.getPayload());
-            prepared = validator.prepare(request);
-        } catch (RequestRejectedException e) {
-            return reject(message, key, e);
+        PartitionWork.Ticket ticket = work.open(meta.getPartition(), meta.getOffset());
+        if (ticket == null) {
+            metrics.revoked("received");
+            return CompletableFuture.completedFuture(null); // its partition moved on: the new owner reads it
         }
-        String replyTo = prepared.request().replyTo();
-        if (replyTo == null) return admit(message, meta, prepared, receivedNanos, receivedEpochNanos);
-        return replyTopics.exists(replyTo).thenCompose(exists -> exists
-                ? admit(message, meta, prepared, receivedNanos, receivedEpochNanos)
-                : reject(message, key, new RequestRejectedException("unknown_reply_topic",
-                        "reply_to topic '" + replyTo + "' does not exist")));
+        Taken taken = new Taken(message, meta, ticket, receivedNanos, receivedEpochNanos);
+        return CompletableFuture.supplyAsync(() -> prepare(taken), preparing)
+                .thenCompose(p -> p.rejected() != null ? reject(taken, p.rejected(), null) : route(taken, p.request()))
+                .exceptionallyCompose(t -> {
+                    LOG.errorf(t, "%s: unexpected failure; dead-lettering it", ticket);
+                    return reject(taken, new RequestRejectedException("internal", "unexpected failure: " + t), null);
+                });
     }
 
-    private CompletionStage<Void> admit(Message<String> message, IncomingKafkaRecordMetadata<?, ?> meta,
-                                        PreparedRequest prepared, long receivedNanos, long receivedEpochNanos) {
+    /** A decoded and validated request, or why it cannot be served. */
+    private record Prepared(PreparedRequest request, RequestRejectedException rejected) {}
+
+    private Prepared prepare(Taken taken) {
+        try {
+            String payload = utf8(taken.message().getPayload());
+            CompletionRequest request = codec.decode(taken.key(), payload);
+            work.identify(taken.ticket(), request.id());
+            return new Prepared(validator.prepare(request), null);
+        } catch (RequestRejectedException e) {
+            return new Prepared(null, e);
+        }
+    }
+
+    private CompletionStage<Void> route(Taken taken, PreparedRequest prepared) {
+        String replyTo = prepared.request().replyTo();
+        if (replyTo == null) return decide(taken, prepared);
+        String refusal = replyPolicy.refusal(replyTo);
+        if (refusal != null) {
+            return reject(taken, new RequestRejectedException("reply_to_not_allowed", refusal + ": '" + replyTo + "'"), null);
+        }
+        return replyTopics.exists(replyTo).thenCompose(exists -> exists
+                ? decide(taken, prepared)
+                : reject(taken, new RequestRejectedException("unknown_reply_topic",
+                        "reply_to topic '" + replyTo + "' does not exist"), null));
+    }
+
+    private CompletionStage<Void> decide(Taken taken, PreparedRequest prepared) {
         String id = prepared.id();
-        int partition = meta.getPartition();
-        return switch (ledger.decide(partition, id)) {
+        return switch (ledger.decide(taken.partition(), id)) {
             case AttemptLedger.Decision.Skip skip -> {
                 LOG.debugf("request %s skipped: %s", id, skip.why());
                 metrics.duplicate();
-                yield message.ack();
+                yield acknowledge(taken);
             }
-            case AttemptLedger.Decision.Run run -> frontend.awaitCapacity().thenAccept(slot ->
-                    begin(message, meta, prepared, partition, run.attempt(), receivedNanos, receivedEpochNanos));
+            case AttemptLedger.Decision.Exceeded exceeded -> {
+                // Remembered as finished, so a duplicate of the record is skipped rather than dead-lettered again.
+                ledger.markFinished(taken.partition(), id, exceeded.attempt());
+                yield reject(taken, new RequestRejectedException("max_attempts_exceeded", "request " + id + " was started "
+                        + (exceeded.attempt() - 1) + " times without finishing (herd.max-attempts)"), exceeded.attempt());
+            }
+            case AttemptLedger.Decision.Run run -> frontend.awaitCapacity()
+                    .thenAccept(slot -> begin(taken, prepared, run.attempt()));
         };
     }
 
-    private void begin(Message<String> message, IncomingKafkaRecordMetadata<?, ?> meta, PreparedRequest prepared,
-                       int partition, int attempt, long receivedNanos, long receivedEpochNanos) {
+    /** Holding an admission slot: writes the running marker, then starts the stream. */
+    private void begin(Taken taken, PreparedRequest prepared, int attempt) {
         String id = prepared.id();
-        inFlight.put(id, partition);
-        Map<String, String> carrier = tracing.begin(id, attempt, meta.getHeaders(), receivedEpochNanos);
-        StreamTarget target = new StreamTarget(id, attempt, prepared.request().replyTo(), carrier);
-        ledger.markRunning(partition, id, attempt).whenComplete((ok, markerFailure) -> {
-            if (markerFailure != null) {
-                // The broker is unreachable: leave the record unacknowledged so it is re-delivered.
-                LOG.errorf(markerFailure, "request %s: attempt marker not written; leaving it uncommitted", id);
-                inFlight.remove(id);
-                ledger.release(id);
-                tracing.abandon(id, attempt);
-                frontend.releaseCapacity();
+        CompletableFuture<Void> marked = new CompletableFuture<>();
+        if (!work.advance(taken.ticket(), PartitionWork.Stage.MARKING, marked)) {
+            letGo(taken, id, "admission", true);
+            return;
+        }
+        writeRunningMarker(taken, id, attempt, marked, FIRST_MARKER_BACKOFF_MS);
+        marked.whenComplete((ok, failure) -> {
+            if (failure != null) {
+                letGo(taken, id, "marker", true);
                 return;
             }
-            frontend.start(prepared, target, receivedNanos, receivedEpochNanos,
-                    (outcome, failure) -> ended(message, partition, id, attempt, outcome, failure));
+            CompletableFuture<Void> streamSettled = new CompletableFuture<>();
+            if (!work.advance(taken.ticket(), PartitionWork.Stage.RUNNING, streamSettled)) {
+                letGo(taken, id, "marker", true);
+                return;
+            }
+            crashFault.beforeStart(prepared.request());
+            Map<String, String> carrier = tracing.begin(id, attempt, taken.meta().getHeaders(), taken.receivedEpochNanos());
+            StreamTarget target = new StreamTarget(id, attempt, prepared.request().replyTo(), carrier);
+            try {
+                frontend.start(prepared, target, taken.receivedNanos(), taken.receivedEpochNanos(),
+                        (outcome, error) -> ended(taken, prepared, attempt, outcome, error, streamSettled));
+            } catch (IllegalStateException e) { // the same id runs here already (e.g. over HTTP)
+                tracing.abandon(id, attempt);
+                letGo(taken, id, "duplicate", false);
+                streamSettled.complete(null);
+                reject(taken, new RequestRejectedException("invalid_request", e.getMessage(), false), attempt);
+            }
         });
     }
 
-    private void ended(Message<String> message, int partition, String id, int attempt, Frontend.Outcome outcome,
-                       Throwable failure) {
-        inFlight.remove(id);
+    /**
+     * The running marker must be acknowledged before any event of the attempt leaves (it is what numbers a re-run).
+     * A failed write is retried with backoff while the partition is owned here: the record is never left unacknowledged
+     * behind a marker that will not come.
+     */
+    private void writeRunningMarker(Taken taken, String id, int attempt, CompletableFuture<Void> marked, long backoffMs) {
+        ledger.markRunning(taken.partition(), id, attempt).whenComplete((ok, failure) -> {
+            if (failure == null) {
+                marked.complete(null);
+            } else if (taken.ticket().revoked() || draining) {
+                marked.completeExceptionally(failure);
+            } else {
+                LOG.warnf("request %s: running marker not written (%s); retrying in %d ms", id, failure, backoffMs);
+                markerRetries.schedule(() -> writeRunningMarker(taken, id, attempt, marked,
+                        Math.min(MAX_MARKER_BACKOFF_MS, backoffMs * 2)), backoffMs, TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    private void ended(Taken taken, PreparedRequest prepared, int attempt, Frontend.Outcome outcome, Throwable failure,
+                       CompletableFuture<Void> streamSettled) {
+        String id = prepared.id();
         switch (outcome) {
-            case COMPLETED -> ledger.markFinished(partition, id, attempt).whenComplete((ok, markerFailure) -> {
+            case COMPLETED -> ledger.markFinished(taken.partition(), id, attempt).whenComplete((ok, markerFailure) -> {
                 if (markerFailure != null) LOG.warnf(markerFailure, "request %s: finished marker not written", id);
-                message.ack();
+                acknowledge(taken);
+                streamSettled.complete(null);
             });
             case ABANDONED -> {
                 ledger.release(id);
                 tracing.abandon(id, attempt);
+                work.close(taken.ticket());
+                streamSettled.complete(null);
             }
             case PUBLISH_FAILED -> {
-                LOG.errorf(failure, "request %s: its events could not be published", id);
-                ledger.markFinished(partition, id, attempt);
+                // Not the request's fault: run it again here as the next attempt (its marker numbers it), unless the
+                // partition moved on meanwhile. Never dead-lettered for a broker problem.
+                LOG.warnf("request %s attempt %d: its events could not be published (%s); re-running it", id, attempt,
+                        String.valueOf(failure));
+                metrics.publishFailed();
+                ledger.release(id);
                 tracing.abandon(id, attempt);
-                metrics.deadLettered("publish_failed");
-                message.nack(failure, dlqMetadata("publish_failed", String.valueOf(failure)));
+                streamSettled.complete(null);
+                if (!draining && work.restart(taken.ticket())) decide(taken, prepared);
+                else work.close(taken.ticket());
             }
         }
     }
 
-    /** Unservable: an error event to whoever can be addressed, then the record to the dead-letter topic. */
-    private CompletionStage<Void> reject(Message<String> message, String key, RequestRejectedException e) {
-        RequestCodec.Recovered recovered = codec.recover(key, message.getPayload());
-        // An error for a missing reply topic goes to the default response topic.
-        RequestCodec.Recovered who = "unknown_reply_topic".equals(e.code())
-                ? new RequestCodec.Recovered(recovered.id(), null) : recovered;
-        CompletionStage<Void> errorSent = CompletableFuture.completedFuture(null);
-        if (who.id() != null) {
-            StreamTarget target = new StreamTarget(who.id(), 1, who.replyTo(), Map.of());
-            errorSent = publisher.publish(target, 0, new StreamEvent.Error(e.code(), e.getMessage()))
-                    .exceptionally(t -> {
-                        LOG.warnf(t, "error event for rejected request %s not delivered", who.id());
-                        return null;
-                    });
-        }
-        if (!e.deadLetter()) return errorSent.thenCompose(v -> message.ack());
-        metrics.deadLettered(e.code());
-        LOG.debugf("request %s dead-lettered: %s: %s", who.id(), e.code(), e.getMessage());
-        return errorSent.thenCompose(v -> message.nack(e, dlqMetadata(e.code(), e.getMessage())));
+    /** Gives back what a record holds when it will not start here after all; it stays unacknowledged. */
+    private void letGo(Taken taken, String id, String stage, boolean holdsSlot) {
+        if (holdsSlot) frontend.releaseCapacity();
+        ledger.release(id);
+        metrics.revoked(stage);
+        work.close(taken.ticket());
     }
 
-    private static Metadata dlqMetadata(String code, String text) {
-        return Metadata.of(OutgoingKafkaRecordMetadata.builder().withHeaders(List.of(
-                new RecordHeader(Channels.DLQ_CODE_HEADER, code.getBytes(StandardCharsets.UTF_8)),
-                new RecordHeader(Channels.DLQ_MESSAGE_HEADER, text.getBytes(StandardCharsets.UTF_8)))).build());
+    private CompletionStage<Void> acknowledge(Taken taken) {
+        boolean owned = !taken.ticket().revoked();
+        work.close(taken.ticket());
+        return owned ? taken.message().ack() : CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * Unservable: an error event to whoever can be addressed (the record's reply_to only when it is allowed and
+     * exists, else the default responses topic), then the record to the dead-letter topic, then the acknowledgement.
+     *
+     * @param attempt the attempt the error event carries (null: 1)
+     */
+    private CompletionStage<Void> reject(Taken taken, RequestRejectedException e, Integer attempt) {
+        RequestCodec.Recovered recovered = codec.recover(taken.key(), utf8Lenient(taken.message().getPayload()));
+        CompletionStage<String> replyTo = addressableReplyTo(e.code(), recovered.replyTo());
+        CompletionStage<Void> errorSent = replyTo.thenCompose(topic -> {
+            if (recovered.id() == null) return CompletableFuture.<Void>completedFuture(null);
+            StreamTarget target = new StreamTarget(recovered.id(), attempt == null ? 1 : attempt, topic, Map.of());
+            return publisher.publish(target, 0, new StreamEvent.Error(e.code(), e.getMessage()));
+        }).exceptionally(t -> {
+            LOG.warnf("error event for rejected %s not delivered: %s", taken.ticket(), t);
+            return null;
+        });
+        if (!e.deadLetter()) return errorSent.thenCompose(v -> acknowledge(taken));
+        LOG.debugf("%s dead-lettered: %s: %s", taken.ticket(), e.code(), e.getMessage());
+        return errorSent
+                .thenCompose(v -> deadLetters.send(taken.meta(), taken.message().getPayload(), e.code(), e.getMessage(),
+                        () -> !taken.ticket().revoked() && !draining))
+                .handle((v, failure) -> {
+                    if (failure == null) return acknowledge(taken);
+                    work.close(taken.ticket()); // revoked while the dead letter waited: the new owner has the record
+                    return CompletableFuture.<Void>completedFuture(null);
+                })
+                .thenCompose(stage -> stage);
+    }
+
+    /** The topic an error event for a rejected record may go to: its reply_to only if allowed and existing. */
+    private CompletionStage<String> addressableReplyTo(String code, String replyTo) {
+        if (replyTo == null || "reply_to_not_allowed".equals(code) || "unknown_reply_topic".equals(code)
+                || !replyPolicy.allows(replyTo)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return replyTopics.exists(replyTo).handle((exists, t) -> t == null && exists ? replyTo : null);
+    }
+
+    private static String utf8(byte[] payload) {
+        if (payload == null) return null;
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload)).toString();
+        } catch (CharacterCodingException e) {
+            throw new RequestRejectedException("invalid_json", "value is not UTF-8");
+        }
+    }
+
+    private static String utf8Lenient(byte[] payload) {
+        return payload == null ? null : new String(payload, StandardCharsets.UTF_8);
     }
 
     // ---- partitions ------------------------------------------------------------------------------------------
@@ -178,33 +318,46 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
         List<Integer> ps = partitions.stream().map(TopicPartition::partition).toList();
         ledger.load(ps);
-        assigned.addAll(ps);
+        work.assign(ps);
     }
 
     @Override
     public void onPartitionsRevoked(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        dropPartitions(partitions);
+        giveAway(partitions, true);
     }
 
     @Override
     public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        dropPartitions(partitions);
+        // Already owned by others: stop at once; waiting would not order anything any more.
+        giveAway(partitions, false);
     }
 
-    private void dropPartitions(Collection<TopicPartition> partitions) {
+    private void giveAway(Collection<TopicPartition> partitions, boolean flush) {
         List<Integer> ps = partitions.stream().map(TopicPartition::partition).toList();
-        assigned.removeAll(ps);
-        // Their records will be re-run by the new owner as the next attempt; stop generating them here.
-        inFlight.forEach((id, p) -> {
-            if (ps.contains(p)) frontend.abandon(id);
-        });
+        List<PartitionWork.Revoked> revoked = work.revoke(ps);
+        for (PartitionWork.Revoked r : revoked) {
+            if (r.stage() == PartitionWork.Stage.RUNNING && r.requestId() != null) frontend.abandon(r.requestId());
+        }
+        if (flush && !revoked.isEmpty()) {
+            CompletableFuture<?>[] settled = revoked.stream().map(PartitionWork.Revoked::settled).toArray(CompletableFuture[]::new);
+            try {
+                CompletableFuture.allOf(settled).get(revokeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                LOG.warnf("revoke of %s: writes of %d records still pending after %s", ps, revoked.size(), revokeTimeout);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException e) {
+                LOG.debugf("revoke of %s: a pending write failed: %s", ps, e.getCause());
+            }
+        }
         ledger.unload(ps);
+        if (!revoked.isEmpty()) LOG.infof("partitions %s given away with %d records in flight", ps, revoked.size());
     }
 
     /** True while this instance owns at least one requests partition (readiness). */
-    public boolean hasPartitions() { return !assigned.isEmpty(); }
+    public boolean hasPartitions() { return work.ownsAny(); }
 
-    public Set<Integer> assignedPartitions() { return Set.copyOf(assigned); }
+    public Set<Integer> assignedPartitions() { return work.ownedPartitions(); }
 
     /**
      * Graceful shutdown: take no new records, let in-flight streams finish within {@code grace}, and abandon what
@@ -213,9 +366,16 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     public void drain(Duration grace) throws InterruptedException {
         draining = true;
         if (!frontend.awaitIdle(grace)) {
-            LOG.warnf("shutdown grace of %s passed with %d requests in flight; they stay uncommitted", grace, inFlight.size());
-            inFlight.keySet().forEach(frontend::abandon);
-            frontend.awaitIdle(Duration.ofSeconds(2));
+            List<String> running = work.requestIds(PartitionWork.Stage.RUNNING);
+            LOG.warnf("shutdown grace of %s passed with %d requests in flight; they stay uncommitted", grace, running.size());
+            running.forEach(frontend::abandon);
+            frontend.awaitIdle(Duration.ofSeconds(5));
         }
+    }
+
+    @PreDestroy
+    void close() {
+        preparing.shutdownNow();
+        markerRetries.shutdownNow();
     }
 }

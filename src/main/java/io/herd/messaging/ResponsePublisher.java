@@ -42,6 +42,9 @@ public class ResponsePublisher implements StreamOutput {
     @Inject
     RequestTracing tracing;
 
+    @Inject
+    BrokerWrites writes;
+
     @Override
     public CompletionStage<Void> publish(StreamTarget target, int seq, StreamEvent event) {
         String json = codec.encode(target.requestId(), seq, target.attempt(), event);
@@ -51,11 +54,13 @@ public class ResponsePublisher implements StreamOutput {
         if (target.replyTo() != null) metadata.withTopic(target.replyTo());
         Message<String> message = Message.of(json)
                 .withAck(() -> {
+                    writes.settled(true);
                     metrics.recordOut();
                     acked.complete(null);
                     return CompletableFuture.completedFuture(null);
                 })
                 .withNack(failure -> {
+                    writes.settled(false);
                     acked.completeExceptionally(failure);
                     return CompletableFuture.completedFuture(null);
                 })
@@ -64,6 +69,7 @@ public class ResponsePublisher implements StreamOutput {
             metrics.finished(event);
             tracing.end(target.requestId(), target.attempt(), event);
         }
+        writes.sent();
         emitter.send(message);
         return acked;
     }

@@ -61,6 +61,15 @@ public class StreamMetrics {
 
     public void duplicate() { duplicates.increment(); }
 
+    /** A dead-letter write failed and will be retried. */
+    public void deadLetterFailed() { registry.counter("herd.dlq_write_failures").increment(); }
+
+    /** A stream's events could not be published; the request is re-run as its next attempt. */
+    public void publishFailed() { registry.counter("herd.publish_failures").increment(); }
+
+    /** A record was let go because its partition moved to another instance. */
+    public void revoked(String stage) { registry.counter("herd.records_revoked", "stage", stage).increment(); }
+
     /** Called once per stream with its terminal event. */
     public void finished(StreamEvent terminal) {
         switch (terminal) {

@@ -35,17 +35,30 @@ public final class Frontend implements AutoCloseable {
      * @param maxUnackedDeltas deltas of one stream awaiting the broker before tokens start to share deltas
      * @param submitRetry      pause before offering a request again when the engine's queue was full
      * @param cancelMemory     how long a cancel for a not-yet-seen id is remembered
+     * @param maxEarlyCancels  how many such cancels are remembered at most (the oldest is forgotten first)
      */
     public record Config(int maxInFlight, Duration maxDeltaLatency, int maxUnackedDeltas, Duration submitRetry,
-                         Duration cancelMemory) {}
+                         Duration cancelMemory, int maxEarlyCancels) {
+        public Config(int maxInFlight, Duration maxDeltaLatency, int maxUnackedDeltas, Duration submitRetry,
+                      Duration cancelMemory) {
+            this(maxInFlight, maxDeltaLatency, maxUnackedDeltas, submitRetry, cancelMemory, 100_000);
+        }
+    }
 
     /** How a stream ended. */
     public enum Outcome {
         /** The terminal event (done or error) was acknowledged by the broker. */
         COMPLETED,
-        /** Dropped without a terminal event (partition revoked, shutdown): the request is left to be re-run. */
+        /**
+         * Dropped without a terminal event (partition revoked, shutdown): the request is left to be re-run. Reported
+         * only once the engine let go of it and every event already sent was acknowledged or failed, so nothing of
+         * this attempt can follow the next one.
+         */
         ABANDONED,
-        /** An event could not be published. */
+        /**
+         * An event could not be published: the attempt was stopped at once (nothing after the lost event is sent)
+         * and, as for {@link #ABANDONED}, reported once it settled; the caller runs the next attempt.
+         */
         PUBLISH_FAILED
     }
 
@@ -62,12 +75,14 @@ public final class Frontend implements AutoCloseable {
     private final Config config;
     private final LongSupplier nanoTime;
     private final AdmissionGate gate;
+    private final PublishGate publishGate;
     private final LinkedBlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final Map<String, Stream> active = new ConcurrentHashMap<>();
-    private final Map<String, Long> recentCancels = new ConcurrentHashMap<>();
+    private final CancelMemory earlyCancels;
     // Owned by the output thread:
     private final Set<Stream> dirty = new LinkedHashSet<>();
     private final ArrayDeque<Stream> unsubmitted = new ArrayDeque<>();
+    private final Set<Stream> holding = new LinkedHashSet<>();
     private long nextRetryNanos;
     private long nextDeadlineCheckNanos;
     private final Thread thread;
@@ -75,15 +90,25 @@ public final class Frontend implements AutoCloseable {
     private volatile Throwable failure;
 
     public Frontend(InferenceEngine engine, StreamOutput output, Config config) {
-        this(engine, output, config, System::nanoTime);
+        this(engine, output, config, PublishGate.ALWAYS_OPEN, System::nanoTime);
+    }
+
+    public Frontend(InferenceEngine engine, StreamOutput output, Config config, PublishGate publishGate) {
+        this(engine, output, config, publishGate, System::nanoTime);
     }
 
     Frontend(InferenceEngine engine, StreamOutput output, Config config, LongSupplier nanoTime) {
+        this(engine, output, config, PublishGate.ALWAYS_OPEN, nanoTime);
+    }
+
+    Frontend(InferenceEngine engine, StreamOutput output, Config config, PublishGate publishGate, LongSupplier nanoTime) {
+        this.publishGate = publishGate;
         this.engine = engine;
         this.output = output;
         this.config = config;
         this.nanoTime = nanoTime;
         this.gate = new AdmissionGate(config.maxInFlight());
+        this.earlyCancels = new CancelMemory(config.maxEarlyCancels(), config.cancelMemory().toNanos());
         this.thread = Thread.ofPlatform().name("herd-stream-out").daemon().unstarted(this::run);
         thread.start();
     }
@@ -164,6 +189,7 @@ public final class Frontend implements AutoCloseable {
                     signal = inbox.poll();
                 }
                 long now = nanoTime.getAsLong();
+                if (!holding.isEmpty() && publishGate.isOpen(now)) releaseHeld();
                 if (!unsubmitted.isEmpty() && now >= nextRetryNanos) retrySubmits(now);
                 if (now >= nextDeadlineCheckNanos) {
                     checkDeadlines(now);
@@ -182,6 +208,7 @@ public final class Frontend implements AutoCloseable {
     private long waitNanos() {
         long now = nanoTime.getAsLong();
         long wake = nextDeadlineCheckNanos;
+        if (!holding.isEmpty()) wake = Math.min(wake, now + TimeUnit.MILLISECONDS.toNanos(10));
         if (!unsubmitted.isEmpty()) wake = Math.min(wake, nextRetryNanos);
         for (Stream s : dirty) wake = Math.min(wake, s.batcher.dueAtNanos());
         return Math.max(0, Math.min(wake - now, TimeUnit.MILLISECONDS.toNanos(50)));
@@ -190,16 +217,16 @@ public final class Frontend implements AutoCloseable {
     private void handle(Signal signal) {
         switch (signal) {
             case Signal.Start(Stream s) -> {
-                Long cancelledAt = recentCancels.remove(s.id());
+                boolean cancelled = earlyCancels.take(s.id(), nanoTime.getAsLong());
                 if (s.terminalSent || s.abandoned) return; // ended (deadline, cancel, abandon) before its start was read
-                if (cancelledAt != null) finish(s, "cancelled");
+                if (cancelled) finish(s, "cancelled");
                 else submit(s);
             }
             case Signal.Started(Stream s, long at, int promptTokens, int cachedTokens) -> onStarted(s, at, promptTokens, cachedTokens);
             case Signal.Token(Stream s, long at, int tokenId, TokenLogprobs lp) -> onToken(s, at, tokenId, lp);
             case Signal.Finished(Stream s, long at, RequestSink.FinishReason reason) -> {
                 s.engineDone = true;
-                if (s.abandoned) end(s, Outcome.ABANDONED, null);
+                if (s.abandoned) endAbandonedWhenSettled(s);
                 else if (!s.terminalSent) {
                     s.finishedNanos = at;
                     finish(s, StreamEvent.finishReason(reason));
@@ -207,7 +234,7 @@ public final class Frontend implements AutoCloseable {
             }
             case Signal.Failed(Stream s, long at, String code, String message) -> {
                 s.engineDone = true;
-                if (s.abandoned) end(s, Outcome.ABANDONED, null);
+                if (s.abandoned) endAbandonedWhenSettled(s);
                 else if (!s.terminalSent) fail(s, code, message);
             }
             case Signal.Acked(Stream s, boolean terminal, Throwable error) -> onAcked(s, terminal, error);
@@ -263,8 +290,19 @@ public final class Frontend implements AutoCloseable {
     }
 
     private void onAcked(Stream s, boolean terminal, Throwable error) {
+        s.unacked--;
         if (error != null && s.publishFailure == null) s.publishFailure = error;
-        if (terminal) {
+        if (s.abandoned) {
+            endAbandonedWhenSettled(s);
+        } else if (error != null && !terminal && !s.terminalSent) {
+            // A lost event would leave a gap in seq: stop this attempt; the caller runs the next one.
+            s.abandoned = true;
+            dirty.remove(s);
+            dropHeld(s);
+            if (unsubmitted.remove(s)) s.inEngine = false;
+            if (s.inEngine && !s.engineDone) engine.abort(s.id());
+            endAbandonedWhenSettled(s);
+        } else if (terminal) {
             end(s, s.publishFailure == null ? Outcome.COMPLETED : Outcome.PUBLISH_FAILED, s.publishFailure);
         } else {
             s.batcher.acked();
@@ -275,9 +313,7 @@ public final class Frontend implements AutoCloseable {
     private void onCancel(String id) {
         Stream s = active.get(id);
         if (s == null) {
-            long now = nanoTime.getAsLong();
-            recentCancels.values().removeIf(at -> now - at > config.cancelMemory().toNanos());
-            recentCancels.put(id, now);
+            earlyCancels.remember(id, nanoTime.getAsLong());
             return;
         }
         if (s.terminalSent || s.abandoned) return;
@@ -291,8 +327,23 @@ public final class Frontend implements AutoCloseable {
         if (s == null || s.terminalSent || s.abandoned) return;
         s.abandoned = true;
         dirty.remove(s);
-        if (unsubmitted.remove(s) || !s.inEngine || s.engineDone) end(s, Outcome.ABANDONED, null);
-        else engine.abort(id); // ends when the engine confirms, so the KV is free before the slot is
+        dropHeld(s);
+        if (unsubmitted.remove(s)) s.inEngine = false;
+        if (s.inEngine && !s.engineDone) engine.abort(id); // ends when the engine confirms, so the KV is free first
+        endAbandonedWhenSettled(s);
+    }
+
+    /** Events held while the gate was closed never leave once their stream is abandoned (it runs elsewhere now). */
+    private void dropHeld(Stream s) {
+        s.held.clear();
+        holding.remove(s);
+    }
+
+    /** Ends an abandoned stream once the engine let go of it and none of its events awaits the broker. */
+    private void endAbandonedWhenSettled(Stream s) {
+        if ((!s.inEngine || s.engineDone) && s.unacked == 0) {
+            end(s, s.publishFailure == null ? Outcome.ABANDONED : Outcome.PUBLISH_FAILED, s.publishFailure);
+        }
     }
 
     private void checkDeadlines(long now) {
@@ -304,7 +355,7 @@ public final class Frontend implements AutoCloseable {
                 fail(s, "deadline_exceeded", "deadline passed after " + s.completionTokens + " generated tokens");
             }
         }
-        recentCancels.values().removeIf(at -> now - at > config.cancelMemory().toNanos());
+        earlyCancels.expire(now);
     }
 
     private void flushDue(long now) {
@@ -350,6 +401,24 @@ public final class Frontend implements AutoCloseable {
             dirty.remove(s);
         }
         int seq = s.seq++;
+        if (!s.held.isEmpty() || !publishGate.isOpen(nanoTime.getAsLong())) {
+            s.held.add(new Held(seq, event, terminal));
+            holding.add(s);
+            return;
+        }
+        send(s, seq, event, terminal);
+    }
+
+    /** The gate opened again: held events leave in their order. */
+    private void releaseHeld() {
+        for (Stream s : holding) {
+            for (Held h = s.held.poll(); h != null; h = s.held.poll()) send(s, h.seq(), h.event(), h.terminal());
+        }
+        holding.clear();
+    }
+
+    private void send(Stream s, int seq, StreamEvent event, boolean terminal) {
+        s.unacked++;
         CompletionStage<Void> acked;
         try {
             acked = s.output.publish(s.target, seq, event);
@@ -384,6 +453,10 @@ public final class Frontend implements AutoCloseable {
         final DeltaBatcher batcher;
         final LongList itl = new LongList();
         int seq;
+        /** Events handed to the output and not yet acknowledged or failed. */
+        int unacked;
+        /** Events waiting for the publish gate to open, in seq order. */
+        final ArrayDeque<Held> held = new ArrayDeque<>(0);
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
@@ -422,6 +495,9 @@ public final class Frontend implements AutoCloseable {
             inbox.add(new Signal.Failed(this, nanoTime.getAsLong(), code, message));
         }
     }
+
+    /** An event numbered and held back while the publish gate was closed. */
+    private record Held(int seq, StreamEvent event, boolean terminal) {}
 
     private sealed interface Signal {
         record Start(Stream s) implements Signal {}

@@ -14,8 +14,12 @@ public final class RequestRejectedException extends RuntimeException {
         this(code, message, true);
     }
 
+    /** Longest message kept: messages may quote the input, which is hostile and unbounded. */
+    public static final int MAX_MESSAGE_LENGTH = 512;
+
     public RequestRejectedException(String code, String message, boolean deadLetter) {
-        super(message);
+        super(message == null || message.length() <= MAX_MESSAGE_LENGTH ? message
+                : message.substring(0, MAX_MESSAGE_LENGTH) + "…");
         this.code = code;
         this.deadLetter = deadLetter;
     }

@@ -12,6 +12,15 @@ public final class RequestValidator {
     /** The most alternatives a request may ask for per position (OpenAI's bound). */
     public static final int MAX_TOP_LOGPROBS = 20;
     static final int MAX_ID_LENGTH = 256;
+    /** Priorities run from -1000 (first) to 1000; outside, one client could starve everyone else for good. */
+    public static final int MIN_PRIORITY = -1000;
+    public static final int MAX_PRIORITY = 1000;
+    /** Longest stop string (UTF-8 bytes): the matcher's work per token grows with it, on the shared output thread. */
+    public static final int MAX_STOP_BYTES = 256;
+    public static final int MAX_CACHE_SALT_LENGTH = 256;
+    public static final int MAX_MESSAGES = 1024;
+    /** Latest deadline accepted, from now: far enough for any batch job, near enough to never overflow a clock. */
+    public static final long MAX_DEADLINE_AHEAD_MS = 7L * 24 * 3600 * 1000;
 
     private final ServingLimits limits;
     private final PromptCodec codec;
@@ -62,7 +71,19 @@ public final class RequestValidator {
         List<String> stop = r.stop() == null ? List.of() : r.stop();
         if (stop.size() > limits.maxStopStrings()) throw reject("invalid_parameter", "at most " + limits.maxStopStrings() + " stop strings");
         if (stop.stream().anyMatch(s -> s == null || s.isEmpty())) throw reject("invalid_parameter", "stop strings must be non-empty");
+        if (stop.stream().anyMatch(s -> s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_STOP_BYTES)) {
+            throw reject("invalid_parameter", "a stop string is longer than " + MAX_STOP_BYTES + " bytes");
+        }
         int priority = r.priority() == null ? 0 : r.priority();
+        if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+            throw reject("invalid_parameter", "priority must be in [" + MIN_PRIORITY + ", " + MAX_PRIORITY + "], got " + priority);
+        }
+        if (r.cacheSalt() != null && r.cacheSalt().length() > MAX_CACHE_SALT_LENGTH) {
+            throw reject("invalid_parameter", "cache_salt is longer than " + MAX_CACHE_SALT_LENGTH + " characters");
+        }
+        if (r.deadlineMs() != null && r.deadlineMs() - epochMillis.getAsLong() > MAX_DEADLINE_AHEAD_MS) {
+            throw reject("invalid_parameter", "deadline_ms is more than " + MAX_DEADLINE_AHEAD_MS / 86_400_000L + " days ahead");
+        }
 
         int[] prompt = hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
         int maxLen = limits.maxModelLength();
@@ -113,6 +134,7 @@ public final class RequestValidator {
 
     private static void validateMessages(List<ChatMessage> messages) {
         if (messages.isEmpty()) throw reject("missing_prompt", "field 'messages' is empty");
+        if (messages.size() > MAX_MESSAGES) throw reject("invalid_parameter", "at most " + MAX_MESSAGES + " messages");
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage m = messages.get(i);
             if (m == null || m.role() == null || m.content() == null) {

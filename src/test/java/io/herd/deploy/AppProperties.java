@@ -45,6 +45,24 @@ final class AppProperties {
         return Optional.of(value.trim());
     }
 
+    /**
+     * The environment variable a property is taken from, for a value written {@code ${VARIABLE:default}}: the
+     * deployment sets that variable to change the property. Empty when the value is not such an expression.
+     */
+    Optional<String> variable(String key) {
+        String value = properties.getProperty("%prod." + key, properties.getProperty(key));
+        if (value == null) {
+            return Optional.empty();
+        }
+        Matcher m = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)(?::[^}]*)?}").matcher(value.trim());
+        return m.matches() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    /** Port of the API (/v1/*): quarkus.http.port. */
+    int httpPort() {
+        return get("quarkus.http.port").map(Integer::parseInt).orElse(8080);
+    }
+
     /** The consumer group of the request channel: the messaging property, else herd.kafka.group-id, else the agreed "herd". */
     String requestConsumerGroup() {
         return get("mp.messaging.incoming.requests.group.id").or(() -> get("herd.kafka.group-id")).orElse("herd");

@@ -8,10 +8,14 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -31,7 +35,7 @@ class DeploymentConsistencyTest {
 
     static final List<String> OVERLAYS = Overlays.NAMES;
     private static final Set<String> GPU_OVERLAYS = Set.of("gpu-prod", "scale-to-zero");
-    /** Time between the drain's end and SIGKILL, for committing offsets, leaving the group and JVM exit. */
+    /** Time between the drain's end and SIGKILL, for committing offsets, closing the consumer and JVM exit. */
     private static final int DRAIN_MARGIN_SECONDS = 10;
 
     private final List<TopicDefinition> topics = TopicDefinition.loadProject();
@@ -163,11 +167,150 @@ class DeploymentConsistencyTest {
         assertProbe(herd, herd.getLivenessProbe(), root + "/health/live");
 
         Service service = KubernetesTypes.parse(Overlays.find(r.objects(), "Service", "herd"), Service.class);
-        assertThat(resolvePort(herd, service.getSpec().getPorts().getFirst().getTargetPort())).isEqualTo(app.healthPort());
         assertThat(service.getSpec().getSelector()).isEqualTo(r.deployment().getSpec().getSelector().getMatchLabels());
         String monitoredPort = (String) Yaml.at(Overlays.find(r.objects(), "ServiceMonitor", "herd"), "spec.endpoints.0.port");
-        assertThat(service.getSpec().getPorts()).anySatisfy(p -> assertThat(p.getName()).isEqualTo(monitoredPort));
+        ServicePort monitored = service.getSpec().getPorts().stream().filter(p -> monitoredPort.equals(p.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError(overlay + ": the Service has no port named " + monitoredPort));
+        assertThat(resolvePort(herd, monitored.getTargetPort())).as("%s: Prometheus scrapes the management port", overlay)
+                .isEqualTo(app.healthPort());
         assertThat(Yaml.at(Overlays.find(r.objects(), "ServiceMonitor", "herd"), "spec.endpoints.0.path")).isEqualTo(root + "/metrics");
+        for (ServicePort port : service.getSpec().getPorts()) {
+            assertThat(port.getPort()).as("%s: Service port %s keeps the container's number", overlay, port.getName())
+                    .isEqualTo(resolvePort(herd, port.getTargetPort()));
+        }
+        Map<String, String> annotations = r.deployment().getSpec().getTemplate().getMetadata().getAnnotations();
+        assertThat(annotations).as("%s: scrape annotations for Prometheus without the operator", overlay)
+                .containsEntry("prometheus.io/scrape", "true")
+                .containsEntry("prometheus.io/port", String.valueOf(app.healthPort()))
+                .containsEntry("prometheus.io/path", root + "/metrics");
+    }
+
+    @ParameterizedTest
+    @FieldSource("OVERLAYS")
+    void healthAndMetricsLiveOnTheManagementPortApartFromTheApi(String overlay) {
+        Rendering r = Rendering.of(overlay);
+        assertThat(app.get("quarkus.management.enabled")).as("application.properties enables the management interface")
+                .contains("true");
+        assertThat(app.healthPort()).as("management port differs from the API port").isNotEqualTo(app.httpPort());
+        assertThat(containerPort(r.herd(), "http")).as("%s: container port http = quarkus.http.port", overlay).isEqualTo(app.httpPort());
+        assertThat(containerPort(r.herd(), "management")).as("%s: container port management = quarkus.management.port", overlay)
+                .isEqualTo(app.healthPort());
+        app.variable("quarkus.management.port").ifPresent(variable -> {
+            if (r.config().containsKey(variable)) {
+                assertThat(Integer.parseInt(r.config().get(variable))).as("%s: %s", overlay, variable).isEqualTo(app.healthPort());
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @FieldSource("OVERLAYS")
+    void staticMemberIdIsThePodNameWithASessionTimeoutForStaticMembers(String overlay) {
+        Rendering r = Rendering.of(overlay);
+        String idVariable = app.variable("mp.messaging.incoming.requests.group.instance.id")
+                .orElseThrow(() -> new AssertionError("group.instance.id of the requests channel is not taken from a variable"));
+        EnvVar id = r.herd().getEnv().stream().filter(e -> e.getName().equals(idVariable)).findFirst()
+                .orElseThrow(() -> new AssertionError(overlay + ": the herd container does not set " + idVariable));
+        assertThat(id.getValueFrom().getFieldRef().getFieldPath()).as("%s: %s from the downward API", overlay, idVariable)
+                .isEqualTo("metadata.name");
+        assertThat(r.config()).as("%s: the id must not also come from the ConfigMap (one value for every pod)", overlay)
+                .doesNotContainKey(idVariable);
+        assertThat(app.get("mp.messaging.incoming.requests.partition.assignment.strategy")).as("cooperative rebalancing")
+                .hasValueSatisfying(v -> assertThat(v).contains("CooperativeStickyAssignor"));
+
+        String timeoutVariable = app.variable("mp.messaging.incoming.requests.session.timeout.ms")
+                .orElseThrow(() -> new AssertionError("session.timeout.ms of the requests channel is not taken from a variable"));
+        assertThat(r.config()).as("%s: the deployment chooses the session timeout of its static members", overlay)
+                .containsKey(timeoutVariable);
+        long timeout = Long.parseLong(r.config().get(timeoutVariable));
+        long heartbeat = app.get("mp.messaging.incoming.requests.heartbeat.interval.ms").map(Long::parseLong).orElse(3000L);
+        // A restart in place keeps its partitions only if it is back before the timeout: longer than the kubelet's first
+        // restart back-off (10 s); and within the brokers' default group.max.session.timeout.ms (30 min), far enough below
+        // it that a gone pod's partitions do not wait long.
+        assertThat(timeout).as("%s: session timeout", overlay).isGreaterThan(10_000L).isGreaterThanOrEqualTo(3 * heartbeat)
+                .isLessThanOrEqualTo(300_000L);
+    }
+
+    @ParameterizedTest
+    @FieldSource("OVERLAYS")
+    void retryCapAndReplyToAllowListAreSetWithTheServiceDefaults(String overlay) {
+        Rendering r = Rendering.of(overlay);
+        assertThat(r.config()).as("%s: herd.max-attempts", overlay).containsEntry("HERD_MAX_ATTEMPTS", "3");
+        String allowed = r.config().get("HERD_REPLY_TO_ALLOWED");
+        assertThat(allowed).as("%s: herd.reply-to.allowed", overlay).isEqualTo("herd\\.responses(\\..+)?");
+        Pattern pattern = Pattern.compile(allowed);
+        String responses = TopicDefinition.byRole(topics, "responses").name();
+        assertThat(pattern.matcher(responses).matches()).as("the default responses topic is a valid reply_to").isTrue();
+        assertThat(pattern.matcher(responses + ".pipeline-a").matches()).as("a per-client reply topic is valid").isTrue();
+        for (TopicDefinition topic : topics) {
+            if (!topic.role().equals("responses")) {
+                assertThat(pattern.matcher(topic.name()).matches()).as("%s: internal topic %s must not qualify as reply_to", overlay,
+                        topic.name()).isFalse();
+            }
+        }
+        assertThat(pattern.matcher("__consumer_offsets").matches()).isFalse();
+    }
+
+    @ParameterizedTest
+    @FieldSource("OVERLAYS")
+    void onlyDevelopmentOverlaysTalkPlaintext(String overlay) {
+        Rendering r = Rendering.of(overlay);
+        String protocol = r.config().get("KAFKA_SECURITY_PROTOCOL");
+        if (overlay.endsWith("-dev")) {
+            assertThat(protocol).as("%s", overlay).isIn("PLAINTEXT", "SASL_SSL");
+            return;
+        }
+        assertThat(protocol).as("%s: a production overlay encrypts and authenticates", overlay).isEqualTo("SASL_SSL");
+        assertThat(r.config()).as("%s", overlay).containsEntry("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+        assertThat(r.config()).as("%s: no credentials in the ConfigMap", overlay).doesNotContainKeys("KAFKA_SASL_JAAS_CONFIG");
+        EnvVar jaas = r.herd().getEnv().stream().filter(e -> e.getName().equals("KAFKA_SASL_JAAS_CONFIG")).findFirst()
+                .orElseThrow(() -> new AssertionError(overlay + ": no KAFKA_SASL_JAAS_CONFIG"));
+        assertThat(jaas.getValue()).as("%s: JAAS config is not inline", overlay).isNull();
+        assertThat(jaas.getValueFrom().getSecretKeyRef().getOptional()).as("%s: the credentials Secret is required", overlay)
+                .isNotEqualTo(Boolean.TRUE);
+    }
+
+    @ParameterizedTest
+    @FieldSource("OVERLAYS")
+    void networkPolicyAdmitsExactlyWhatThePodServes(String overlay) {
+        Rendering r = Rendering.of(overlay);
+        NetworkPolicy policy = KubernetesTypes.parse(Overlays.find(r.objects(), "NetworkPolicy", "herd"), NetworkPolicy.class);
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        Set<Integer> containerPorts = new java.util.HashSet<>();
+        r.herd().getPorts().forEach(p -> containerPorts.add(p.getContainerPort()));
+        Set<Integer> admitted = new java.util.HashSet<>();
+        for (NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
+            assertThat(rule.getFrom()).as("%s: every ingress rule names its sources", overlay).isNotEmpty();
+            assertThat(rule.getPorts()).as("%s: every ingress rule names its ports", overlay).isNotEmpty();
+            for (NetworkPolicyPort port : rule.getPorts()) {
+                int number = port.getPort().getIntVal() != null ? port.getPort().getIntVal() : containerPort(r.herd(), port.getPort().getStrVal());
+                assertThat(containerPorts).as("%s: ingress port %d is a container port", overlay, number).contains(number);
+                assertThat(port.getEndPort()).isNull();
+                admitted.add(number);
+                if (number == app.healthPort()) {
+                    assertThat(rule.getFrom()).as("%s: management port only from the monitoring namespace", overlay).allSatisfy(peer -> {
+                        assertThat(peer.getIpBlock()).isNull();
+                        assertThat(peer.getNamespaceSelector().getMatchLabels())
+                                .containsEntry("kubernetes.io/metadata.name", "monitoring");
+                    });
+                    assertThat(rule.getPorts()).as("%s: the monitoring rule opens nothing else", overlay).hasSize(1);
+                } else {
+                    assertThat(number).as("%s: the only other admitted port is the API", overlay).isEqualTo(app.httpPort());
+                    assertThat(rule.getFrom()).as("%s: API clients are pods that carry the client label", overlay)
+                            .allSatisfy(peer -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("herd.io/api-client", "true"));
+                }
+            }
+        }
+        assertThat(admitted).as("%s: ingress ports = container ports", overlay).isEqualTo(containerPorts);
+
+        List<NetworkPolicyEgressRule> egress = policy.getSpec().getEgress();
+        assertThat(egressAllows(egress, 53, "UDP")).as("%s: DNS", overlay).isTrue();
+        for (String server : r.config().get("KAFKA_BOOTSTRAP_SERVERS").split(",")) {
+            int port = Integer.parseInt(server.substring(server.lastIndexOf(':') + 1).trim());
+            assertThat(egressAllows(egress, port, "TCP")).as("%s: egress to Kafka at %s", overlay, server).isTrue();
+        }
+        for (NetworkPolicyEgressRule rule : egress) {
+            assertThat(rule.getPorts()).as("%s: every egress rule names its ports", overlay).isNotEmpty();
+        }
     }
 
     @ParameterizedTest
@@ -275,6 +418,20 @@ class DeploymentConsistencyTest {
         assertThat(probe).as("probe for %s", path).isNotNull();
         assertThat(probe.getHttpGet().getPath()).isEqualTo(path);
         assertThat(resolvePort(container, probe.getHttpGet().getPort())).as("port of %s", path).isEqualTo(app.healthPort());
+    }
+
+    private static int containerPort(Container container, String name) {
+        return container.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort).findFirst()
+                .orElseThrow(() -> new AssertionError("no container port named " + name));
+    }
+
+    private static boolean egressAllows(List<NetworkPolicyEgressRule> rules, int port, String protocol) {
+        return rules.stream().flatMap(rule -> rule.getPorts().stream()).anyMatch(p -> {
+            String proto = p.getProtocol() == null ? "TCP" : p.getProtocol();
+            int from = p.getPort().getIntVal();
+            int to = p.getEndPort() == null ? from : p.getEndPort();
+            return proto.equals(protocol) && from <= port && port <= to;
+        });
     }
 
     private static int resolvePort(Container container, IntOrString port) {

@@ -77,7 +77,9 @@ class DockerfileTest {
         List<Instruction> users = all(image, "USER");
         assertThat(users).as("%s sets USER", name).isNotEmpty();
         assertThat(users.getLast().arguments()).as("%s runs as uid:gid %d", name, APP_UID).isEqualTo(APP_UID + ":" + APP_UID);
-        assertThat(all(image, "EXPOSE")).extracting(Instruction::arguments).containsExactly(String.valueOf(AppProperties.project().healthPort()));
+        AppProperties app = AppProperties.project();
+        assertThat(all(image, "EXPOSE")).extracting(Instruction::arguments).as("%s exposes the API and the management port", name)
+                .containsExactly(app.httpPort() + " " + app.healthPort());
         assertThat(all(image, "ENTRYPOINT")).extracting(Instruction::arguments)
                 .containsExactly("[\"java\", \"-jar\", \"/deployments/quarkus-run.jar\"]");
         assertThat(all(image, "COPY")).extracting(Instruction::arguments).contains(

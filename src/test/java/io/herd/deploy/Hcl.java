@@ -89,7 +89,7 @@ final class Hcl {
     private static final Pattern LABEL = Pattern.compile("\"([^\"]*)\"");
     private static final Pattern ATTRIBUTE = Pattern.compile("^\\s*([A-Za-z_][A-Za-z0-9_-]*)\\s*=(?!=)");
     /** Provider prefixes of the resource types this tree uses. */
-    private static final String TYPES = "(?:aws|google|helm|random|tls|kubernetes)_[a-z0-9_]+";
+    private static final String TYPES = "(?:aws|google|helm|random|tls|kubernetes|kafka)_[a-z0-9_]+";
     private static final Pattern RESOURCE_REF = Pattern.compile("(?<![\\w.\"/-])(data\\.)?(" + TYPES + ")\\.([a-z_][a-z0-9_-]*)");
     private static final Pattern VAR_REF = Pattern.compile("(?<![\\w.])var\\.([a-z_][a-z0-9_]*)");
     private static final Pattern LOCAL_REF = Pattern.compile("(?<![\\w.])local\\.([a-z_][a-z0-9_]*)");

@@ -51,6 +51,32 @@ class TopicManifestsTest {
     }
 
     @Test
+    void deadLetterTopicTakesARequestOfTheLargestSizePlusItsHeaders() {
+        long requests = Long.parseLong(TopicDefinition.byRole(topics, "requests").config().get("max.message.bytes"));
+        long dlq = Long.parseLong(TopicDefinition.byRole(topics, "dlq").config().get("max.message.bytes"));
+        // A dead-lettered record is the original value and key plus the service's headers (cut to 1 KiB each).
+        assertThat(dlq).as("DLQ max.message.bytes leaves room for headers beyond the requests topic's limit")
+                .isGreaterThanOrEqualTo(requests + 64 * 1024).isEqualTo(5_242_880L);
+    }
+
+    @Test
+    void attemptsTopicIsCompactedBoundedAndCoversTheRequestTopic() {
+        TopicDefinition requests = TopicDefinition.byRole(topics, "requests");
+        TopicDefinition attempts = TopicDefinition.byRole(topics, "attempts");
+        assertThat(attempts.config()).as("attempts config, as the service and every creation path use it").isEqualTo(Map.of(
+                "cleanup.policy", "compact,delete", "retention.ms", "86400000", "segment.ms", "3600000",
+                "min.cleanable.dirty.ratio", "0.1", "min.insync.replicas", "2"));
+        assertThat(attempts.partitions()).as("one attempts partition per request partition").isEqualTo(requests.partitions());
+        assertThat(attempts.replicationFactor()).isEqualTo(3);
+        long retention = Long.parseLong(attempts.config().get("retention.ms"));
+        assertThat(retention).as("markers outlive every request still waiting in herd.requests, or a re-delivered request runs again")
+                .isGreaterThanOrEqualTo(Long.parseLong(requests.config().get("retention.ms")));
+        long segment = Long.parseLong(attempts.config().get("segment.ms"));
+        assertThat(segment).as("segments roll often enough for the cleaner and retention to act (only closed segments are cleaned)")
+                .isLessThanOrEqualTo(retention / 12);
+    }
+
+    @Test
     void committedStrimziTopicsMatchTopicsJson() throws IOException {
         assertGenerated(TopicManifests.STRIMZI_PATH, TopicManifests.strimziYaml(topics));
         // A second, independent reading of the committed file: parse it as YAML and compare with topics.json.

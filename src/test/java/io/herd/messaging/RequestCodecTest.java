@@ -61,6 +61,24 @@ class RequestCodecTest {
         assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"n\":2}", "invalid_type");
         assertCode("a", "{\"id\":\"b\",\"prompt\":\"x\"}", "invalid_request");
         assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"reply_to\":\"bad topic!\"}", "invalid_parameter");
+        assertCode(null, "{\"id\":\"a\",\"prompt\":\"x\"}", "invalid_request");
+        assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"metadata\":{\"blob\":\"" + "m".repeat(RequestCodec.MAX_METADATA_BYTES)
+                + "\"}}", "invalid_parameter");
+    }
+
+    @Test
+    void aKeylessRecordIsRefusedEvenWithAnId() {
+        // Without a key the producer's partitioner picks any partition: one id could run on two pods at once.
+        assertThatThrownBy(() -> codec.decode(null, "{\"id\":\"solo\",\"prompt\":\"x\"}"))
+                .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.getMessage()).contains("no key"));
+    }
+
+    @Test
+    void rejectionMessagesQuotingInputAreBounded() {
+        String huge = "k".repeat(100_000);
+        assertThatThrownBy(() -> codec.decode(huge, "{\"id\":\"other\",\"prompt\":\"x\"}"))
+                .isInstanceOfSatisfying(RequestRejectedException.class,
+                        e -> assertThat(e.getMessage().length()).isLessThanOrEqualTo(RequestRejectedException.MAX_MESSAGE_LENGTH + 1));
     }
 
     @Test

@@ -3,11 +3,11 @@ package io.herd.serving;
 import java.util.List;
 
 /** A test codec: token id = UTF-16 code unit + 10; id 1 is BOS, id 2 ends a generation and decodes to nothing. */
-final class CharCodec implements PromptCodec {
-    static final int BOS = 1;
-    static final int EOS = 2;
+public final class CharCodec implements PromptCodec {
+    public static final int BOS = 1;
+    public static final int EOS = 2;
 
-    static int id(char c) { return c + 10; }
+    public static int id(char c) { return c + 10; }
 
     @Override public int[] encodePrompt(String prompt) {
         int[] out = new int[prompt.length() + 1];

@@ -103,6 +103,79 @@ class FrontendTest {
     }
 
     @Test
+    void aClosedPublishGateHoldsEventsInOrderAndReleasesThemWhenItOpens() {
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+        frontend = new Frontend(engine, output, new Frontend.Config(4, Duration.ofMillis(1), 1, Duration.ofMillis(2),
+                Duration.ofMinutes(1)), now -> open.get());
+        var outcome = start("g", prompt("g", null, null));
+        RequestSink sink = sink("g");
+        sink.onStarted(3, 0);
+        await().until(() -> output.of("g").size() == 1);
+        open.set(false);
+        sink.onToken(CharCodec.id('o'), null);
+        sink.onToken(CharCodec.id('k'), null);
+        sink.onFinished(RequestSink.FinishReason.LENGTH);
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(output.of("g")).as("held while closed").hasSize(1);
+        assertThat(outcome.get()).isNull();
+        open.set(true);
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        assertThat(output.events.stream().map(Published::seq)).containsExactly(0, 1, 2);
+        assertThat(((StreamEvent.Delta) output.of("g").get(1)).text()).isEqualTo("ok");
+    }
+
+    @Test
+    void eventsHeldForAnAbandonedStreamNeverLeave() {
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+        frontend = new Frontend(engine, output, new Frontend.Config(4, Duration.ofMillis(1), 1, Duration.ofMillis(2),
+                Duration.ofMinutes(1)), now -> open.get());
+        var outcome = start("h", prompt("h", null, null));
+        RequestSink sink = sink("h");
+        sink.onStarted(3, 0);
+        await().until(() -> output.of("h").size() == 1);
+        open.set(false);
+        sink.onToken(CharCodec.id('x'), null);
+        await().pollDelay(Duration.ofMillis(50)).until(() -> true);
+        frontend.abandon("h");
+        await().until(() -> outcome.get() == Frontend.Outcome.ABANDONED);
+        open.set(true);
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(output.of("h")).as("only the event sent before the gate closed").hasSize(1);
+        assertThat(frontend.inFlight()).isZero();
+    }
+
+    @Test
+    void anAbandonedStreamEndsOnlyAfterItsSentEventsAreAcknowledged() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("u", prompt("u", null, null));
+        RequestSink sink = sink("u");
+        output.holdAcks = true;
+        sink.onStarted(3, 0);
+        await().until(() -> output.of("u").size() == 1);
+        frontend.abandon("u");
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(outcome.get()).as("the started event still awaits the broker").isNull();
+        output.events.getFirst().ack().complete(null);
+        await().until(() -> outcome.get() == Frontend.Outcome.ABANDONED);
+    }
+
+    @Test
+    void aLostEventStopsTheStreamAndReportsPublishFailed() {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = start("l", prompt("l", null, null));
+        RequestSink sink = sink("l");
+        output.holdAcks = true;
+        sink.onStarted(3, 0);
+        await().until(() -> output.of("l").size() == 1);
+        output.events.getFirst().ack().completeExceptionally(new IllegalStateException("broker gone"));
+        await().until(() -> outcome.get() == Frontend.Outcome.PUBLISH_FAILED);
+        assertThat(engine.aborted).contains("l");
+        sink.onToken(CharCodec.id('z'), null);
+        await().pollDelay(Duration.ofMillis(50)).until(() -> true);
+        assertThat(output.of("l")).as("nothing after the lost event").hasSize(1);
+    }
+
+    @Test
     void atLowLoadEachTokenGoesOutAtOnceAndDoneCarriesUsage() {
         frontend(4, Duration.ofMillis(20));
         var outcome = start("a", prompt("a", null, null));

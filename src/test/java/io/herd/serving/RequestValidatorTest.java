@@ -67,6 +67,29 @@ class RequestValidatorTest {
     }
 
     @Test
+    void everyFieldIsBounded() {
+        assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, null,
+                Integer.MIN_VALUE, null, null, null, null), "invalid_parameter");
+        assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, null,
+                RequestValidator.MAX_PRIORITY + 1, null, null, null, null), "invalid_parameter");
+        assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null,
+                List.of("s".repeat(RequestValidator.MAX_STOP_BYTES + 1)), null, null, null, null, null, null, null),
+                "invalid_parameter");
+        assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, null,
+                null, null, null, "c".repeat(RequestValidator.MAX_CACHE_SALT_LENGTH + 1), null), "invalid_parameter");
+        assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, null,
+                null, Long.MAX_VALUE, null, null, null), "invalid_parameter");
+        List<ChatMessage> many = java.util.Collections.nCopies(RequestValidator.MAX_MESSAGES + 1, new ChatMessage("user", "x"));
+        assertCode(new CompletionRequest("r", null, null, many, null, null, null, null, null, null, null, null, null,
+                null, null, null, null, null), "invalid_parameter");
+        // The bounds themselves are accepted.
+        assertThat(validator.prepare(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null,
+                List.of("s".repeat(RequestValidator.MAX_STOP_BYTES)), null, null, RequestValidator.MIN_PRIORITY,
+                NOW_MS + RequestValidator.MAX_DEADLINE_AHEAD_MS, null, "c".repeat(RequestValidator.MAX_CACHE_SALT_LENGTH),
+                null)).engineRequest().priority()).isEqualTo(RequestValidator.MIN_PRIORITY);
+    }
+
+    @Test
     void aPassedDeadlineIsAnErrorButNotADeadLetter() {
         CompletionRequest r = new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null,
                 null, null, null, NOW_MS - 1, null, null, null);

@@ -25,7 +25,7 @@ class DeadLetterIT {
     static void start() {
         topics = TestKafka.topics("dlq-" + UUID.randomUUID().toString().substring(0, 8), 2);
         service = HerdService.start("dead-letter", topics, HerdService.env("HERD_MAX_MODEL_LEN", "256",
-                "HERD_MAX_TOKENS_LIMIT", "128"));
+                "HERD_MAX_TOKENS_LIMIT", "128", "HERD_REPLY_TO_ALLOWED", topics.responses().replace(".", "\\.") + "\\..+"));
         client = new TopicClient(List.of(topics.responses(), topics.dlq()));
     }
 
@@ -48,7 +48,13 @@ class DeadLetterIT {
         cases.put(p + "max0", new String[] {"{\"id\":\"" + p + "max0\",\"prompt\":\"x\",\"max_tokens\":0}", "invalid_max_tokens"});
         cases.put(p + "maxbig", new String[] {"{\"id\":\"" + p + "maxbig\",\"prompt\":\"x\",\"max_tokens\":100000}", "invalid_max_tokens"});
         cases.put(p + "model", new String[] {"{\"id\":\"" + p + "model\",\"prompt\":\"x\",\"model\":\"gpt-9\"}", "unknown_model"});
-        cases.put(p + "replyto", new String[] {"{\"id\":\"" + p + "replyto\",\"prompt\":\"x\",\"reply_to\":\"no.such.topic\"}", "unknown_reply_topic"});
+        cases.put(p + "replyto", new String[] {"{\"id\":\"" + p + "replyto\",\"prompt\":\"x\",\"reply_to\":\""
+                + topics.responses() + ".no-such-tenant\"}", "unknown_reply_topic"});
+        cases.put(p + "replyreq", new String[] {"{\"id\":\"" + p + "replyreq\",\"prompt\":\"x\",\"reply_to\":\""
+                + topics.requests() + "\"}", "reply_to_not_allowed"});
+        cases.put(p + "replyother", new String[] {"{\"id\":\"" + p + "replyother\",\"prompt\":\"x\",\"reply_to\":\"other.team\"}",
+                "reply_to_not_allowed"});
+        cases.put(p + "priority", new String[] {"{\"id\":\"" + p + "priority\",\"prompt\":\"x\",\"priority\":-2147483648}", "invalid_parameter"});
         for (var c : cases.entrySet()) client.send(topics.requests(), c.getKey(), c.getValue()[0]);
         String keyless = "{\"prompt\": 1}";
         client.send(topics.requests(), null, keyless);
@@ -76,7 +82,7 @@ class DeadLetterIT {
             assertThat(events.getFirst().path("attempt").asInt()).isEqualTo(1);
         }
         assertThat(client.all(topics.dlq()).stream().filter(r -> keyless.equals(r.value())).findFirst().orElseThrow()
-                .headers()).containsEntry("herd-dlq-code", "invalid_type");
+                .headers()).containsEntry("herd-dlq-code", "invalid_request");
         Streams.assertWellFormed(good, Streams.result(client.events(topics.responses(), good)));
         assertThat(StreamingIT.metric(service, "herd_dlq_records_total")).isGreaterThanOrEqualTo(cases.size() + 1);
     }

@@ -33,11 +33,13 @@ final class HerdService implements AutoCloseable {
 
     private final Process process;
     private final int httpPort;
+    private final int managementPort;
     private final Path log;
 
-    private HerdService(Process process, int httpPort, Path log) {
+    private HerdService(Process process, int httpPort, int managementPort, Path log) {
         this.process = process;
         this.httpPort = httpPort;
+        this.managementPort = managementPort;
         this.log = log;
     }
 
@@ -51,6 +53,7 @@ final class HerdService implements AutoCloseable {
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: run ./mvnw package first");
         Path model = demoModel();
         int port = freePort();
+        int managementPort = freePort();
         Path logDir = PROJECT.resolve("target/it-logs");
         try {
             Files.createDirectories(logDir);
@@ -71,13 +74,14 @@ final class HerdService implements AutoCloseable {
                 ? extraEnv.get("KAFKA_BOOTSTRAP_SERVERS") : TestKafka.bootstrap());
         env.put("HERD_MODEL_DIR", model.toString());
         env.put("HERD_HTTP_PORT", String.valueOf(port));
+        env.put("HERD_MANAGEMENT_PORT", String.valueOf(managementPort));
         env.put("HERD_DATA_DIR", PROJECT.resolve("target/it-data").toString());
         env.put("HERD_KV_CACHE_BYTES", String.valueOf(64L << 20));
         env.put("HERD_CONSUMER_GROUP", topics.requests() + ".group");
         env.putAll(topics.env());
         env.putAll(extraEnv);
         try {
-            HerdService service = new HerdService(pb.start(), port, log);
+            HerdService service = new HerdService(pb.start(), port, managementPort, log);
             service.awaitReady();
             return service;
         } catch (IOException e) {
@@ -88,7 +92,7 @@ final class HerdService implements AutoCloseable {
     private void awaitReady() {
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500)).until(() -> {
             if (!process.isAlive()) throw new IllegalStateException("service exited with " + process.exitValue() + "; see " + log);
-            return httpStatus("/q/health/ready") == 200;
+            return managementStatus("/q/health/ready") == 200;
         });
     }
 
@@ -100,9 +104,26 @@ final class HerdService implements AutoCloseable {
         }
     }
 
-    HttpResponse<String> http(String path) throws IOException {
+    /** Status of a GET on the management port (health, metrics); -1 when it does not answer. */
+    int managementStatus(String path) {
+        try {
+            return management(path).statusCode();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** GET on the API port. */
+    HttpResponse<String> http(String path) throws IOException { return get(httpPort, path); }
+
+    /** GET on the management port ({@code /q/health/*}, {@code /q/metrics}). */
+    HttpResponse<String> management(String path) throws IOException { return get(managementPort, path); }
+
+    int httpPort() { return httpPort; }
+
+    private static HttpResponse<String> get(int port, String path) throws IOException {
         try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
-            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + path))
+            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

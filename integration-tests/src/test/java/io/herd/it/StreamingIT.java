@@ -153,11 +153,11 @@ class StreamingIT {
             assertThat(metric("herd_records_in_total")).isGreaterThan(0);
             assertThat(metric("herd_records_out_total")).isGreaterThan(0);
         });
-        String body = service.http("/q/metrics").body();
+        String body = service.management("/q/metrics").body();
         assertThat(body).contains("herd_inter_token_latency_seconds_bucket", "herd_num_requests_running",
                 "herd_num_requests_waiting", "herd_kv_cache_usage_perc", "herd_prefix_cache_queries_total",
                 "herd_prefix_cache_hits_total", "herd_dlq_records_total");
-        assertThat(service.httpStatus("/q/health/live")).isEqualTo(200);
+        assertThat(service.managementStatus("/q/health/live")).isEqualTo(200);
     }
 
     @Test
@@ -200,7 +200,7 @@ class StreamingIT {
     }
 
     static double metric(HerdService service, String name) throws Exception {
-        String body = service.http("/q/metrics").body();
+        String body = service.management("/q/metrics").body();
         double sum = 0;
         boolean found = false;
         for (String line : body.split("\n")) {
