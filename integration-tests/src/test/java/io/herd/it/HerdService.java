@@ -164,10 +164,7 @@ final class HerdService implements AutoCloseable {
     long pid() { return process.pid(); }
 
     /** The liveness probe's HTTP status (-1 when it does not answer). */
-    int liveness() { return httpStatus("/q/health/live"); }
-
-    /** The API port (HERD_HTTP_PORT). */
-    int port() { return httpPort; }
+    int liveness() { return managementStatus("/q/health/live"); }
 
     /** The exit code once the process ended. */
     int exitValue() { return process.exitValue(); }

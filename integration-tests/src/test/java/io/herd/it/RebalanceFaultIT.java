@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RebalanceFaultIT {
 
     /** Requests a second and tokens each: a light load that keeps a few requests in flight on 2 cores. */
-    private static final double RATE = 3;
+    private static final double RATE = 2;
     private static final int MAX_TOKENS = 24;
 
     static FaultRig rig;
@@ -124,7 +124,8 @@ class RebalanceFaultIT {
     void brokerKilledAndRestartedAfterThirtySeconds() throws Exception {
         if (rig.cluster.running().isEmpty()) rig.cluster.start(0);
         rig.load.startSteady("brokerkill", RATE, MAX_TOKENS);
-        pause(Duration.ofSeconds(4));
+        pause(Duration.ofSeconds(3));
+        streamsMidway("brokerkill");
         rig.broker.kill();
         pause(Duration.ofSeconds(30));
         rig.broker.launch();
@@ -139,12 +140,31 @@ class RebalanceFaultIT {
         if (rig.cluster.running().isEmpty()) rig.cluster.start(0);
         rig.load.startSteady("outage", 0.3, MAX_TOKENS);
         pause(Duration.ofSeconds(3));
+        streamsMidway("outage");
         rig.broker.kill();
         pause(Duration.ofSeconds(180));
         rig.broker.launch();
         pause(Duration.ofSeconds(3));
         finish("outage", "broker down 3 min", new FaultInvariants.Expect(), Duration.ofSeconds(240),
                 "instances " + rig.cluster.running());
+    }
+
+    /**
+     * Long streams that are surely mid-way when the fault hits: four requests of 300 tokens, and a wait (bounded) until
+     * one of them streams deltas.
+     */
+    private static void streamsMidway(String scenario) throws Exception {
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String id = FaultLoad.newId(scenario);
+            rig.load.sendNow(id, FaultLoad.request(id, "A long walk of llama " + i, 300));
+            ids.add(id);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && ids.stream().noneMatch(id -> rig.observer.events(rig.topics.responses(), id)
+                .stream().anyMatch(e -> e.path("type").asText().equals("delta")))) {
+            Thread.sleep(50);
+        }
     }
 
     private static int[] missing(int size) {
