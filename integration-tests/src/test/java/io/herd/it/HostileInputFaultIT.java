@@ -298,6 +298,7 @@ class HostileInputFaultIT {
         }
         rig.load.flushBulk();
         double sendSeconds = (System.nanoTime() - t0) / 1e9;
+        threadDump(service(), "cancel-flood");
         // And one stream that starts after the flood, while the cancels are still remembered.
         String after = FaultLoad.newId("cancels");
         rig.load.sendNow(after, FaultLoad.request(after, "A stream after the flood", maxTokens));
@@ -305,9 +306,12 @@ class HostileInputFaultIT {
         boolean all = rig.invariants.awaitFinished(ids, Duration.ofSeconds(90));
         FaultInvariants.Report report = rig.invariants.check("100,000 cancels for unknown ids", ids, new FaultInvariants.Expect());
         FaultSummary.record(report, String.format("itl p50 ms alone %.1f, loud %.1f, mid-flood %.1f, after %.1f;"
-                        + " client e2e s alone %.2f, loud %.2f, mid-flood %.2f, after %.2f (cancels sent in %.1f s)%s",
+                        + " client e2e s alone %.2f, loud %.2f, mid-flood %.2f, after %.2f; service ttft ms %s"
+                        + " (cancels sent in %.1f s)%s",
                 medianItl(quiet), medianItl(loud), medianItl(during), medianItl(after), clientSeconds(quiet),
-                clientSeconds(loud), clientSeconds(during), clientSeconds(after), sendSeconds, all ? "" : "; not all finished"));
+                clientSeconds(loud), clientSeconds(during), clientSeconds(after),
+                List.of(quiet, loud, during, after).stream().map(HostileInputFaultIT::ttftMs).toList(),
+                sendSeconds, all ? "" : "; not all finished"));
         report.assertClean();
         assertThat(sends).allMatch(f -> f.isDone() && !f.isCompletedExceptionally());
         // "Not moved materially": the 2 shared cores also carry the flood's producer, so allow CPU noise, not seconds.
@@ -315,6 +319,25 @@ class HostileInputFaultIT {
         for (String id : List.of(loud, during, after)) {
             assertThat(medianItl(id)).as("median inter-token latency of %s", id).isLessThan(3 * base + 10);
             assertThat(clientSeconds(id)).as("send to done of %s, seen by the client", id).isLessThan(3 * clientSeconds(quiet) + 2);
+        }
+    }
+
+    private static long ttftMs(String id) {
+        return rig.observer.events(rig.topics.responses(), id).stream().filter(e -> e.path("type").asText().equals("done"))
+                .mapToLong(e -> Math.round(e.path("timings").path("ttft_ms").asDouble(-1))).findFirst().orElse(-1);
+    }
+
+    /** Where the service's threads are, next to its log (evidence when a flood slows it). */
+    private static void threadDump(HerdService s, String label) {
+        try {
+            Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(s.pid()), "Thread.print").redirectErrorStream(true)
+                    .redirectOutput(s.log().resolveSibling(s.log().getFileName() + "." + label + ".threads.txt").toFile()).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
+        } catch (IOException e) {
+            System.out.println("[fault-suite] no thread dump: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
