@@ -37,7 +37,8 @@ final class EventObserver implements AutoCloseable {
         }
     }
 
-    private final List<Seen> all = new CopyOnWriteArrayList<>();
+    /** Per topic, in arrival order; appended under the list's lock (a flood of 100,000 records must stay O(1) each). */
+    private final Map<String, List<Seen>> byTopic = new ConcurrentHashMap<>();
     private final Map<String, List<Seen>> byKey = new ConcurrentHashMap<>();
     private final Thread reader;
     private volatile boolean closed;
@@ -69,7 +70,11 @@ final class EventObserver implements AutoCloseable {
                             headers.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
                         }
                         Seen seen = new Seen(r.topic(), r.partition(), r.offset(), r.key(), r.value(), headers, System.nanoTime());
-                        all.add(seen);
+                        byTopic.computeIfAbsent(r.topic(), t -> new ArrayList<>());
+                        List<Seen> list = byTopic.get(r.topic());
+                        synchronized (list) {
+                            list.add(seen);
+                        }
                         if (r.key() != null) byKey.computeIfAbsent(r.key(), k -> new CopyOnWriteArrayList<>()).add(seen);
                     }
                 }
@@ -92,7 +97,10 @@ final class EventObserver implements AutoCloseable {
 
     List<Seen> all(String topic) {
         check();
-        return all.stream().filter(r -> r.topic().equals(topic)).toList();
+        List<Seen> list = byTopic.getOrDefault(topic, List.of());
+        synchronized (list) {
+            return List.copyOf(list);
+        }
     }
 
     private void check() {
