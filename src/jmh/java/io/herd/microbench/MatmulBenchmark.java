@@ -101,7 +101,7 @@ public class MatmulBenchmark {
                 case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
                 case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
                 case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
-                case Q8 -> throw new IllegalArgumentException("Q8 is quantized from BF16");
+                case Q8, GGML_BLOCKS -> throw new IllegalArgumentException("Q8 is quantized from BF16");
             }
         }
         return seg;

@@ -9,18 +9,23 @@ import io.herd.ffi.CudaAvailability;
 import io.herd.ffi.HerdKernels;
 import io.herd.model.CpuForwardPass;
 import io.herd.model.ForwardPass;
+import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
-import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
 import io.herd.model.Precision;
 import io.herd.model.WeightQuantization;
 import io.herd.model.gpu.CudaForwardPass;
 import io.herd.runner.KvCacheSizing;
 import io.herd.runner.ModelRunner;
+import io.herd.tokenizer.Tokenizer;
 import io.herd.weights.SafetensorsCheckpoint;
+import io.herd.model.vision.ImageEmbedder;
+import io.herd.model.vision.Llama4VisionConfigParser;
+import io.herd.model.vision.Llama4VisionWeights;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Locale;
 
 /**
@@ -58,14 +63,14 @@ public final class EngineAssembly implements AutoCloseable {
                            int queueCapacity, Precision precision, WeightQuantization quantization,
                            Backend backend, String gpuWeightFormat) {}
 
-    private final SafetensorsCheckpoint checkpoint;
+    private final Llama4Checkpoint checkpoint;
     private final ForwardPass forwardPass;
     private final CudaDevice device;
     private final EngineCore engine;
     private final Llama4Config config;
     private final String backendDescription;
 
-    private EngineAssembly(SafetensorsCheckpoint checkpoint, ForwardPass forwardPass, CudaDevice device, EngineCore engine,
+    private EngineAssembly(Llama4Checkpoint checkpoint, ForwardPass forwardPass, CudaDevice device, EngineCore engine,
                            Llama4Config config, String backendDescription) {
         this.checkpoint = checkpoint;
         this.forwardPass = forwardPass;
@@ -76,15 +81,17 @@ public final class EngineAssembly implements AutoCloseable {
     }
 
     public static EngineAssembly open(Path modelDir, String modelId, Settings s) {
-        Llama4Config config = Llama4ConfigParser.parse(modelDir.resolve("config.json"));
-        SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(modelDir);
+        Llama4Checkpoint checkpoint = Llama4Checkpoint.open(modelDir);
+        Llama4Config config = checkpoint.config();
         CudaDevice device = null;
         try {
             int maxModelLength = Math.min(s.maxModelLength(), config.maxPositionEmbeddings());
             KvCacheConfig kv = KvCacheConfig.ofBytes(s.kvCacheBytes());
             ForwardPass forwardPass;
             String description;
-            if (useCuda(s.backend())) {
+            if (checkpoint.isGguf() && s.backend() == Backend.CUDA)
+                throw new IllegalStateException(modelDir + " is a GGUF model, which Herd runs on the CPU backend only");
+            if (!checkpoint.isGguf() && useCuda(s.backend())) {
                 boolean kvBf16 = s.precision() == Precision.BF16;
                 ForwardPass.KvCacheSpec spec = KvCacheSizing.plan(config, kvBf16 ? 2 : Float.BYTES, kv, maxModelLength);
                 device = CudaDevice.open(0);
@@ -92,11 +99,11 @@ public final class EngineAssembly implements AutoCloseable {
                 var options = new CudaForwardPass.Options(format, GPU_QUANT_GROUP, kvBf16, spec.blockSize(),
                         spec.nGlobalBlocks(), spec.nChunkedBlocks(), s.maxNumBatchedTokens() + s.maxNumSeqs(),
                         s.maxNumSeqs(), Math.ceilDiv(maxModelLength, spec.blockSize()) + 1, GPU_LOGIT_ROWS, true);
-                forwardPass = CudaForwardPass.load(device, config, checkpoint, options);
+                forwardPass = CudaForwardPass.load(device, config, checkpoint.safetensors(), options);
                 description = "cuda (" + device.info().name() + ", weights " + (format == null ? "as stored" : format) + ")";
             } else {
                 ForwardPass.KvCacheSpec spec = KvCacheSizing.plan(config, Float.BYTES, kv, maxModelLength);
-                Llama4Weights weights = Llama4Weights.load(checkpoint, config, s.quantization());
+                Llama4Weights weights = checkpoint.weights(s.quantization());
                 forwardPass = new CpuForwardPass(weights, KvCacheSizing.blocks(spec), s.precision());
                 description = "cpu (" + s.precision() + ", " + s.quantization() + ")";
             }
@@ -127,7 +134,29 @@ public final class EngineAssembly implements AutoCloseable {
 
     public EngineCore engine() { return engine; }
 
+    /**
+     * The vision tower of a {@code Llama4ForConditionalGeneration} checkpoint, from the same memory-mapped files;
+     * empty for text-only checkpoints and on the CUDA backend, which does not take image features yet.
+     */
+    public Optional<ImageEmbedder> imageEmbedder(Path modelDir) {
+        // GGUF files hold the text model only (llama.cpp keeps the vision tower in a separate projector file).
+        if (!(forwardPass instanceof CpuForwardPass) || checkpoint.isGguf()
+                || !Llama4VisionWeights.present(checkpoint.safetensors())) {
+            return Optional.empty();
+        }
+        return Llama4VisionConfigParser.parse(modelDir.resolve("config.json"))
+                .map(v -> new ImageEmbedder(Llama4VisionWeights.load(checkpoint.safetensors(), v)));
+    }
+
     public Llama4Config config() { return config; }
+
+    /** The model's tokenizer (its folder's file, or a GGUF's own vocabulary). */
+    public Tokenizer tokenizer() {
+        Tokenizer t = checkpoint.tokenizerOrNull();
+        if (t == null) throw new IllegalStateException(checkpoint.location() + " has no tokenizer (tokenizer.model, "
+                + "tokenizer.json, or a GGUF vocabulary)");
+        return t;
+    }
 
     /** Which backend runs the model, for logs. */
     public String backendDescription() { return backendDescription; }

@@ -142,6 +142,13 @@ public interface HerdConfig {
 
         Outage outage();
 
+        /**
+         * On a clean shutdown, remove this static member from the group so its partitions move at once (new pods
+         * come under new names); false keeps them waiting for a restart under the same group.instance.id.
+         */
+        @WithDefault("true")
+        boolean leaveGroupOnShutdown();
+
         /** How long the brokers may leave every write unacknowledged before the pod says so. */
         interface Outage {
             /** Readiness turns false past this (the producers keep every write meanwhile). */

@@ -5,6 +5,11 @@ import io.herd.engine.EngineWarmUp;
 import io.herd.engine.InferenceEngine;
 import io.herd.model.DemoModel;
 import io.herd.serving.PromptCodec;
+import io.herd.image.ImageLimits;
+import io.herd.image.Llama4ImageProcessor;
+import io.herd.image.Llama4ImageProcessorConfig;
+import io.herd.serving.ImagePrompts;
+import io.herd.serving.VisionPromptBuilder;
 import io.herd.serving.TokenizerPromptCodec;
 import io.herd.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -34,12 +39,14 @@ public class ModelHost {
 
     private volatile EngineAssembly assembly;
     private volatile PromptCodec codec;
+    private volatile ImagePrompts imagePrompts;
     private volatile String modelName;
 
     private synchronized void load() {
         if (assembly != null) return;
         Path dir = config.model().dir().orElseGet(() -> ensureDemoModel(config.dataDir().resolve("demo-model")));
-        if (!Files.isDirectory(dir)) throw new IllegalStateException("model folder " + dir.toAbsolutePath() + " does not exist");
+        if (!Files.isDirectory(dir) && !Files.isRegularFile(dir))
+            throw new IllegalStateException("model folder or GGUF file " + dir.toAbsolutePath() + " does not exist");
         String name = config.model().name().orElse(dir.toAbsolutePath().normalize().getFileName().toString());
         long t0 = System.nanoTime();
         HerdConfig.Engine e = config.engine();
@@ -47,8 +54,14 @@ public class ModelHost {
                 e.maxNumSeqs(), e.maxNumBatchedTokens(), e.queueCapacity(), e.precision(), e.quantization(),
                 EngineAssembly.Backend.parse(config.compute().backend()), config.compute().gpuWeightFormat()));
         warmUp(a, e.warmUpTimeoutMillis());
-        Tokenizer tokenizer = Tokenizer.load(dir);
+        Tokenizer tokenizer = a.tokenizer();
         codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
+        Path preprocessor = dir.resolve("preprocessor_config.json");
+        imagePrompts = !Files.isRegularFile(preprocessor) ? null : a.imageEmbedder(dir)
+                .map(embedder -> (ImagePrompts) new VisionPromptBuilder(tokenizer, ImageLimits.DEFAULT,
+                        new Llama4ImageProcessor(Llama4ImageProcessorConfig.parse(preprocessor)), embedder, a.config().dModel()))
+                .orElse(null);
+        if (imagePrompts != null) LOG.infof("model %s accepts images (vision tower loaded)", name);
         modelName = name;
         registerMetrics(a.engine());
         assembly = a;
@@ -83,6 +96,12 @@ public class ModelHost {
     public PromptCodec codec() {
         load();
         return codec;
+    }
+
+    /** Turns image content parts into prompts; null when the model has no vision tower (or runs on the GPU). */
+    public ImagePrompts imagePrompts() {
+        load();
+        return imagePrompts;
     }
 
     public String modelName() {

@@ -49,7 +49,7 @@ public final class ServingProducers {
         HerdConfig.Serving s = config.serving();
         ServingLimits limits = new ServingLimits(model.engine().maxModelLength(), s.maxTokensLimit(), s.defaultMaxTokens(),
                 Set.of(model.modelName()), s.maxStopStrings());
-        return new RequestValidator(limits, model.codec());
+        return new RequestValidator(limits, model.codec(), model.imagePrompts());
     }
 
     @Produces

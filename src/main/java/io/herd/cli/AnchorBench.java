@@ -2,7 +2,7 @@ package io.herd.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.herd.cli.gguf.GgmlType;
+import io.herd.compute.GgmlType;
 import io.herd.cli.gguf.GgufWriter;
 import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.model.Llama4Config;

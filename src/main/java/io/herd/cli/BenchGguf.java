@@ -1,6 +1,6 @@
 package io.herd.cli;
 
-import io.herd.cli.gguf.GgmlType;
+import io.herd.compute.GgmlType;
 import io.herd.cli.gguf.GgufWriter;
 import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.model.Llama4Config;

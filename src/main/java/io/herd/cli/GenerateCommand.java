@@ -6,20 +6,20 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.herd.model.CpuForwardPass;
 import io.herd.model.KvCacheConfig;
+import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
-import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
 import io.herd.model.SingleSequence;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
+import io.herd.serving.ImagePrompts;
 import io.herd.tokenizer.ChatFormat;
 import io.herd.tokenizer.ChatMessage;
 import io.herd.tokenizer.Role;
 import io.herd.tokenizer.StreamingDetokenizer;
 import io.herd.tokenizer.Tokenizer;
 import io.herd.weights.CheckpointFormatException;
-import io.herd.weights.SafetensorsCheckpoint;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -67,10 +67,22 @@ final class GenerateCommand {
 
     private int generate(GenerateOptions options) {
         Path dir = options.modelDir();
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--model " + dir + " is not a directory");
-        Llama4Config config = Llama4ConfigParser.parse(dir);
-        Tokenizer tokenizer = Tokenizer.isPresent(dir) ? Tokenizer.load(dir) : null;
-        int[] prompt = prompt(options, tokenizer);
+        if (!Files.isDirectory(dir) && !Llama4Checkpoint.isGguf(dir))
+            throw new IllegalArgumentException("--model " + dir + " is neither a directory nor a .gguf file");
+        try (Llama4Checkpoint checkpoint = Llama4Checkpoint.open(dir)) {
+            return generate(options, checkpoint);
+        }
+    }
+
+    private int generate(GenerateOptions options, Llama4Checkpoint checkpoint) {
+        Llama4Config config = checkpoint.config();
+        Tokenizer tokenizer = checkpoint.tokenizerOrNull();
+        // Images come with safetensors checkpoints that have a vision tower (a GGUF holds the text model only).
+        ImagePrompts.Encoded withImages = options.chatFile() != null && tokenizer != null && !checkpoint.isGguf()
+                && ImageChat.hasImages(options.chatFile())
+                ? ImageChat.encode(options.chatFile(), checkpoint.location(), config, tokenizer, checkpoint.safetensors())
+                : null;
+        int[] prompt = withImages != null ? withImages.ids() : prompt(options, tokenizer);
         for (int id : prompt) {
             if (id >= config.vocabSize()) {
                 throw new IllegalArgumentException("prompt token " + id + " is outside the model's vocabulary of "
@@ -88,16 +100,14 @@ final class GenerateCommand {
                 options.minP(), options.seed(), 1f, 0f, 0f, stopIds, options.maxTokens(), options.json(),
                 options.json() ? options.topLogprobs() : 0);
         Sampler sampler = new Sampler(params, config.vocabSize(), prompt);
-        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
-            Llama4Weights weights = Llama4Weights.load(checkpoint, config, options.quantization());
-            KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
-            try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
-                    Runtime.getRuntime().availableProcessors())) {
-                Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
-                Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
-                        options.maxTokens(), stopIds, output::token);
-                output.finish(result, prompt);
-            }
+        Llama4Weights weights = checkpoint.weights(options.quantization());
+        KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
+        try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
+                Runtime.getRuntime().availableProcessors())) {
+            Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);
+            Generation.Result result = Generation.run(new SingleSequence(forwardPass), sampler, prompt,
+                    withImages == null ? null : withImages.embeddings().compute(), options.maxTokens(), stopIds, output::token);
+            output.finish(result, prompt);
         }
         return 0;
     }
@@ -111,8 +121,8 @@ final class GenerateCommand {
     private static int[] prompt(GenerateOptions options, Tokenizer tokenizer) {
         if (options.promptTokens() != null) return options.promptTokens();
         if (tokenizer == null) {
-            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json; "
-                    + "give the prompt as --prompt-tokens");
+            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer.model or tokenizer.json (nor a GGUF "
+                    + "vocabulary); give the prompt as --prompt-tokens");
         }
         if (options.promptText() != null) return tokenizer.encode(options.promptText(), true, false);
         return new ChatFormat(tokenizer).encodeDialogPrompt(readDialog(options.chatFile()));

@@ -21,7 +21,7 @@ record GenerateOptions(Path modelDir, String promptText, int[] promptTokens, Pat
                        Precision precision, WeightQuantization quantization, boolean json) {
 
     static final String USAGE = """
-            usage: herd generate --model DIR (--prompt TEXT | --prompt-tokens 1,2,3 | --chat FILE.json)
+            usage: herd generate --model DIR|FILE.gguf (--prompt TEXT | --prompt-tokens 1,2,3 | --chat FILE.json)
                                  [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]
                                  [--top-logprobs K] [--precision f32|bf16] [--quant none|q8] [--json]
               --prompt TEXT          plain text after <|begin_of_text|>; special-token strings stay text

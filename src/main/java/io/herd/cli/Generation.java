@@ -1,5 +1,6 @@
 package io.herd.cli;
 
+import io.herd.model.ForwardPass;
 import io.herd.model.SingleSequence;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.TokenLogprobs;
@@ -29,10 +30,16 @@ final class Generation {
 
     static Result run(SingleSequence sequence, Sampler sampler, int[] prompt, int maxTokens, int[] stopIds,
                       TokenListener listener) {
+        return run(sequence, sampler, prompt, null, maxTokens, stopIds, listener);
+    }
+
+    /** As above, with rows that replace some prompt tokens' embeddings (image features), or null. */
+    static Result run(SingleSequence sequence, Sampler sampler, int[] prompt, ForwardPass.InputEmbeddings promptEmbeddings,
+                      int maxTokens, int[] stopIds, TokenListener listener) {
         int[] completion = new int[maxTokens];
         long start = System.nanoTime();
         long firstTokenAt = 0;
-        float[] logits = sequence.prefill(prompt);
+        float[] logits = sequence.append(prompt, 1, promptEmbeddings);
         int n = 0;
         FinishReason reason = FinishReason.LENGTH;
         while (n < maxTokens) {

@@ -12,7 +12,6 @@ import io.herd.model.WeightQuantization;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.TokenizerPromptCodec;
-import io.herd.tokenizer.Tokenizer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -202,6 +201,7 @@ public final class KafkaBenchCommand {
                 putMs(r, "sent_at_ms", (t.sentNanos() - t0) / 1e6);
                 putMs(r, "ttft_ms", t.ttftMs());
                 if (!Double.isNaN(t.serverTtftMs())) putMs(r, "server_ttft_ms", t.serverTtftMs());
+                if (!Double.isNaN(t.firstDeltaHopMs())) putMs(r, "first_delta_hop_ms", t.firstDeltaHopMs());
                 putMs(r, "e2e_ms", t.endToEndMs());
                 r.put("tokens", t.tokens());
                 r.put("deltas", t.deltas());
@@ -329,9 +329,10 @@ public final class KafkaBenchCommand {
                 while (running) {
                     var records = consumer.poll(Duration.ofMillis(100));
                     long now = System.nanoTime(); // arrival at the client: one instant for the whole fetch
+                    long nowMs = System.currentTimeMillis();
                     for (ConsumerRecord<String, String> r : records) {
                         Pending p = r.key() == null ? null : pending.get(r.key());
-                        if (p != null) onEvent(p, r.value(), now);
+                        if (p != null) onEvent(p, r.value(), now, nowMs - r.timestamp());
                     }
                 }
             } catch (WakeupException e) {
@@ -347,7 +348,7 @@ public final class KafkaBenchCommand {
             }
         }
 
-        private void onEvent(Pending p, String value, long now) {
+        private void onEvent(Pending p, String value, long now, long hopMs) {
             JsonNode e;
             try {
                 e = mapper.readTree(value);
@@ -363,7 +364,10 @@ public final class KafkaBenchCommand {
             StreamTimeline t = p.timeline();
             switch (e.path("type").asText()) {
                 case "started" -> t.started(e.path("prompt_tokens").asInt(-1), e.path("cached_tokens").asInt(-1));
-                case "delta" -> t.tokensArrived(now, e.path("token_ids").size());
+                case "delta" -> {
+                    if (e.path("token_ids").size() > 0) t.firstDeltaHopMs(hopMs);
+                    t.tokensArrived(now, e.path("token_ids").size());
+                }
                 case "done" -> {
                     JsonNode ttft = e.path("timings").path("ttft_ms");
                     if (ttft.isNumber()) t.serverTtftMs(ttft.asDouble());
@@ -449,7 +453,7 @@ public final class KafkaBenchCommand {
             String name = o.model().toAbsolutePath().normalize().getFileName().toString();
             EngineAssembly assembly = EngineAssembly.open(o.model(), name, s);
             try {
-                TokenizerPromptCodec codec = new TokenizerPromptCodec(Tokenizer.load(o.model()), assembly.config().eosTokenIds());
+                TokenizerPromptCodec codec = new TokenizerPromptCodec(assembly.tokenizer(), assembly.config().eosTokenIds());
                 SamplingParams sampling = new SamplingParams(0f, 1f, 0, 0f, 0L, 1f, 0f, 0f, codec.stopTokenIds(),
                         o.maxTokens(), false, 0);
                 return new EngineTarget(assembly, codec.encodePrompt(o.prompt()), sampling, s);

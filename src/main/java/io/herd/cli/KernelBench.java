@@ -128,7 +128,7 @@ final class KernelBench {
                 case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
                 case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
                 case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
-                case Q8 -> throw new IllegalArgumentException("Q8 is made by quantizeQ8");
+                case Q8, GGML_BLOCKS -> throw new IllegalArgumentException("Q8 is made by quantizeQ8");
             }
         }
         return seg;

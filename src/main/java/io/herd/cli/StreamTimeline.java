@@ -25,6 +25,7 @@ public final class StreamTimeline {
     private String finishReason;
     private String error;
     private double serverTtftMs = Double.NaN;
+    private double firstDeltaHopMs = Double.NaN;
     private double[] serverInterTokenMs = new double[0];
 
     public StreamTimeline(String id, long sentNanos) {
@@ -33,6 +34,16 @@ public final class StreamTimeline {
     }
 
     public String id() { return id; }
+
+    /**
+     * Milliseconds from the service's producer creating the first delta record (its CreateTime) to its arrival here:
+     * the way back alone, which splits client TTFT − service TTFT into the way in and the way back (same host clock).
+     */
+    public void firstDeltaHopMs(double ms) {
+        if (Double.isNaN(firstDeltaHopMs)) firstDeltaHopMs = ms;
+    }
+
+    public double firstDeltaHopMs() { return firstDeltaHopMs; }
 
     public void started(int promptTokens, int cachedTokens) {
         this.promptTokens = promptTokens;

@@ -1,7 +1,10 @@
 package io.herd.cli;
 
+import io.herd.model.Llama4Checkpoint;
 import io.herd.tokenizer.ChatFormat;
 import io.herd.tokenizer.Tokenizer;
+import io.herd.weights.CheckpointFormatException;
+import io.herd.weights.gguf.GgufCheckpoint;
 
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -16,7 +19,7 @@ import java.util.stream.Collectors;
  */
 final class TokenizeCommand {
     static final String USAGE = """
-            usage: herd tokenize --model DIR (--text TEXT | --chat FILE.json | --decode 1,2,3) [--bos] [--pieces]
+            usage: herd tokenize --model DIR|FILE.gguf (--text TEXT | --chat FILE.json | --decode 1,2,3) [--bos] [--pieces]
               --text TEXT      encode plain text (special-token strings stay text); --bos puts <|begin_of_text|> first
               --chat FILE      encode a dialog in the Llama 4 chat format, generation prompt included
               --decode IDS     print the text of comma-separated ids
@@ -70,7 +73,7 @@ final class TokenizeCommand {
             return 2;
         }
         try {
-            Tokenizer tokenizer = Tokenizer.load(model);
+            Tokenizer tokenizer = load(model);
             if (decode != null) {
                 int[] ids;
                 try {
@@ -89,9 +92,17 @@ final class TokenizeCommand {
                 out.println(Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(",")));
             }
             return 0;
-        } catch (IllegalArgumentException | UncheckedIOException e) {
+        } catch (IllegalArgumentException | UncheckedIOException | CheckpointFormatException e) {
             err.println("herd tokenize: " + e.getMessage());
             return 1;
+        }
+    }
+
+    /** A folder's tokenizer file, or a GGUF's own vocabulary. */
+    private static Tokenizer load(Path model) {
+        if (!Llama4Checkpoint.isGguf(model)) return Tokenizer.load(model);
+        try (GgufCheckpoint gguf = GgufCheckpoint.open(model)) {
+            return Llama4Checkpoint.tokenizerOf(gguf.metadata());
         }
     }
 }

@@ -2,6 +2,7 @@ package io.herd.compute;
 
 import io.herd.compute.cpu.CpuMatrix;
 import io.herd.compute.cpu.CpuThreadPool;
+import io.herd.compute.cpu.GgmlBlockMatrix;
 import io.herd.compute.cpu.Q8Matrix;
 
 import java.lang.foreign.Arena;
@@ -23,6 +24,24 @@ public final class Matrices {
     /** An input-major weight {@code [nIn, nOut]}, nOut contiguous (HF fused expert slices: y = x · W). */
     public static Matrix inputMajor(MemorySegment data, DType dtype, int nIn, int nOut) {
         return CpuMatrix.inputMajor(data, dtype, nIn, nOut, CpuThreadPool.shared());
+    }
+
+    /**
+     * A row-major {@code [nOut, nIn]} GGUF tensor of any type Herd decodes ({@link GgmlType#decodable()}): the float
+     * types on the same kernels as safetensors weights, the block formats on {@link GgmlBlockMatrix}.
+     */
+    public static Matrix ggml(MemorySegment data, GgmlType type, int nOut, int nIn) {
+        return switch (type) {
+            case F32 -> rowMajor(data, DType.F32, nOut, nIn);
+            case F16 -> rowMajor(data, DType.F16, nOut, nIn);
+            case BF16 -> rowMajor(data, DType.BF16, nOut, nIn);
+            default -> new GgmlBlockMatrix(data, type, nOut, nIn, CpuThreadPool.shared());
+        };
+    }
+
+    /** {@code top}'s outputs then {@code bottom}'s, over the same inputs (a fused gate|up from two tensors). */
+    public static Matrix stackRows(Matrix top, Matrix bottom) {
+        return new StackedRowsMatrix(top, bottom);
     }
 
     /**

@@ -1,6 +1,9 @@
 package io.herd.engine;
 
+import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
+
+import java.util.List;
 
 /**
  * A tokenized request handed to the engine.
@@ -12,6 +15,20 @@ import io.herd.model.sampling.SamplingParams;
  * @param deadlineNanos  {@link System#nanoTime()} after which the request fails with deadline_exceeded;
  *                       {@link Long#MAX_VALUE} for none
  * @param cacheSalt      tenant key mixed into prefix-cache hashes; null for the shared namespace
+ * @param multimodalSpans prompt spans whose KV depends on image content (their hashes join the block hashes)
+ * @param promptEmbeddings rows that replace the embeddings of some prompt tokens (image features on the
+ *                         {@code <|patch|>} positions, indices into the prompt), computed by the runner; or null
  */
 public record EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
-                            long deadlineNanos, String cacheSalt) {}
+                            long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
+                            PromptEmbeddings promptEmbeddings) {
+    public EngineRequest {
+        multimodalSpans = multimodalSpans == null ? List.of() : List.copyOf(multimodalSpans);
+    }
+
+    /** A text-only request. */
+    public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                         long deadlineNanos, String cacheSalt) {
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, List.of(), null);
+    }
+}

@@ -2,6 +2,7 @@ package io.herd.engine;
 
 import io.herd.engine.kv.BlockHash;
 import io.herd.engine.kv.IntList;
+import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
 
 import java.util.ArrayList;
@@ -30,6 +31,9 @@ public final class Request {
     final List<BlockHash> blockHashes = new ArrayList<>();
     private final BlockHash rootHash;
     private final int blockSize;
+    private final List<MultimodalSpan> multimodalSpans;
+    /** Image rows for prompt positions, handed to the runner with the request; null for text-only prompts. */
+    final PromptEmbeddings promptEmbeddings;
 
     RequestStatus status = RequestStatus.WAITING;
     int numComputedTokens;
@@ -47,6 +51,8 @@ public final class Request {
         this.arrivalSeq = arrivalSeq;
         this.rootHash = rootHash;
         this.blockSize = blockSize;
+        this.multimodalSpans = r.multimodalSpans();
+        this.promptEmbeddings = r.promptEmbeddings();
         this.tokens = IntList.of(promptTokens);
         extendHashes();
     }
@@ -74,7 +80,7 @@ public final class Request {
         if (blockHashes.size() >= nFull) return;
         BlockHash parent = blockHashes.isEmpty() ? rootHash : blockHashes.getLast();
         for (int i = blockHashes.size(); i < nFull; i++) {
-            parent = BlockHash.chain(parent, tokens, i * blockSize, (i + 1) * blockSize);
+            parent = BlockHash.chain(parent, tokens, i * blockSize, (i + 1) * blockSize, multimodalSpans);
             blockHashes.add(parent);
         }
     }

@@ -182,7 +182,7 @@ public final class Scheduler {
             if (!r.knownToRunner) {
                 r.knownToRunner = true;
                 newReqs.add(new SchedulerOutput.NewRequest(r.requestId, r.tokens.toArray(), r.sampling,
-                        t.globalIds(), t.chunkedIds(), nComputed, nNew));
+                        t.globalIds(), t.chunkedIds(), nComputed, nNew, r.promptEmbeddings));
             } else {
                 cachedReqs.add(new SchedulerOutput.CachedRequest(r.requestId, true, t.globalIds(), t.chunkedIds(),
                         t.nReleasedChunked(), nComputed, nNew));

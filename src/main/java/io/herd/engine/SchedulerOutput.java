@@ -28,7 +28,8 @@ public record SchedulerOutput(List<NewRequest> scheduledNewRequests, List<Cached
      * @param numScheduledTokens positions to run this step, from numComputedTokens on
      */
     public record NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
-                             int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens) {}
+                             int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
+                             PromptEmbeddings promptEmbeddings) {}
 
     /**
      * @param resumedFromPreemption true: the block tables are replaced by the new ids (the sequence restarts

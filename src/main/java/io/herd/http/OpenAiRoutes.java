@@ -59,9 +59,11 @@ public class OpenAiRoutes {
     void routes(@Observes Router router) {
         BodyLimitHandler limit = new BodyLimitHandler(bodyLimit.maxBytes());
         guard(router, apiKeys, limit);
-        router.post("/v1/completions").handler(limit.bodyHandler()).handler(ctx -> handle(ctx, false))
+        // Parsing, validation and tokenization of a body up to the limit take milliseconds: on a worker thread, never
+        // on the event loop that every other connection shares (unordered: requests do not wait for each other).
+        router.post("/v1/completions").handler(limit.bodyHandler()).blockingHandler(ctx -> handle(ctx, false), false)
                 .failureHandler(limit.failure());
-        router.post("/v1/chat/completions").handler(limit.bodyHandler()).handler(ctx -> handle(ctx, true))
+        router.post("/v1/chat/completions").handler(limit.bodyHandler()).blockingHandler(ctx -> handle(ctx, true), false)
                 .failureHandler(limit.failure());
         router.get("/v1/models").handler(this::models);
     }
@@ -119,15 +121,7 @@ public class OpenAiRoutes {
             request.put("logprobs", true);
         }
         request.put("id", id);
-        PreparedRequest prepared;
-        try {
-            prepared = validator.get().prepare(codec.get().decode(id, request.toString()));
-        } catch (RequestRejectedException e) {
-            error(ctx.response(), 400, e.code(), e.getMessage());
-            return;
-        }
-        String model = prepared.request().model() != null ? prepared.request().model()
-                : validator.get().limits().modelNames().iterator().next();
+        // The line is checked before the prompt is tokenized, so a refused flood costs no tokenization.
         HttpAdmission.Ticket ticket = admission.get().enter();
         if (ticket == null) {
             ctx.response().putHeader("Retry-After", String.valueOf(RETRY_AFTER_SECONDS));
@@ -135,6 +129,16 @@ public class OpenAiRoutes {
                     "too many HTTP requests waiting for admission; retry after " + RETRY_AFTER_SECONDS + " s");
             return;
         }
+        PreparedRequest prepared;
+        try {
+            prepared = validator.get().prepare(codec.get().decode(id, request.toString()));
+        } catch (RequestRejectedException e) {
+            ticket.leaveUnlessStarted();
+            error(ctx.response(), 400, e.code(), e.getMessage());
+            return;
+        }
+        String model = prepared.request().model() != null ? prepared.request().model()
+                : validator.get().limits().modelNames().iterator().next();
         HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond());
         Frontend f = frontend.get();
         ctx.response().closeHandler(v -> {
@@ -260,7 +264,8 @@ public class OpenAiRoutes {
             ObjectNode n = mapper.createObjectNode().put("prompt_tokens", u.promptTokens())
                     .put("completion_tokens", u.completionTokens())
                     .put("total_tokens", u.promptTokens() + u.completionTokens());
-            n.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());
+            ObjectNode details = n.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());
+            if (u.imageTokens() > 0) details.put("image_tokens", u.imageTokens());
             return n;
         }
 

@@ -31,6 +31,7 @@ public final class EventCodec {
                 o.put("queue_ms", round(s.queueMs()));
                 o.put("prompt_tokens", s.promptTokens());
                 o.put("cached_tokens", s.cachedTokens());
+                if (s.imageTokens() > 0) o.put("image_tokens", s.imageTokens());
             }
             case StreamEvent.Delta d -> {
                 o.put("text", d.text());
@@ -47,6 +48,7 @@ public final class EventCodec {
                 usage.put("prompt_tokens", d.usage().promptTokens());
                 usage.put("completion_tokens", d.usage().completionTokens());
                 usage.put("cached_tokens", d.usage().cachedTokens());
+                if (d.usage().imageTokens() > 0) usage.put("image_tokens", d.usage().imageTokens());
                 ObjectNode t = o.putObject("timings");
                 t.put("queue_ms", ms(d.timings().queueNanos()));
                 t.put("ttft_ms", ms(d.timings().ttftNanos()));

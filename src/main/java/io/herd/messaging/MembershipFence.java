@@ -14,7 +14,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +36,9 @@ import java.util.stream.Collectors;
  * their requests again as the next attempt. When the frozen process resumes, its threads carry on where they stopped;
  * until its consumer learns it lost the partitions, its streams would publish events of the old attempt after the
  * new attempt started. The gate holds those events; the rebalance callback then abandons the streams (their held
- * events are dropped) and the gate opens for the streams still owned.
+ * events are dropped) and the gate opens for the streams still owned. Records taken before the stall wait at the
+ * gate too before their running marker is written ({@link #whenOpen}), so none of them starts an attempt that the
+ * partition's new owner has started as well.
  */
 @ApplicationScoped
 public class MembershipFence implements PublishGate {
@@ -63,6 +68,9 @@ public class MembershipFence implements PublishGate {
     @ConfigProperty(name = "mp.messaging.incoming.requests.session.timeout.ms", defaultValue = "10000")
     long sessionTimeoutMs;
 
+    @ConfigProperty(name = "mp.messaging.incoming.requests.heartbeat.interval.ms", defaultValue = "3000")
+    long heartbeatIntervalMs;
+
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("herd-membership-fence").daemon().factory());
     private volatile long lastTickNanos = System.nanoTime();
@@ -83,6 +91,19 @@ public class MembershipFence implements PublishGate {
         return !suspended;
     }
 
+    private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
+
+    @Override
+    public CompletionStage<Void> whenOpen() {
+        if (isOpen(System.nanoTime())) return CompletableFuture.completedFuture(null);
+        synchronized (this) {
+            if (!suspended) return CompletableFuture.completedFuture(null);
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiting.add(f);
+            return f;
+        }
+    }
+
     /** True while events are held. */
     public boolean suspended() { return suspended; }
 
@@ -93,18 +114,36 @@ public class MembershipFence implements PublishGate {
         lastTickNanos = now;
         if (suspended && now >= nextCheckNanos) {
             nextCheckNanos = now + TimeUnit.MILLISECONDS.toNanos(CHECK_EVERY_MS);
-            if (confirmed()) {
+            if (confirmed() || settled(now)) {
                 suspended = false;
+                List<CompletableFuture<Void>> ready;
+                synchronized (this) {
+                    ready = List.copyOf(waiting);
+                    waiting.clear();
+                }
+                ready.forEach(f -> f.complete(null));
                 LOG.infof("group membership confirmed for partitions %s: stream events flow again", work.ownedPartitions());
             }
         }
     }
 
     private volatile long nextCheckNanos;
+    private volatile long suspendedAtNanos;
+
+    /**
+     * The other way to know: two heartbeat intervals and a second after the stall, the consumer has heartbeated since
+     * the process resumed. Had the group dropped this member, that heartbeat was refused and the consumer's next poll
+     * reported the partitions lost, which abandons their streams and drops their held events and records; what is
+     * still owned after that is owned for sure.
+     */
+    private boolean settled(long nowNanos) {
+        return nowNanos - suspendedAtNanos >= TimeUnit.MILLISECONDS.toNanos(2 * heartbeatIntervalMs + 1000);
+    }
 
     private synchronized void suspend(long gapNanos) {
         if (suspended) return;
         suspended = true;
+        suspendedAtNanos = System.nanoTime();
         nextCheckNanos = 0;
         LOG.warnf("the process stood still for %d ms (over half the %d ms session timeout): holding stream events until"
                 + " the group confirms this member still owns its partitions", gapNanos / 1_000_000, sessionTimeoutMs);
@@ -116,6 +155,7 @@ public class MembershipFence implements PublishGate {
             ConsumerGroupDescription group = admin().describeConsumerGroups(List.of(groupId)).all()
                     .get(5, TimeUnit.SECONDS).get(groupId);
             if (group.groupState() != GroupState.STABLE) return false;
+            LOG.debugf("membership check: %s", group);
             Set<Integer> owned = work.ownedPartitions();
             for (MemberDescription m : group.members()) {
                 if (!isMe(m)) continue;
@@ -126,7 +166,7 @@ public class MembershipFence implements PublishGate {
             }
             return owned.isEmpty();
         } catch (Exception e) {
-            LOG.debugf("membership check failed: %s", e);
+            LOG.infof("membership check failed (the fence opens once the group has settled instead): %s", e.toString());
             return false;
         }
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.herd.serving.ChatMessage;
 import io.herd.serving.CompletionRequest;
+import io.herd.serving.MessagePart;
 import io.herd.serving.RequestRejectedException;
 
 import java.util.ArrayList;
@@ -150,6 +151,11 @@ public final class RequestCodec {
         List<ChatMessage> out = new ArrayList<>();
         int i = 0;
         for (JsonNode m : n) {
+            if (m.isObject() && m.path("role").isTextual() && m.path("content").isArray()) {
+                out.add(contentParts(m, i));
+                i++;
+                continue;
+            }
             if (!m.isObject() || !m.path("role").isTextual() || !m.path("content").isTextual()) {
                 throw typeError("messages[" + i + "] must be an object with string fields 'role' and 'content'");
             }
@@ -157,6 +163,29 @@ public final class RequestCodec {
             i++;
         }
         return out;
+    }
+
+    /** OpenAI content parts: {"type":"text","text":…} and {"type":"image_url","image_url":{"url":…}}. */
+    private static ChatMessage contentParts(JsonNode m, int i) {
+        List<MessagePart> parts = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        for (JsonNode p : m.get("content")) {
+            String where = "messages[" + i + "].content[" + parts.size() + "]";
+            switch (p.path("type").asText("")) {
+                case "text" -> {
+                    if (!p.path("text").isTextual()) throw typeError(where + " needs a string field 'text'");
+                    parts.add(new MessagePart(p.get("text").asText(), null));
+                    text.append(p.get("text").asText());
+                }
+                case "image_url" -> {
+                    JsonNode url = p.path("image_url").isTextual() ? p.get("image_url") : p.path("image_url").path("url");
+                    if (!url.isTextual()) throw typeError(where + " needs 'image_url': {'url': string}");
+                    parts.add(new MessagePart(null, url.asText()));
+                }
+                default -> throw typeError(where + " has type " + p.path("type") + "; 'text' or 'image_url' expected");
+            }
+        }
+        return new ChatMessage(m.get("role").asText(), text.toString(), parts);
     }
 
     private Map<String, Object> metadata(ObjectNode o) {

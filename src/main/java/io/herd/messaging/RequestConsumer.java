@@ -3,6 +3,7 @@ package io.herd.messaging;
 import io.herd.serving.CompletionRequest;
 import io.herd.serving.Frontend;
 import io.herd.serving.PreparedRequest;
+import io.herd.serving.PublishGate;
 import io.herd.serving.RequestRejectedException;
 import io.herd.serving.RequestValidator;
 import io.herd.serving.StreamEvent;
@@ -72,6 +73,7 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     @Inject ReplyTopicPolicy replyPolicy;
     @Inject DeadLetters deadLetters;
     @Inject CrashFault crashFault;
+    @Inject PublishGate fence;
 
     /** How long a revoke waits for the writes of the records it takes away (bounded: the group waits for it). */
     @ConfigProperty(name = "herd.rebalance.revoke-timeout", defaultValue = "PT15S")
@@ -157,8 +159,11 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
                 yield reject(taken, new RequestRejectedException("max_attempts_exceeded", "request " + id + " was started "
                         + (exceeded.attempt() - 1) + " times without finishing (herd.max-attempts)"), exceeded.attempt());
             }
+            // After a stall the fence holds new starts until the group confirms the partition is still ours: the new
+            // owner may already have started this very attempt.
             case AttemptLedger.Decision.Run run -> frontend.awaitCapacity()
-                    .thenAccept(slot -> begin(taken, prepared, run.attempt()));
+                    .thenCompose(slot -> fence.whenOpen())
+                    .thenAccept(open -> begin(taken, prepared, run.attempt()));
         };
     }
 

@@ -115,7 +115,7 @@ public final class CpuForwardPass implements ForwardPass {
 
     /** Part of one sequence chunk that lies within one attention chunk. */
     private record Piece(int[] tokens, int startPos, BlockTable table, float[] logitsOut, int firstLogitToken,
-                         int logitsRowOffset) {
+                         int logitsRowOffset, InputEmbeddings embeddings) {
         int length() { return tokens.length; }
     }
 
@@ -141,7 +141,9 @@ public final class CpuForwardPass implements ForwardPass {
                 // Logit rows of this piece: tokens at chunk index >= firstLogit.
                 int pieceFirst = Math.max(0, firstLogit - offset);
                 int rowOffset = Math.max(0, offset - firstLogit);
-                pieces.add(new Piece(toks, pos, chunk.blocks(), out, pieceFirst, rowOffset));
+                InputEmbeddings rows = chunk.embeddings() == null ? null
+                        : chunk.embeddings().slice(offset, end, config.dModel());
+                pieces.add(new Piece(toks, pos, chunk.blocks(), out, pieceFirst, rowOffset, rows));
                 offset = end;
             }
             piecesPerChunk.add(pieces);
@@ -161,6 +163,9 @@ public final class CpuForwardPass implements ForwardPass {
             if (t < 0 || t >= config.vocabSize())
                 throw new IllegalArgumentException("chunk " + index + ": token id " + t + " outside vocabulary of " + config.vocabSize());
         if (chunk.blocks() == null) throw new IllegalArgumentException("chunk " + index + ": no block table");
+        if (chunk.embeddings() != null && chunk.embeddings().rows().length != chunk.embeddings().indices().length * config.dModel())
+            throw new IllegalArgumentException("chunk " + index + ": embedding rows are not [" + chunk.embeddings().indices().length
+                    + ", " + config.dModel() + "]");
         if ((long) chunk.nLogits() * config.vocabSize() > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("chunk " + index + ": " + chunk.nLogits() + " rows of " + config.vocabSize()
                     + " logits do not fit one array; ask for fewer");
@@ -193,6 +198,14 @@ public final class CpuForwardPass implements ForwardPass {
         Matrix embed = weights.embedTokens();
         for (int t = 0; t < nTokens; t++)
             for (int i = 0; i < d; i++) h[t * d + i] = round(embed.get(tokens[t], i));
+        // Image features replace the embedding rows of their <|patch|> tokens (the merge of SPEC's multimodal models).
+        for (int b = 0; b < batch.size(); b++) {
+            InputEmbeddings rows = batch.get(b).embeddings();
+            if (rows == null) continue;
+            for (int r = 0; r < rows.indices().length; r++)
+                for (int i = 0; i < d; i++)
+                    h[(pieceStart[b] + rows.indices()[r]) * d + i] = round(rows.rows()[r * d + i]);
+        }
 
         // cos/sin of every (token, frequency) once per batch: shared by all heads and all RoPE layers.
         int half = inverseFrequencies.length;

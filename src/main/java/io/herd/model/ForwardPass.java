@@ -38,10 +38,47 @@ public interface ForwardPass extends AutoCloseable {
 
     enum KvGroup { GLOBAL, CHUNKED }
 
-    /** One sequence's share of a step. */
-    record SequenceChunk(int[] tokens, int startPos, BlockTable blocks, int nLogits) {
+    /**
+     * One sequence's share of a step.
+     *
+     * @param embeddings rows that replace the token embeddings of some of these tokens (image features on the
+     *                   {@code <|patch|>} positions), or null for none
+     */
+    record SequenceChunk(int[] tokens, int startPos, BlockTable blocks, int nLogits, InputEmbeddings embeddings) {
         public SequenceChunk {
             if (nLogits < 0 || nLogits > tokens.length) throw new IllegalArgumentException("nLogits " + nLogits);
+            if (embeddings != null && embeddings.indices().length > 0
+                    && embeddings.indices()[embeddings.indices().length - 1] >= tokens.length)
+                throw new IllegalArgumentException("embedding row for token " + embeddings.indices()[embeddings.indices().length - 1]
+                        + " of a chunk of " + tokens.length);
+        }
+
+        /** A chunk whose tokens all take their embedding rows. */
+        public SequenceChunk(int[] tokens, int startPos, BlockTable blocks, int nLogits) {
+            this(tokens, startPos, blocks, nLogits, null);
+        }
+    }
+
+    /**
+     * Input rows given instead of embedding lookups: token {@code indices[i]} of the chunk (ascending, distinct) takes
+     * row i of {@code rows} ({@code [indices.length, dModel]}).
+     */
+    record InputEmbeddings(int[] indices, float[] rows) {
+        public InputEmbeddings {
+            for (int i = 0; i < indices.length; i++)
+                if (indices[i] < 0 || (i > 0 && indices[i] <= indices[i - 1]))
+                    throw new IllegalArgumentException("embedding indices must be ascending and non-negative");
+        }
+
+        /** The rows for tokens {@code from … to-1}, re-indexed from {@code from}; null when none fall there. */
+        public InputEmbeddings slice(int from, int to, int dModel) {
+            int a = java.util.Arrays.binarySearch(indices, from), b = java.util.Arrays.binarySearch(indices, to);
+            a = a < 0 ? -a - 1 : a;
+            b = b < 0 ? -b - 1 : b;
+            if (a == b) return null;
+            int[] idx = new int[b - a];
+            for (int i = a; i < b; i++) idx[i - a] = indices[i] - from;
+            return new InputEmbeddings(idx, java.util.Arrays.copyOfRange(rows, a * dModel, b * dModel));
         }
     }
 

@@ -43,6 +43,11 @@ public final class SingleSequence {
      * {@code [nLogits * vocab]}.
      */
     public float[] append(int[] tokens, int nLogits) {
+        return append(tokens, nLogits, null);
+    }
+
+    /** As {@link #append(int[], int)}, with rows that replace some tokens' embeddings (null: none). */
+    public float[] append(int[] tokens, int nLogits, ForwardPass.InputEmbeddings embeddings) {
         int end = position + tokens.length;
         if (end > capacity())
             throw new IllegalArgumentException("sequence of " + end + " positions exceeds the KV capacity of " + capacity());
@@ -55,7 +60,8 @@ public final class SingleSequence {
             boolean whollyBefore = (long) (b + 1) * blockSize <= chunkStart;
             chunked[b] = whollyBefore ? -1 : recycleChunked ? b % blocksPerChunk : b;
         }
-        var chunk = new ForwardPass.SequenceChunk(tokens, position, new ForwardPass.BlockTable(global, chunked), nLogits);
+        var chunk = new ForwardPass.SequenceChunk(tokens, position, new ForwardPass.BlockTable(global, chunked), nLogits,
+                embeddings);
         float[] logits = forwardPass.forward(List.of(chunk)).getFirst();
         position = end;
         return logits;

@@ -1,6 +1,7 @@
 package io.herd.runner;
 
 import io.herd.engine.ModelExecutor;
+import io.herd.engine.PromptEmbeddings;
 import io.herd.engine.RunnerOutput;
 import io.herd.engine.SchedulerOutput;
 import io.herd.engine.kv.IntList;
@@ -28,10 +29,18 @@ public final class ModelRunner implements ModelExecutor {
         final IntList global = new IntList(16);
         final IntList chunked = new IntList(16);
         final Sampler sampler;
+        /** Image rows for prompt positions (null: none); each chunk takes the rows of its own positions. */
+        final ForwardPass.InputEmbeddings promptEmbeddings;
 
-        SequenceState(int[] tokens, Sampler sampler) {
+        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel) {
             this.tokens = IntList.of(tokens);
             this.sampler = sampler;
+            this.promptEmbeddings = promptEmbeddings == null ? null : promptEmbeddings.compute();
+            if (this.promptEmbeddings != null) {
+                int[] idx = this.promptEmbeddings.indices();
+                if ((idx.length > 0 && idx[idx.length - 1] >= tokens.length) || this.promptEmbeddings.rows().length != idx.length * dModel)
+                    throw new IllegalArgumentException("prompt embedding rows do not fit the prompt of " + tokens.length + " tokens");
+            }
         }
     }
 
@@ -73,7 +82,8 @@ public final class ModelRunner implements ModelExecutor {
         List<String> ids = new ArrayList<>();
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
-            SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()));
+            SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()),
+                    n.promptEmbeddings(), forwardPass.config().dModel());
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {
@@ -122,7 +132,9 @@ public final class ModelRunner implements ModelExecutor {
             throw new IllegalStateException("scheduled " + n + " tokens from " + start + " but sequence has " + s.tokens.size());
         }
         int nLogits = start + n == s.tokens.size() ? 1 : 0;
+        ForwardPass.InputEmbeddings rows = s.promptEmbeddings == null ? null
+                : s.promptEmbeddings.slice(start, start + n, forwardPass.config().dModel());
         return new ForwardPass.SequenceChunk(s.tokens.toArray(start, start + n), start,
-                new ForwardPass.BlockTable(s.global.toArray(), s.chunked.toArray()), nLogits);
+                new ForwardPass.BlockTable(s.global.toArray(), s.chunked.toArray()), nLogits, rows);
     }
 }

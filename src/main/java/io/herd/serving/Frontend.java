@@ -270,7 +270,7 @@ public final class Frontend implements AutoCloseable {
         s.startedNanos = at;
         s.promptTokens = promptTokens;
         s.cachedTokens = cachedTokens;
-        publish(s, new StreamEvent.Started((at - s.receivedNanos) / 1e6, promptTokens, cachedTokens), false);
+        publish(s, new StreamEvent.Started((at - s.receivedNanos) / 1e6, promptTokens, cachedTokens, s.imageTokens), false);
     }
 
     private void onToken(Stream s, long at, int tokenId, TokenLogprobs lp) {
@@ -306,7 +306,13 @@ public final class Frontend implements AutoCloseable {
             end(s, s.publishFailure == null ? Outcome.COMPLETED : Outcome.PUBLISH_FAILED, s.publishFailure);
         } else {
             s.batcher.acked();
-            if (s.batcher.hasPending()) dirty.add(s);
+            if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
+                Held h = s.held.poll();
+                if (s.held.isEmpty()) holding.remove(s);
+                send(s, h.seq(), h.event(), h.terminal());
+            } else if (s.batcher.hasPending()) {
+                dirty.add(s);
+            }
         }
     }
 
@@ -363,6 +369,8 @@ public final class Frontend implements AutoCloseable {
             Stream s = it.next();
             if (s.terminalSent || s.abandoned || !s.batcher.hasPending()) {
                 it.remove();
+            } else if (s.unacked > 0) {
+                it.remove(); // tokens keep gathering; the acknowledgement marks the stream dirty again
             } else if (s.batcher.due(now)) {
                 it.remove();
                 flushDelta(s, false);
@@ -386,7 +394,7 @@ public final class Frontend implements AutoCloseable {
         long ttft = s.firstTokenNanos == 0 ? 0 : s.firstTokenNanos - s.receivedNanos;
         long queue = s.startedNanos == 0 ? finished - s.receivedNanos : s.startedNanos - s.receivedNanos;
         var timings = new StreamEvent.Timings(s.receivedEpochNanos, queue, ttft, finished - s.receivedNanos, s.itl.toArray());
-        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens);
+        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens, s.imageTokens);
         publish(s, new StreamEvent.Done(finishReason, usage, timings), true);
     }
 
@@ -401,7 +409,9 @@ public final class Frontend implements AutoCloseable {
             dirty.remove(s);
         }
         int seq = s.seq++;
-        if (!s.held.isEmpty() || !publishGate.isOpen(nanoTime.getAsLong())) {
+        // One event of a stream in flight at a time: an event the broker refuses is then never followed by a later
+        // one, so a stream's seq has no holes (the attempt stops there and the request runs again).
+        if (!s.held.isEmpty() || s.unacked > 0 || !publishGate.isOpen(nanoTime.getAsLong())) {
             s.held.add(new Held(seq, event, terminal));
             holding.add(s);
             return;
@@ -409,12 +419,16 @@ public final class Frontend implements AutoCloseable {
         send(s, seq, event, terminal);
     }
 
-    /** The gate opened again: held events leave in their order. */
+    /** The gate is open: each holding stream whose previous event was acknowledged sends its next one. */
     private void releaseHeld() {
-        for (Stream s : holding) {
-            for (Held h = s.held.poll(); h != null; h = s.held.poll()) send(s, h.seq(), h.event(), h.terminal());
+        for (Iterator<Stream> it = holding.iterator(); it.hasNext(); ) {
+            Stream s = it.next();
+            if (s.unacked == 0) {
+                Held h = s.held.poll();
+                if (h != null) send(s, h.seq(), h.event(), h.terminal());
+            }
+            if (s.held.isEmpty()) it.remove();
         }
-        holding.clear();
     }
 
     private void send(Stream s, int seq, StreamEvent event, boolean terminal) {
@@ -460,6 +474,8 @@ public final class Frontend implements AutoCloseable {
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
+        /** Prompt tokens inside image runs (their spans); constant for the stream. */
+        final int imageTokens;
         Throwable publishFailure;
 
         Stream(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
@@ -475,6 +491,7 @@ public final class Frontend implements AutoCloseable {
             this.batcher = new DeltaBatcher(config.maxDeltaLatency().toNanos(), config.maxUnackedDeltas());
             EngineRequest er = request.engineRequest();
             this.promptTokens = er.promptTokens().length;
+            this.imageTokens = er.multimodalSpans().stream().mapToInt(sp -> sp.end() - sp.start()).sum();
         }
 
         String id() { return request.id(); }

@@ -12,4 +12,9 @@ public interface PublishGate {
     PublishGate ALWAYS_OPEN = nowNanos -> true;
 
     boolean isOpen(long nowNanos);
+
+    /** Completes once the gate is open (at once when it is). */
+    default java.util.concurrent.CompletionStage<Void> whenOpen() {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
 }

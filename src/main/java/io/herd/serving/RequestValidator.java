@@ -26,14 +26,26 @@ public final class RequestValidator {
     private final PromptCodec codec;
     private final LongSupplier epochMillis;
     private final LongSupplier nanoTime;
+    private final ImagePrompts images;
 
     public RequestValidator(ServingLimits limits, PromptCodec codec) {
-        this(limits, codec, System::currentTimeMillis, System::nanoTime);
+        this(limits, codec, null);
+    }
+
+    /** @param images turns messages with image parts into prompts; null where the model takes no images */
+    public RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images) {
+        this(limits, codec, images, System::currentTimeMillis, System::nanoTime);
     }
 
     RequestValidator(ServingLimits limits, PromptCodec codec, LongSupplier epochMillis, LongSupplier nanoTime) {
+        this(limits, codec, null, epochMillis, nanoTime);
+    }
+
+    private RequestValidator(ServingLimits limits, PromptCodec codec, ImagePrompts images, LongSupplier epochMillis,
+                             LongSupplier nanoTime) {
         this.limits = limits;
         this.codec = codec;
+        this.images = images;
         this.epochMillis = epochMillis;
         this.nanoTime = nanoTime;
     }
@@ -85,7 +97,10 @@ public final class RequestValidator {
             throw reject("invalid_parameter", "deadline_ms is more than " + MAX_DEADLINE_AHEAD_MS / 86_400_000L + " days ahead");
         }
 
-        int[] prompt = hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
+        ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(ChatMessage::hasImages)
+                ? encodeImages(r.messages()) : null;
+        int[] prompt = withImages != null ? withImages.ids()
+                : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
         int maxLen = limits.maxModelLength();
         if (prompt.length >= maxLen) {
             throw reject("prompt_too_long", "prompt has " + prompt.length + " tokens; the context holds " + maxLen
@@ -119,8 +134,18 @@ public final class RequestValidator {
         SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, seed, 1f, 0f, 0f,
                 codec.stopTokenIds().clone(), maxTokens, logprobs || topLogprobs > 0, topLogprobs);
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
-                r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt());
+                r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(),
+                withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings());
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
+    }
+
+    private ImagePrompts.Encoded encodeImages(List<ChatMessage> messages) {
+        if (images == null) throw reject("invalid_image", "this model does not accept images");
+        try {
+            return images.encode(messages);
+        } catch (io.herd.image.ImageRejectedException e) {
+            throw reject(e.code(), e.getMessage());
+        }
     }
 
     static long seedFromId(String id) {

@@ -7,8 +7,15 @@ import java.util.List;
 /** The events of one request's stream, in the order they are published (see kafka-topics/README.md). */
 public sealed interface StreamEvent {
 
-    /** First scheduled: time queued, prompt length, prompt tokens served from the prefix cache. */
-    record Started(double queueMs, int promptTokens, int cachedTokens) implements StreamEvent {}
+    /**
+     * First scheduled: time queued, prompt length, prompt tokens served from the prefix cache, prompt tokens that
+     * belong to images (counted in promptTokens too).
+     */
+    record Started(double queueMs, int promptTokens, int cachedTokens, int imageTokens) implements StreamEvent {
+        public Started(double queueMs, int promptTokens, int cachedTokens) {
+            this(queueMs, promptTokens, cachedTokens, 0);
+        }
+    }
 
     /** One or more generated tokens; logprobs is null unless requested, else one entry per token id. */
     record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) implements StreamEvent {}
@@ -19,7 +26,12 @@ public sealed interface StreamEvent {
     /** The end of a failed stream. */
     record Error(String code, String message) implements StreamEvent {}
 
-    record Usage(int promptTokens, int completionTokens, int cachedTokens) {}
+    /** @param imageTokens prompt tokens that belong to images (counted in promptTokens too) */
+    record Usage(int promptTokens, int completionTokens, int cachedTokens, int imageTokens) {
+        public Usage(int promptTokens, int completionTokens, int cachedTokens) {
+            this(promptTokens, completionTokens, cachedTokens, 0);
+        }
+    }
 
     /**
      * Times of one attempt. Durations are measured from the moment the record was received.

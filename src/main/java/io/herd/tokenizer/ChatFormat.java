@@ -42,6 +42,16 @@ public final class ChatFormat {
         return out.toArray();
     }
 
+    /** A message header {@code <|header_start|>ROLE<|header_end|>\n\n} alone (messages whose content holds images). */
+    public int[] encodeHeader(Role role) {
+        IntList out = new IntList(8);
+        appendHeader(role, out);
+        return out.toArray();
+    }
+
+    /** The {@code <|eot|>} id that ends a user or system message. */
+    public int endOfTurnId() { return eot; }
+
     private void appendMessage(ChatMessage message, IntList out) {
         appendHeader(message.role(), out);
         tokenizer.encodeInto(message.content(), out);

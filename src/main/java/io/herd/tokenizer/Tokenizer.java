@@ -100,6 +100,15 @@ public final class Tokenizer {
         }
     }
 
+    /**
+     * The vocabulary of a llama.cpp GGUF ({@code tokenizer.ggml.model, pre, tokens, token_type, merges}); see
+     * {@link GgufTokenizerVocabulary}. {@code source} names the file in error messages.
+     */
+    public static Tokenizer fromGgufVocabulary(String model, String pre, List<String> tokens, long[] tokenTypes,
+                                               List<String> merges, String source) {
+        return GgufTokenizerVocabulary.build(model, pre, tokens, tokenTypes, merges, source);
+    }
+
     /** Encodes plain text (no BOS/EOS; special-token strings are ordinary text). */
     public int[] encode(String text) {
         IntList out = new IntList(text.length() / 3 + 4);

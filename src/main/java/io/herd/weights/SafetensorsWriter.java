@@ -122,7 +122,7 @@ public final class SafetensorsWriter {
             case F32 -> { for (float f : v) buf.putFloat(f); }
             case BF16 -> { for (float f : v) buf.putShort(Bf16.fromFloat(f)); }
             case F16 -> { for (float f : v) buf.putShort(Float.floatToFloat16(f)); }
-            case Q8 -> throw new AssertionError();
+            case Q8, GGML_BLOCKS -> throw new AssertionError();
         }
         return buf.array();
     }

@@ -48,7 +48,7 @@ public record TensorView(String name, Path file, DType dtype, long[] shape, Memo
             case F32 -> data.getAtIndex(Layouts.F32, i);
             case BF16 -> Float.intBitsToFloat((data.getAtIndex(Layouts.I16, i) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(data.getAtIndex(Layouts.I16, i));
-            case Q8 -> throw new IllegalStateException("Q8 tensors are never stored in safetensors");
+            case Q8, GGML_BLOCKS -> throw new IllegalStateException("Q8 tensors are never stored in safetensors");
         };
     }
 

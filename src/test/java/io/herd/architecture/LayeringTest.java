@@ -24,7 +24,7 @@ final class LayeringTest {
     @Test
     void engineAndBelowHaveNoFrameworkTypes() {
         noClasses().that().resideInAnyPackage("io.herd.engine..", "io.herd.runner..", "io.herd.model..",
-                        "io.herd.tokenizer..", "io.herd.weights..", "io.herd.compute..", "io.herd.ffi..")
+                        "io.herd.tokenizer..", "io.herd.image..", "io.herd.weights..", "io.herd.compute..", "io.herd.ffi..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "org.apache.kafka..",
                         "io.smallrye..", "org.eclipse.microprofile..", "io.vertx..", "io.micrometer..",
                         "io.opentelemetry..")
@@ -35,7 +35,7 @@ final class LayeringTest {
     @Test
     void lowerLayersDoNotReachUp() {
         noClasses().that().resideInAnyPackage("io.herd.model..", "io.herd.weights..", "io.herd.compute..",
-                        "io.herd.ffi..", "io.herd.tokenizer..")
+                        "io.herd.ffi..", "io.herd.tokenizer..", "io.herd.image..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.herd.engine..", "io.herd.runner..",
                         "io.herd.serving..", "io.herd.messaging..", "io.herd.app..", "io.herd.cli..")
                 .allowEmptyShould(true)

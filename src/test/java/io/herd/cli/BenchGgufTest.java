@@ -1,12 +1,17 @@
 package io.herd.cli;
 
-import io.herd.cli.gguf.GgmlType;
+import io.herd.compute.GgmlType;
 import io.herd.cli.gguf.GgufTestReader;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.CpuThreadPool;
+import io.herd.model.CpuForwardPass;
+import io.herd.model.KvCacheConfig;
+import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
+import io.herd.model.Precision;
+import io.herd.model.SingleSequence;
 import io.herd.model.WeightQuantization;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -258,5 +263,37 @@ class BenchGgufTest {
                 Llama4ConfigParser.ropeLayersFromInterval(4, 4), true, 1024, true, 8192f, 0.1f, 1e-5f, 500000f, null,
                 600, 4096, 500, new int[] {501}, 518);
         assertThrows(IllegalArgumentException.class, () -> BenchGguf.describe(otherChunk, GgmlType.BF16, 1, pool));
+    }
+
+    private static float[] logits(Llama4Weights w, int[] tokens) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(w.config(), 32, 4), Precision.F32, 2)) {
+            return new SingleSequence(fp).append(tokens, tokens.length);
+        }
+    }
+
+    /**
+     * Herd reads the bench export back (the file llama.cpp runs in the anchor bench) as the model it was written
+     * from: the same schedule, dims and RoPE scaling, and the same logits from the BF16 file up to summation order
+     * (experts are stored transposed there); the Q8_0 file's logits stay close.
+     */
+    @Test
+    void herdReadsTheExportBackAsTheSameModel() {
+        int[] tokens = {500, 7, 300, 42, 599, 3, 17};
+        float[] want = logits(herd, tokens);
+        double scale = 0;
+        for (float v : want) scale = Math.max(scale, Math.abs(v));
+        for (String file : List.of("bf16.gguf", "q8.gguf")) {
+            try (Llama4Checkpoint g = Llama4Checkpoint.open(dir.resolve(file))) {
+                Llama4Config c = g.config();
+                assertEquals(TINY.withLayers(4, 2, 4).toString().replace("eosTokenIds=[501, 507, 508]", "eosTokenIds=[501]"),
+                        c.toString(), file);
+                float[] got = logits(g.weights(WeightQuantization.NONE), tokens);
+                double worst = 0;
+                for (int i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+                System.out.printf("[bench GGUF %s read back vs Herd's bench model] max |logit diff| %.2e of max |logit| %.2e%n",
+                        file, worst, scale);
+                assertTrue(worst <= (file.equals("bf16.gguf") ? 1e-4 : 5e-2) * scale, file + ": " + worst);
+            }
+        }
     }
 }

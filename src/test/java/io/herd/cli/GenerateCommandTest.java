@@ -3,13 +3,23 @@ package io.herd.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.compute.DType;
+import io.herd.compute.GgmlType;
+import io.herd.model.CpuForwardPass;
+import io.herd.model.KvCacheConfig;
 import io.herd.model.Llama4Config;
+import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4TensorNames;
+import io.herd.model.Llama4Weights;
+import io.herd.model.Precision;
 import io.herd.model.RandomLlama4Checkpoint;
+import io.herd.model.SingleSequence;
+import io.herd.model.TinyGgufExport;
+import io.herd.model.WeightQuantization;
 import io.herd.tokenizer.ChatFormat;
 import io.herd.tokenizer.ChatMessage;
 import io.herd.tokenizer.DemoTokenizer;
 import io.herd.tokenizer.Tokenizer;
+import io.herd.weights.SafetensorsCheckpoint;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,6 +126,29 @@ class GenerateCommandTest {
         }
     }
 
+    /**
+     * {@code --model FILE.gguf}: the tiny Scout exported as llama.cpp lays it out generates the greedy ids the
+     * safetensors weights give under llama.cpp's llama4 rules (chunk 8192, floor scale 8192).
+     */
+    @Test
+    void ggufFileGeneratesAsTheSafetensorsWeightsUnderLlamaCppRules() {
+        Path dir = fixture("llama4-tiny-scout");
+        Path gguf = tmp.resolve("tiny-scout-f32.gguf");
+        int[] prompt = {1, 71, 300, 12, 5};
+        int[] want;
+        try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(dir)) {
+            Llama4Config config = TinyGgufExport.llamaCppView(Llama4ConfigParser.parse(dir));
+            TinyGgufExport.write(st, Llama4ConfigParser.parse(dir), GgmlType.F32, false, gguf);
+            Llama4Weights w = Llama4Weights.load(st, config, WeightQuantization.NONE);
+            try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(config, 64, 4), Precision.F32, 2)) {
+                want = new SingleSequence(fp).greedy(prompt, 6);
+            }
+        }
+        Run run = herd("generate", "--model", gguf.toString(), "--prompt-tokens", "1,71,300,12,5", "--max-tokens", "6");
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out().strip()).isEqualTo(Arrays.stream(want).mapToObj(String::valueOf).collect(Collectors.joining(" ")));
+    }
+
     @Test
     void withoutJsonPrintsIdsWhenTheCheckpointHasNoTokenizer() {
         Run run = herd("generate", "--model", fixture("llama4-tiny-scout").toString(), "--prompt-tokens", "71",
@@ -200,7 +233,7 @@ class GenerateCommandTest {
         assertThat(outside.err()).contains("outside the model's vocabulary of 512");
         Run missing = herd("generate", "--model", tmp.resolve("nowhere").toString(), "--prompt-tokens", "1");
         assertThat(missing.status()).isEqualTo(1);
-        assertThat(missing.err()).contains("is not a directory");
+        assertThat(missing.err()).contains("is neither a directory nor a .gguf file");
         assertThat(herd("generate", "--help").out()).contains("--prompt-tokens");
     }
 }

@@ -1,11 +1,14 @@
 package io.herd.cli;
 
+import io.herd.cli.gguf.GgufWriter;
+import io.herd.model.Llama4Config;
 import io.herd.tokenizer.DemoTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static io.herd.cli.GenerateCommandTest.herd;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -36,6 +39,29 @@ class TokenizeCommandTest {
         assertThat(herd("tokenize", "--model", dir.toString(), "--decode", run.out().strip()).out())
                 .isEqualTo("<|begin_of_text|><|header_start|>user<|header_end|>\n\nHello!<|eot|>"
                         + "<|header_start|>assistant<|header_end|>\n\n\n");
+    }
+
+    /**
+     * A GGUF's own vocabulary: the bench's synthetic byte-level one (ids 0–255 the bytes, then pairs "xy" from merges
+     * "x y" in byte order), so bytes 1, 2 merge into pair 1·256 + 2, id 256 + 258; a truncated file fails cleanly.
+     */
+    @Test
+    void readsTheVocabularyOfAGgufFile(@TempDir Path dir) throws Exception {
+        Llama4Config c = new Llama4Config(64, 1, 4, 2, 16, 32, 48, 4, 1, new boolean[] {true}, new boolean[] {true}, true,
+                8192, true, 8192f, 0.1f, 1e-5f, 500000f, null, 1000, 4096, 990, new int[] {991}, 999);
+        GgufWriter w = new GgufWriter().putString("general.architecture", "llama4");
+        BenchGguf.tokenizer(w, c);
+        Path file = dir.resolve("vocab.gguf");
+        w.write(file);
+        GenerateCommandTest.Run run = herd("tokenize", "--model", file.toString(), "--text", "\u0001\u0002a", "--bos");
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out().strip()).isEqualTo("990,514,97");
+        assertThat(herd("tokenize", "--model", file.toString(), "--decode", "514,97").out()).isEqualTo("\u0001\u0002a\n");
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, Arrays.copyOf(bytes, bytes.length / 2));
+        GenerateCommandTest.Run truncated = herd("tokenize", "--model", file.toString(), "--text", "a");
+        assertThat(truncated.status()).isEqualTo(1);
+        assertThat(truncated.err()).contains("vocab.gguf").contains("truncated");
     }
 
     @Test

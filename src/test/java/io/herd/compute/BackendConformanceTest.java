@@ -202,7 +202,7 @@ class BackendConformanceTest {
                 case F32 -> seg.setAtIndex(F32, i, v);
                 case BF16 -> seg.setAtIndex(I16, i, (short) (Float.floatToRawIntBits(v) >>> 16));
                 case F16 -> seg.setAtIndex(I16, i, Float.floatToFloat16(v));
-                case Q8 -> throw new IllegalArgumentException();
+                case Q8, GGML_BLOCKS -> throw new IllegalArgumentException();
             }
         }
         return seg;

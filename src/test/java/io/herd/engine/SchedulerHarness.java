@@ -51,9 +51,14 @@ final class SchedulerHarness {
     }
 
     RecordingSink add(String id, int[] prompt, SamplingParams sampling, int priority, long deadline, String salt) {
+        return add(id, prompt, sampling, priority, deadline, salt, List.of());
+    }
+
+    RecordingSink add(String id, int[] prompt, SamplingParams sampling, int priority, long deadline, String salt,
+                      List<io.herd.engine.kv.MultimodalSpan> spans) {
         RecordingSink sink = new RecordingSink();
         sinks.put(id, sink);
-        EngineRequest er = new EngineRequest(id, prompt, sampling, priority, deadline, salt);
+        EngineRequest er = new EngineRequest(id, prompt, sampling, priority, deadline, salt, spans, null);
         scheduler.addRequest(new Request(er, sink, arrivals++, BlockHash.root(MODEL, salt), config.kvCache().blockSize()));
         return sink;
     }

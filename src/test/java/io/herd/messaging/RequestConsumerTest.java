@@ -132,6 +132,7 @@ class RequestConsumerTest {
         consumer.crashFault = new CrashFault();
         consumer.crashFault.marker = java.util.Optional.empty();
         consumer.work = new PartitionWork();
+        consumer.fence = io.herd.serving.PublishGate.ALWAYS_OPEN;
         consumer.revokeTimeout = Duration.ofSeconds(5);
         consumer.work.assign(List.of(0, 1)); // as onPartitionsAssigned does, without reading an attempts topic
     }

@@ -120,8 +120,13 @@ class FrontendTest {
         assertThat(outcome.get()).isNull();
         open.set(true);
         await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
-        assertThat(output.events.stream().map(Published::seq)).containsExactly(0, 1, 2);
-        assertThat(((StreamEvent.Delta) output.of("g").get(1)).text()).isEqualTo("ok");
+        // Held events leave in seq order, none lost: the deltas (one or two, as batching fell) say "ok", then done.
+        List<Integer> seqs = output.events.stream().map(Published::seq).toList();
+        assertThat(seqs).isEqualTo(java.util.stream.IntStream.range(0, seqs.size()).boxed().toList());
+        List<StreamEvent> events = output.of("g");
+        assertThat(events.getLast()).isInstanceOf(StreamEvent.Done.class);
+        assertThat(events.subList(1, events.size() - 1).stream().map(e -> ((StreamEvent.Delta) e).text())
+                .collect(java.util.stream.Collectors.joining())).isEqualTo("ok");
     }
 
     @Test
@@ -176,6 +181,42 @@ class FrontendTest {
     }
 
     @Test
+    void imageTokensAreCountedInStartedAndUsage() throws Exception {
+        frontend(4, Duration.ofMillis(20));
+        // Prompt ids 0..9 with one image run at [2, 7): five image tokens.
+        ImagePrompts images = messages -> new ImagePrompts.Encoded(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+                () -> new io.herd.model.ForwardPass.InputEmbeddings(new int[0], new float[0]),
+                List.of(new io.herd.engine.kv.MultimodalSpan(2, 7, io.herd.engine.kv.BlockHash.ofContent(new byte[] {1}))), 5);
+        RequestValidator withImages = new RequestValidator(new ServingLimits(64, 32, 16, java.util.Set.of("demo"), 4),
+                new CharCodec(), images);
+        var request = new CompletionRequest("img", null, null, List.of(new ChatMessage("user", "x",
+                List.of(new MessagePart("x", null), new MessagePart(null, "data:image/png;base64,AA==")))), 10, 0f, null,
+                null, null, null, null, null, null, null, null, null, null, null);
+        AtomicReference<Frontend.Outcome> outcome = new AtomicReference<>();
+        frontend.awaitCapacity().toCompletableFuture().join();
+        frontend.start(withImages.prepare(request), new StreamTarget("img", 1, null, Map.of()), System.nanoTime(), 0L,
+                (o, failure) -> outcome.set(o));
+        RequestSink sink = sink("img");
+        sink.onStarted(10, 0);
+        await().until(() -> output.of("img").size() == 1);
+        sink.onToken(CharCodec.id('k'), null);
+        await().until(() -> output.of("img").size() == 2);
+        sink.onToken(CharCodec.EOS, null);
+        sink.onFinished(RequestSink.FinishReason.STOP);
+        await().until(() -> outcome.get() != null);
+        assertThat(outcome.get()).as("%s", output.of("img")).isEqualTo(Frontend.Outcome.COMPLETED);
+        List<StreamEvent> events = output.of("img");
+        assertThat(((StreamEvent.Started) events.getFirst()).imageTokens()).isEqualTo(5);
+        StreamEvent.Usage usage = ((StreamEvent.Done) events.getLast()).usage();
+        assertThat(usage).isEqualTo(new StreamEvent.Usage(10, 2, 0, 5));
+        var codec = new io.herd.messaging.EventCodec(new com.fasterxml.jackson.databind.ObjectMapper());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertThat(json.readTree(codec.encode("img", 0, 1, events.getFirst())).get("image_tokens").asInt()).isEqualTo(5);
+        assertThat(json.readTree(codec.encode("img", 2, 1, events.getLast())).get("usage").get("image_tokens").asInt()).isEqualTo(5);
+        assertThat(json.readTree(codec.encode("a", 0, 1, new StreamEvent.Started(1, 3, 0))).has("image_tokens")).isFalse();
+    }
+
+    @Test
     void atLowLoadEachTokenGoesOutAtOnceAndDoneCarriesUsage() {
         frontend(4, Duration.ofMillis(20));
         var outcome = start("a", prompt("a", null, null));
@@ -203,7 +244,7 @@ class FrontendTest {
     }
 
     @Test
-    void underLoadTokensShareADeltaBoundedByTheLatency() {
+    void whileAnEventAwaitsTheBrokerTheNextTokensWaitAndLeaveAsOneDelta() {
         frontend(4, Duration.ofMillis(30));
         output.holdAcks = true;
         start("b", prompt("b", null, null));
@@ -212,7 +253,11 @@ class FrontendTest {
         await().until(() -> output.of("b").size() == 1);
         sink.onToken(CharCodec.id('y'), null);
         sink.onToken(CharCodec.id('z'), null);
-        // The first delta is unacknowledged: y and z wait together, then leave as one delta by the latency bound.
+        // One event per stream in flight: past the latency bound y and z still wait, so a refused x is never
+        // followed by a later delta (no hole in seq).
+        await().pollDelay(Duration.ofMillis(150)).until(() -> true);
+        assertThat(output.of("b")).hasSize(1);
+        output.events.getFirst().ack().complete(null);
         await().atMost(Duration.ofSeconds(2)).until(() -> output.of("b").size() == 2);
         StreamEvent.Delta batched = (StreamEvent.Delta) output.of("b").get(1);
         assertThat(batched.text()).isEqualTo("yz");

@@ -1,5 +1,7 @@
 package io.herd.cli.gguf;
 
+import io.herd.compute.GgmlType;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

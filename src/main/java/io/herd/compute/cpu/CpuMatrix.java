@@ -34,7 +34,8 @@ public final class CpuMatrix implements Matrix {
 
     private CpuMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor, CpuThreadPool pool,
                       CpuKernels kernels) {
-        if (dtype == DType.Q8) throw new IllegalArgumentException("Q8 weights are made by Matrices.quantizeQ8");
+        if (dtype == DType.Q8 || dtype == DType.GGML_BLOCKS)
+            throw new IllegalArgumentException(dtype + " weights are made by Matrices.quantizeQ8 or Matrices.ggml");
         if (nOut <= 0 || nIn <= 0) throw new IllegalArgumentException("matrix shape " + nOut + "×" + nIn);
         long need = (long) nOut * nIn * dtype.bytes;
         if (data.byteSize() < need)
@@ -195,7 +196,7 @@ public final class CpuMatrix implements Matrix {
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
-            case Q8 -> throw new AssertionError();
+            case Q8, GGML_BLOCKS -> throw new AssertionError();
         };
     }
 

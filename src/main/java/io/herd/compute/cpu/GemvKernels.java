@@ -43,7 +43,7 @@ final class GemvKernels {
             case F32 -> w.getAtIndex(F32, index);
             case BF16 -> Float.intBitsToFloat((w.getAtIndex(I16, index) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(w.getAtIndex(I16, index));
-            case Q8 -> throw new AssertionError();
+            case Q8, GGML_BLOCKS -> throw new AssertionError();
         };
     }
 

@@ -67,6 +67,8 @@ public final class Q8Matrix implements Matrix {
             float[] buf = new float[nRows * nIn];
             if (source instanceof CpuMatrix cpu) {
                 cpu.decodeOutputs(o0, nRows, buf);
+            } else if (source instanceof GgmlBlockMatrix blocks) {
+                blocks.decodeOutputs(o0, nRows, buf);
             } else {
                 for (int r = 0; r < nRows; r++) for (int i = 0; i < nIn; i++) buf[r * nIn + i] = source.get(o0 + r, i);
             }

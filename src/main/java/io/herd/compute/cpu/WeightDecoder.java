@@ -35,7 +35,7 @@ final class WeightDecoder {
             case F32 -> f32(src, index * 4, dst, dstOff, n);
             case BF16 -> bf16(src, index * 2, dst, dstOff, n);
             case F16 -> f16(src, index * 2, dst, dstOff, n);
-            case Q8 -> throw new IllegalArgumentException("Q8 needs its scales: use q8()");
+            case Q8, GGML_BLOCKS -> throw new IllegalArgumentException("Q8 needs its scales: use q8()");
         }
     }
 

@@ -18,7 +18,7 @@ public final class ReferenceMatrix implements Matrix {
     private final boolean inputMajor;
 
     private ReferenceMatrix(MemorySegment data, DType dtype, int nOut, int nIn, boolean inputMajor) {
-        if (dtype == DType.Q8) throw new IllegalArgumentException("Q8 has no plain segment layout");
+        if (dtype == DType.Q8 || dtype == DType.GGML_BLOCKS) throw new IllegalArgumentException(dtype + " has no plain segment layout");
         long need = (long) nOut * nIn * dtype.bytes;
         if (data.byteSize() < need)
             throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is smaller than " + need);
@@ -49,7 +49,7 @@ public final class ReferenceMatrix implements Matrix {
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
-            case Q8 -> throw new AssertionError();
+            case Q8, GGML_BLOCKS -> throw new AssertionError();
         };
     }
 

@@ -43,6 +43,32 @@ public record BlockHash(long hi, long lo) {
         return chain(parent, tokens.raw(), from, to);
     }
 
+    /**
+     * As {@link #chain(BlockHash, IntList, int, int)}, also taking the start and content hash of every span that
+     * overlaps the block; a block no span touches hashes exactly as without spans.
+     */
+    public static BlockHash chain(BlockHash parent, IntList tokens, int from, int to, java.util.List<MultimodalSpan> spans) {
+        BlockHash h = chain(parent, tokens, from, to);
+        ByteBuffer extra = null;
+        for (MultimodalSpan s : spans) {
+            if (!s.overlaps(from, to)) continue;
+            if (extra == null) extra = ByteBuffer.allocate(16 + spans.size() * 20).putLong(h.hi).putLong(h.lo);
+            extra.putInt(s.start()).putLong(s.contentHash().hi).putLong(s.contentHash().lo);
+        }
+        if (extra == null) return h;
+        MessageDigest sha = sha256();
+        sha.update("herd-kv-multimodal\0".getBytes(StandardCharsets.UTF_8));
+        sha.update(extra.array(), 0, extra.position());
+        return of(sha.digest());
+    }
+
+    /** A 128-bit content hash of arbitrary bytes (image pixels for {@link MultimodalSpan}). */
+    public static BlockHash ofContent(byte[] content) {
+        MessageDigest sha = sha256();
+        sha.update(content);
+        return of(sha.digest());
+    }
+
     private static BlockHash of(byte[] digest) {
         ByteBuffer b = ByteBuffer.wrap(digest);
         return new BlockHash(b.getLong(), b.getLong());

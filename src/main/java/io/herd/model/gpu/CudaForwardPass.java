@@ -756,6 +756,9 @@ public final class CudaForwardPass implements ForwardPass {
     private long chunkedTables() { return buf.meta() + 4L * StepLayout.chunkedTablesOffset(options); }
 
     private StepLayout prepare(List<SequenceChunk> chunks) {
+        for (SequenceChunk c : chunks)
+            if (c.embeddings() != null)  // refused rather than silently run with the <|patch|> embeddings
+                throw new UnsupportedOperationException("image inputs are not supported on the CUDA backend yet");
         return StepLayout.of(chunks, config.vocabSize(), config.attentionChunkSize(), options, options.nGlobalBlocks(),
                 options.nChunkedBlocks());
     }

@@ -1,5 +1,6 @@
 package io.herd.cli.gguf;
 
+import io.herd.compute.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
