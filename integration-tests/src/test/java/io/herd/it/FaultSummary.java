@@ -20,7 +20,9 @@ final class FaultSummary {
     static synchronized void record(FaultInvariants.Report r, String note) {
         String row = String.format("| %s | %d | %d | %d | %d | %d | %d | %s | %s |%n", r.fault(), r.requests(), r.lost(),
                 r.sameAttemptTwice(), r.deadLetteredWrongly(), r.restarts(), r.maxAttempt(),
-                r.violations().isEmpty() ? "pass" : "FAIL (" + r.violations().size() + ")", note.replace("|", "/"));
+                r.violations().isEmpty() ? "pass" : "FAIL (" + r.violations().size() + ")",
+                (note + (r.rerunAfterFinish().isEmpty() ? "" : "; finished requests re-run: " + r.rerunAfterFinish().size()))
+                        .replace("|", "/"));
         try {
             if (!started) {
                 Files.createDirectories(FILE.getParent());
@@ -33,6 +35,7 @@ final class FaultSummary {
             throw new UncheckedIOException(e);
         }
         System.out.print("[fault-suite] " + row);
+        r.rerunAfterFinish().forEach(x -> System.out.println("[fault-suite]   (re-run) " + x));
         int shown = 0;
         for (String v : r.violations()) {
             if (shown++ == 20) {

@@ -259,7 +259,7 @@ class HostileInputFaultIT {
             List<String> ids = new ArrayList<>(List.of(poison));
             for (int i = 0; i < 2; i++) ids.add(rig.load.sendRequest("crash", 8));
             FaultInvariants.Expect expect = new FaultInvariants.Expect().outcome(poison, "max_attempts_exceeded")
-                    .deadLetter(poison, "max_attempts_exceeded").rerunAfterFinishAllowed();
+                    .deadLetter(poison, "max_attempts_exceeded");
             boolean all = rig.invariants.awaitFinished(ids, expect, Duration.ofSeconds(300));
             FaultInvariants.Report report = rig.invariants.check("request crashing the service (max attempts 3)", ids, expect);
             FaultSummary.record(report, "test crashes restarted: " + rig.cluster.crashRestarts().size()
