@@ -69,7 +69,9 @@ final class HerdService implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         Map<String, String> env = pb.environment();
-        env.put("KAFKA_BOOTSTRAP_SERVERS", TestKafka.bootstrap());
+        // The fault suite passes its own broker process; the others share the in-JVM one.
+        env.put("KAFKA_BOOTSTRAP_SERVERS", extraEnv.containsKey("KAFKA_BOOTSTRAP_SERVERS")
+                ? extraEnv.get("KAFKA_BOOTSTRAP_SERVERS") : TestKafka.bootstrap());
         env.put("HERD_MODEL_DIR", model.toString());
         env.put("HERD_HTTP_PORT", String.valueOf(port));
         env.put("HERD_MANAGEMENT_PORT", String.valueOf(managementPort));
@@ -158,6 +160,16 @@ final class HerdService implements AutoCloseable {
     }
 
     boolean isAlive() { return process.isAlive(); }
+
+    long pid() { return process.pid(); }
+
+    /** The liveness probe's HTTP status (-1 when it does not answer). */
+    int liveness() { return managementStatus("/q/health/live"); }
+
+    /** The exit code once the process ended. */
+    int exitValue() { return process.exitValue(); }
+
+    Path log() { return log; }
 
     @Override
     public void close() throws InterruptedException {

@@ -49,6 +49,11 @@ final class TestKafka {
 
     /** Creates the topics of topics.json under {@code prefix}, with {@code partitions} partitions (control: 1). */
     static Topics topics(String prefix, int partitions) {
+        return topics(bootstrap(), prefix, partitions);
+    }
+
+    /** The same on another broker (the fault suite's broker process). */
+    static Topics topics(String bootstrapServers, String prefix, int partitions) {
         Map<String, String> byRole = new LinkedHashMap<>();
         List<NewTopic> topics = new ArrayList<>();
         for (TopicProvisioner.TopicSpec spec : TopicProvisioner.load()) {
@@ -58,13 +63,13 @@ final class TestKafka {
             config.put("min.insync.replicas", "1");
             topics.add(new NewTopic(name, spec.partitions() == 1 ? 1 : partitions, (short) 1).configs(config));
         }
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap()))) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("cannot create test topics " + byRole.values(), e);
         }
         // The attempts topic is the service's own: it creates it at startup, derived from the requests topic.
         return new Topics(byRole.get("requests"), byRole.get("responses"), byRole.get("control"), byRole.get("dlq"),
-                prefix + ".herd.attempts");
+                byRole.getOrDefault("attempts", prefix + ".herd.attempts"));
     }
 }
