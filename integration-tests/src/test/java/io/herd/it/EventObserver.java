@@ -55,7 +55,18 @@ final class EventObserver implements AutoCloseable {
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);
         List<TopicPartition> partitions = new ArrayList<>();
         for (String t : topics) {
+            // A topic created a moment ago may not be in the broker's metadata yet: ask again, for a bounded time.
             List<PartitionInfo> info = consumer.partitionsFor(t, Duration.ofSeconds(30));
+            long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while ((info == null || info.isEmpty()) && System.nanoTime() < until) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                info = consumer.partitionsFor(t, Duration.ofSeconds(30));
+            }
             if (info == null || info.isEmpty()) throw new IllegalStateException("topic " + t + " does not exist");
             info.forEach(i -> partitions.add(new TopicPartition(t, i.partition())));
         }
