@@ -83,6 +83,7 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     // Decoding, validation and tokenization of a record may take milliseconds (a 4 MiB prompt): never on the event loop.
     private final ExecutorService preparing = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("herd-prepare").daemon().factory());
+    private final LastAttemptGate lastAttempts = new LastAttemptGate();
     private final ScheduledExecutorService markerRetries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("herd-marker-retry").daemon().factory());
     private volatile boolean draining;
@@ -159,42 +160,48 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
                 yield reject(taken, new RequestRejectedException("max_attempts_exceeded", "request " + id + " was started "
                         + (exceeded.attempt() - 1) + " times without finishing (herd.max-attempts)"), exceeded.attempt());
             }
-            // After a stall the fence holds new starts until the group confirms the partition is still ours: the new
-            // owner may already have started this very attempt.
-            case AttemptLedger.Decision.Run run -> frontend.awaitCapacity()
-                    .thenCompose(slot -> fence.whenOpen())
-                    .thenAccept(open -> begin(taken, prepared, run.attempt()));
+            // A last allowed attempt waits for its turn (LastAttemptGate says why). After a stall the fence holds new
+            // starts until the group confirms the partition is still ours: the new owner may have started this attempt.
+            case AttemptLedger.Decision.Run run -> {
+                boolean last = run.attempt() > 1 && run.attempt() >= ledger.maxAttempts;
+                CompletionStage<Void> turn = last ? lastAttempts.acquire() : CompletableFuture.completedFuture(null);
+                yield turn.thenCompose(t -> frontend.awaitCapacity())
+                        .thenCompose(slot -> fence.whenOpen())
+                        .thenAccept(open -> begin(taken, prepared, run.attempt(), last));
+            }
         };
     }
 
     /** Holding an admission slot: writes the running marker, then starts the stream. */
-    private void begin(Taken taken, PreparedRequest prepared, int attempt) {
+    private void begin(Taken taken, PreparedRequest prepared, int attempt, boolean last) {
         String id = prepared.id();
         CompletableFuture<Void> marked = new CompletableFuture<>();
         if (!work.advance(taken.ticket(), PartitionWork.Stage.MARKING, marked)) {
-            letGo(taken, id, "admission", true);
+            letGo(taken, id, "admission", true, last);
             return;
         }
         writeRunningMarker(taken, id, attempt, marked, FIRST_MARKER_BACKOFF_MS);
         marked.whenComplete((ok, failure) -> {
             if (failure != null) {
-                letGo(taken, id, "marker", true);
+                letGo(taken, id, "marker", true, last);
                 return;
             }
             CompletableFuture<Void> streamSettled = new CompletableFuture<>();
             if (!work.advance(taken.ticket(), PartitionWork.Stage.RUNNING, streamSettled)) {
-                letGo(taken, id, "marker", true);
+                letGo(taken, id, "marker", true, last);
                 return;
             }
             crashFault.beforeStart(prepared.request());
             Map<String, String> carrier = tracing.begin(id, attempt, taken.meta().getHeaders(), taken.receivedEpochNanos());
             StreamTarget target = new StreamTarget(id, attempt, prepared.request().replyTo(), carrier);
             try {
-                frontend.start(prepared, target, taken.receivedNanos(), taken.receivedEpochNanos(),
-                        (outcome, error) -> ended(taken, prepared, attempt, outcome, error, streamSettled));
+                frontend.start(prepared, target, taken.receivedNanos(), taken.receivedEpochNanos(), (outcome, error) -> {
+                    if (last) lastAttempts.release();
+                    ended(taken, prepared, attempt, outcome, error, streamSettled);
+                });
             } catch (IllegalStateException e) { // the same id runs here already (e.g. over HTTP)
                 tracing.abandon(id, attempt);
-                letGo(taken, id, "duplicate", false);
+                letGo(taken, id, "duplicate", false, last);
                 streamSettled.complete(null);
                 reject(taken, new RequestRejectedException("invalid_request", e.getMessage(), false), attempt);
             }
@@ -251,8 +258,9 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     }
 
     /** Gives back what a record holds when it will not start here after all; it stays unacknowledged. */
-    private void letGo(Taken taken, String id, String stage, boolean holdsSlot) {
+    private void letGo(Taken taken, String id, String stage, boolean holdsSlot, boolean holdsLastAttempt) {
         if (holdsSlot) frontend.releaseCapacity();
+        if (holdsLastAttempt) lastAttempts.release();
         ledger.release(id);
         metrics.revoked(stage);
         work.close(taken.ticket());
