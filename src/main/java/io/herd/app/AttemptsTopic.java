@@ -1,7 +1,7 @@
 package io.herd.app;
 
+import io.herd.messaging.AdminSettings;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -14,7 +14,6 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -45,10 +44,7 @@ public final class AttemptsTopic {
      * @param clientConfig Kafka client settings (bootstrap, TLS/SASL)
      */
     public static void ensure(Map<String, Object> clientConfig, String requests, String attempts) {
-        Map<String, Object> config = new HashMap<>();
-        clientConfig.forEach((k, v) -> {
-            if (AdminClientConfig.configNames().contains(k)) config.put(k, v);
-        });
+        Map<String, Object> config = AdminSettings.from(clientConfig, null);
         TopicProvisioner.TopicSpec spec = spec();
         try (Admin admin = Admin.create(config)) {
             Map<String, TopicDescription> requestsTopic = admin.describeTopics(List.of(requests)).allTopicNames()

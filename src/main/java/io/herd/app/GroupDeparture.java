@@ -6,14 +6,13 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.BeforeDestroyed;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import io.herd.messaging.AdminSettings;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.MemberToRemove;
 import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,12 +42,7 @@ public class GroupDeparture {
     // After the connector closed its clients (priority 50 of the same event), before the embedded broker stops (100).
     void leave(@Observes @Priority(90) @BeforeDestroyed(ApplicationScoped.class) Object event) {
         if (!config.kafka().leaveGroupOnShutdown() || instanceId.isEmpty() || instanceId.get().isBlank()) return;
-        Map<String, Object> admin = new HashMap<>();
-        kafkaConfig.forEach((k, v) -> {
-            if (AdminClientConfig.configNames().contains(k)) admin.put(k, v);
-        });
-        admin.put(AdminClientConfig.CLIENT_ID_CONFIG, "herd-group-departure");
-        try (Admin client = Admin.create(admin)) {
+        try (Admin client = Admin.create(AdminSettings.from(kafkaConfig, "herd-group-departure"))) {
             client.removeMembersFromConsumerGroup(config.kafka().groupId(), new RemoveMembersFromConsumerGroupOptions(
                     List.of(new MemberToRemove(instanceId.get())))).all().get(10, TimeUnit.SECONDS);
             LOG.infof("left consumer group %s as static member %s", config.kafka().groupId(), instanceId.get());

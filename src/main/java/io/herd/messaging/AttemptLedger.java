@@ -150,7 +150,9 @@ public class AttemptLedger {
 
     /**
      * Reads the markers of newly assigned requests partitions, from where this instance last stopped reading each
-     * (the start, the first time), so a partition that comes back costs only the markers written since. Runs on the
+     * (the start, the first time), so a partition that comes back costs only the markers written since. Markers of
+     * partitions given away are kept (pruned as they expire, like all others): ids never move between partitions, so
+     * they are never consulted meanwhile, and reading on from the last position brings them up to date. Runs on the
      * consumer's polling thread, before any record of those partitions is handed out.
      */
     public synchronized void load(List<Integer> partitions) {
@@ -191,14 +193,6 @@ public class AttemptLedger {
         consumer.unsubscribe();
         LOG.infof("attempt ledger: %d markers read for partitions %s in %d ms (%d held, %d KiB)", loaded, partitions,
                 (System.nanoTime() - started) / 1_000_000, entries.size(), entries.bytes() / 1024);
-    }
-
-    /**
-     * Partitions this instance no longer owns. Their markers stay (pruned as they expire, like all others): if a
-     * partition comes back, reading on from the last position brings them up to date.
-     */
-    public void unload(List<Integer> partitions) {
-        // Nothing to drop: ids never move between partitions, so markers of other partitions are never consulted.
     }
 
     /** A marker record packed, or ABSENT for a tombstone. */

@@ -15,7 +15,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.List;
@@ -180,11 +179,7 @@ public class MembershipFence implements PublishGate {
 
     private synchronized Admin admin() {
         if (admin == null) {
-            Map<String, Object> config = new HashMap<>();
-            kafkaConfig.forEach((k, v) -> {
-                if (AdminClientConfig.configNames().contains(k)) config.put(k, v);
-            });
-            config.put(AdminClientConfig.CLIENT_ID_CONFIG, "herd-membership-fence");
+            Map<String, Object> config = AdminSettings.from(kafkaConfig, "herd-membership-fence");
             config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
             admin = Admin.create(config);
         }

@@ -5,10 +5,8 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,12 +48,7 @@ public class ReplyTopics {
 
     private synchronized Admin admin() {
         if (admin == null) {
-            Map<String, Object> config = new HashMap<>();
-            kafkaConfig.forEach((k, v) -> {
-                if (AdminClientConfig.configNames().contains(k)) config.put(k, v);
-            });
-            config.put(AdminClientConfig.CLIENT_ID_CONFIG, "herd-reply-topics");
-            admin = Admin.create(config);
+            admin = Admin.create(AdminSettings.from(kafkaConfig, "herd-reply-topics"));
         }
         return admin;
     }

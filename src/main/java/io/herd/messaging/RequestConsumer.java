@@ -363,7 +363,6 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
                 LOG.debugf("revoke of %s: a pending write failed: %s", ps, e.getCause());
             }
         }
-        ledger.unload(ps);
         if (!revoked.isEmpty()) LOG.infof("partitions %s given away with %d records in flight", ps, revoked.size());
     }
 

@@ -29,6 +29,21 @@ final class ByteStringMap {
         }
     }
 
+    /**
+     * The id of each single byte 0..255 (byte-level BPE starts every piece from these); {@code missing} makes the
+     * exception for the first byte that is not a token.
+     */
+    int[] singleByteIds(java.util.function.IntFunction<RuntimeException> missing) {
+        int[] ids = new int[256];
+        byte[] one = new byte[1];
+        for (int b = 0; b < 256; b++) {
+            one[0] = (byte) b;
+            ids[b] = get(one, 0, 1);
+            if (ids[b] < 0) throw missing.apply(b);
+        }
+        return ids;
+    }
+
     /** The id whose bytes equal {@code buf[from, to)}, or -1. */
     int get(byte[] buf, int from, int to) {
         int slot = hash(buf, from, to) & mask;

@@ -57,13 +57,8 @@ final class GgufTokenizerVocabulary {
         } catch (IllegalArgumentException e) {
             throw bad(source, e.getMessage());
         }
-        int[] byteIds = new int[256];
-        byte[] one = new byte[1];
-        for (int b = 0; b < 256; b++) {
-            one[0] = (byte) b;
-            byteIds[b] = vocabulary.get(one, 0, 1);
-            if (byteIds[b] < 0) throw bad(source, "the vocabulary lacks the single byte 0x" + Integer.toHexString(b));
-        }
+        int[] byteIds = vocabulary.singleByteIds(
+                b -> bad(source, "the vocabulary lacks the single byte 0x" + Integer.toHexString(b)));
         PairMergeTable table = new PairMergeTable(merges.size());
         for (int i = 0; i < merges.size(); i++) {
             String m = merges.get(i);

@@ -62,15 +62,8 @@ final class TiktokenFile {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
-        int[] byteIds = new int[256];
-        byte[] one = new byte[1];
-        for (int b = 0; b < 256; b++) {
-            one[0] = (byte) b;
-            byteIds[b] = vocabulary.get(one, 0, 1);
-            if (byteIds[b] < 0) {
-                throw new IllegalArgumentException(source + ": single byte 0x" + Integer.toHexString(b) + " is not a token");
-            }
-        }
+        int[] byteIds = vocabulary.singleByteIds(
+                b -> new IllegalArgumentException(source + ": single byte 0x" + Integer.toHexString(b) + " is not a token"));
         // Every way of splitting a token into two tokens is a merge with the token's rank as priority. Parts are
         // always tokens, so this pair table reproduces "merge the adjacent pair whose concatenation ranks lowest".
         IntList pairs = new IntList(nBase * 6);

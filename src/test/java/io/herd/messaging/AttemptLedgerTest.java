@@ -100,7 +100,6 @@ class AttemptLedgerTest {
         l.decide(5, "p5");
         l.markRunning(5, "p5", 1);
         l.release("p5");
-        l.unload(List.of(5));
         assertThat(l.decide(5, "p5")).isEqualTo(new AttemptLedger.Decision.Run(2));
     }
 }

@@ -72,7 +72,6 @@ class AttemptLedgerLoadIT {
             long heapAfter = usedHeapAfterGc();
 
             // Coming back after a revoke: only what was written since is read.
-            ledger.unload(List.of(0));
             long reloadStart = System.nanoTime();
             ledger.load(List.of(0));
             double reloadS = (System.nanoTime() - reloadStart) / 1e9;
