@@ -163,6 +163,12 @@ final class HerdService implements AutoCloseable {
 
     long pid() { return process.pid(); }
 
+    /** CPU time the process has used so far, all threads. */
+    double cpuSeconds() {
+        return process.toHandle().info().totalCpuDuration().map(d -> d.toNanos() / 1e9)
+                .orElseThrow(() -> new IllegalStateException("no CPU time for process " + process.pid()));
+    }
+
     /** The liveness probe's HTTP status (-1 when it does not answer). */
     int liveness() { return managementStatus("/q/health/live"); }
 
