@@ -7,7 +7,7 @@ import io.herd.compute.cpu.FmaPeak;
 import io.herd.compute.cpu.MemoryBandwidth;
 import io.herd.model.CpuForwardPass;
 import io.herd.model.ForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
@@ -192,7 +192,7 @@ public final class BenchCommand {
         int maxPositions = o.promptLen() + o.genLen();
         int blockSize = 16;
         int blocksPerSeq = Math.ceilDiv(maxPositions, blockSize);
-        KvCacheConfig kv = new KvCacheConfig(blockSize, o.batch() * blocksPerSeq, o.batch() * blocksPerSeq);
+        KvBlockCounts kv = new KvBlockCounts(blockSize, o.batch() * blocksPerSeq, o.batch() * blocksPerSeq);
         // Owner: this method; weights and KV are freed when the run ends.
         try (Arena arena = Arena.ofShared()) {
             long t0 = System.nanoTime();

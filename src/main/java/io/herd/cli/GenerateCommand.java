@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.herd.model.CpuForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4Weights;
@@ -101,7 +101,7 @@ final class GenerateCommand {
                 options.json() ? options.topLogprobs() : 0);
         Sampler sampler = new Sampler(params, config.vocabSize(), prompt);
         Llama4Weights weights = checkpoint.weights(options.quantization());
-        KvCacheConfig kv = KvCacheConfig.forSingleSequence(config, maxPositions, blockSize(config));
+        KvBlockCounts kv = KvBlockCounts.forSingleSequence(config, maxPositions, blockSize(config));
         try (CpuForwardPass forwardPass = new CpuForwardPass(weights, kv, options.precision(),
                 Runtime.getRuntime().availableProcessors())) {
             Output output = options.json() ? new JsonLines(tokenizer) : new LiveText(tokenizer);

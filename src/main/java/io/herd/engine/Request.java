@@ -1,7 +1,7 @@
 package io.herd.engine;
 
 import io.herd.engine.kv.BlockHash;
-import io.herd.engine.kv.IntList;
+import io.herd.engine.kv.IntArrayList;
 import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.structured.OutputGrammar;
@@ -30,7 +30,7 @@ public final class Request {
     long waitingSinceStep;
 
     /** Prompt then generated tokens. */
-    final IntList tokens;
+    final IntArrayList tokens;
     final List<BlockHash> blockHashes = new ArrayList<>();
     private final BlockHash rootHash;
     private final int blockSize;
@@ -57,7 +57,7 @@ public final class Request {
         this.blockSize = blockSize;
         this.multimodalSpans = r.multimodalSpans();
         this.promptEmbeddings = r.promptEmbeddings();
-        this.tokens = IntList.of(promptTokens);
+        this.tokens = IntArrayList.of(promptTokens);
         extendHashes();
     }
 

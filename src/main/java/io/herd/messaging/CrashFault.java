@@ -1,6 +1,6 @@
 package io.herd.messaging;
 
-import io.herd.serving.ChatMessage;
+import io.herd.serving.RequestMessage;
 import io.herd.serving.CompletionRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -28,7 +28,7 @@ public class CrashFault {
         String m = marker.get();
         boolean hit = request.prompt() != null && request.prompt().contains(m);
         if (!hit && request.messages() != null) {
-            for (ChatMessage message : request.messages()) hit |= message.content() != null && message.content().contains(m);
+            for (RequestMessage message : request.messages()) hit |= message.content() != null && message.content().contains(m);
         }
         if (hit) {
             LOG.errorf("request %s carries the crash marker: halting (herd.testing.crash-marker is set)", request.id());

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.herd.serving.ChatMessage;
+import io.herd.serving.RequestMessage;
 import io.herd.serving.CompletionRequest;
 import io.herd.serving.MessagePart;
 import io.herd.serving.RequestRejectedException;
@@ -170,11 +170,11 @@ public final class RequestCodec {
         return out;
     }
 
-    private static List<ChatMessage> messages(ObjectNode o) {
+    private static List<RequestMessage> messages(ObjectNode o) {
         JsonNode n = present(o, "messages");
         if (n == null) return null;
         if (!n.isArray()) throw typeError("field 'messages' must be an array");
-        List<ChatMessage> out = new ArrayList<>();
+        List<RequestMessage> out = new ArrayList<>();
         int i = 0;
         for (JsonNode m : n) {
             if (m.isObject() && m.path("role").isTextual() && m.path("content").isArray()) {
@@ -185,14 +185,14 @@ public final class RequestCodec {
             if (!m.isObject() || !m.path("role").isTextual() || !m.path("content").isTextual()) {
                 throw typeError("messages[" + i + "] must be an object with string fields 'role' and 'content'");
             }
-            out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
+            out.add(new RequestMessage(m.get("role").asText(), m.get("content").asText()));
             i++;
         }
         return out;
     }
 
     /** OpenAI content parts: {"type":"text","text":…} and {"type":"image_url","image_url":{"url":…}}. */
-    private static ChatMessage contentParts(JsonNode m, int i) {
+    private static RequestMessage contentParts(JsonNode m, int i) {
         List<MessagePart> parts = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         for (JsonNode p : m.get("content")) {
@@ -211,7 +211,7 @@ public final class RequestCodec {
                 default -> throw typeError(where + " has type " + p.path("type") + "; 'text' or 'image_url' expected");
             }
         }
-        return new ChatMessage(m.get("role").asText(), text.toString(), parts);
+        return new RequestMessage(m.get("role").asText(), text.toString(), parts);
     }
 
     private Map<String, Object> metadata(ObjectNode o) {

@@ -51,7 +51,7 @@ public final class CpuForwardPass implements ForwardPass {
     private final Llama4Config config;
     private final Llama4Weights weights;
     private final Precision precision;
-    private final KvCacheConfig kvConfig;
+    private final KvBlockCounts kvConfig;
     private final KvCacheSpec kvSpec;
     private final int nThreads;
     private final Arena arena;
@@ -61,7 +61,7 @@ public final class CpuForwardPass implements ForwardPass {
     private final long blockFloats;
 
     /** A forward pass using every available processor. */
-    public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision) {
+    public CpuForwardPass(Llama4Weights weights, KvBlockCounts kvConfig, Precision precision) {
         this(weights, kvConfig, precision, Runtime.getRuntime().availableProcessors());
     }
 
@@ -72,7 +72,7 @@ public final class CpuForwardPass implements ForwardPass {
      * @param nThreads  1: attention and element-wise work on the caller only; more: on the shared compute pool,
      *                  with decode attention split for this many threads
      */
-    public CpuForwardPass(Llama4Weights weights, KvCacheConfig kvConfig, Precision precision, int nThreads) {
+    public CpuForwardPass(Llama4Weights weights, KvBlockCounts kvConfig, Precision precision, int nThreads) {
         if (nThreads < 1) throw new IllegalArgumentException("nThreads must be >= 1, got " + nThreads);
         this.config = weights.config();
         this.weights = weights;
@@ -107,7 +107,7 @@ public final class CpuForwardPass implements ForwardPass {
 
     public Precision precision() { return precision; }
 
-    public KvCacheConfig kvCacheConfig() { return kvConfig; }
+    public KvBlockCounts kvCacheConfig() { return kvConfig; }
 
     public Llama4Weights weights() { return weights; }
 

@@ -7,7 +7,7 @@ import java.util.List;
  * blocks are consecutive ids 0, 1, 2, …; chunked blocks are recycled every attention chunk (logical block b uses
  * physical block b mod (chunkSize / blockSize)) when the block size divides the chunk size and the forward pass has
  * that many chunked blocks, and entries before the current attention chunk are passed as -1, as a paged scheduler
- * would. Size the cache with {@link KvCacheConfig#forSingleSequence}.
+ * would. Size the cache with {@link KvBlockCounts#forSingleSequence}.
  */
 public final class SingleSequence {
     private final ForwardPass forwardPass;

@@ -141,7 +141,7 @@ public final class GpuServingCheck {
     private static void addSingleSequenceCases(SafetensorsCheckpoint ckpt, Llama4Config config,
                                                Map<String, int[]> prompts, Map<String, int[]> expected) {
         Llama4Weights weights = Llama4Weights.load(ckpt, config, WeightQuantization.NONE);
-        try (CpuForwardPass cpu = new CpuForwardPass(weights, io.herd.model.KvCacheConfig.forSingleSequence(config, MAX_POSITIONS, BLOCK),
+        try (CpuForwardPass cpu = new CpuForwardPass(weights, io.herd.model.KvBlockCounts.forSingleSequence(config, MAX_POSITIONS, BLOCK),
                 Precision.F32, 1)) {
             for (int i = 0; i < 13; i++) {
                 int[] p = new int[5 + (i * 5) % 27];

@@ -91,8 +91,8 @@ public final class KvCacheSizing {
     }
 
     /** The block counts of a plan, as the CPU forward pass takes them. */
-    public static io.herd.model.KvCacheConfig blocks(ForwardPass.KvCacheSpec spec) {
-        return new io.herd.model.KvCacheConfig(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks());
+    public static io.herd.model.KvBlockCounts blocks(ForwardPass.KvCacheSpec spec) {
+        return new io.herd.model.KvBlockCounts(spec.blockSize(), spec.nGlobalBlocks(), spec.nChunkedBlocks());
     }
 
     private static int checkedBlocks(long n, String group) {

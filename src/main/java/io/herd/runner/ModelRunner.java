@@ -4,7 +4,7 @@ import io.herd.engine.ModelExecutor;
 import io.herd.engine.PromptEmbeddings;
 import io.herd.engine.RunnerOutput;
 import io.herd.engine.SchedulerOutput;
-import io.herd.engine.kv.IntList;
+import io.herd.engine.kv.IntArrayList;
 import io.herd.engine.kv.KvCacheLayout;
 import io.herd.model.ForwardPass;
 import io.herd.model.sampling.Sampler;
@@ -29,9 +29,9 @@ import java.util.Optional;
 public final class ModelRunner implements ModelExecutor {
 
     private static final class SequenceState {
-        final IntList tokens;
-        final IntList global = new IntList(16);
-        final IntList chunked = new IntList(16);
+        final IntArrayList tokens;
+        final IntArrayList global = new IntArrayList(16);
+        final IntArrayList chunked = new IntArrayList(16);
         final Sampler sampler;
         /** Image rows for prompt positions (null: none); each chunk takes the rows of its own positions. */
         final ForwardPass.InputEmbeddings promptEmbeddings;
@@ -39,7 +39,7 @@ public final class ModelRunner implements ModelExecutor {
         final ConstraintCursor constraint;
 
         SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel, OutputGrammar constraint) {
-            this.tokens = IntList.of(tokens);
+            this.tokens = IntArrayList.of(tokens);
             this.sampler = sampler;
             this.constraint = constraint == null ? null : new ConstraintCursor(constraint);
             this.promptEmbeddings = promptEmbeddings == null ? null : promptEmbeddings.compute();

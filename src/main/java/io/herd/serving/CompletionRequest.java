@@ -15,7 +15,7 @@ import java.util.Map;
  * @param responseFormat what the output must be ({@code response_format}), or null for free text
  * @param logitBias      token id → shift of its logit, or null
  */
-public record CompletionRequest(String id, String model, String prompt, List<ChatMessage> messages,
+public record CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
                                 Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
                                 List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
                                 Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
@@ -24,7 +24,7 @@ public record CompletionRequest(String id, String model, String prompt, List<Cha
                                 Boolean ignoreEos) {
 
     /** A request without response_format or penalties. */
-    public CompletionRequest(String id, String model, String prompt, List<ChatMessage> messages,
+    public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
                              Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
                              List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
                              Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata) {

@@ -15,7 +15,7 @@ public interface ImagePrompts {
     /**
      * @throws io.herd.image.ImageRejectedException with {@code invalid_image} or {@code image_too_large}
      */
-    Encoded encode(List<ChatMessage> messages);
+    Encoded encode(List<RequestMessage> messages);
 
     /** @param imageTokens prompt tokens that belong to image runs */
     /** @param embeddings runs the vision tower when the engine first schedules the request */

@@ -12,7 +12,7 @@ public interface PromptCodec {
     int[] encodePrompt(String prompt);
 
     /** A chat conversation rendered with the model's chat template, ending with the assistant header. */
-    int[] encodeChat(List<ChatMessage> messages);
+    int[] encodeChat(List<RequestMessage> messages);
 
     /** A fresh incremental decoder for one stream. */
     IncrementalDecoder newDecoder();

@@ -153,7 +153,7 @@ public final class RequestValidator {
             }
         }
 
-        ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(ChatMessage::hasImages)
+        ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages)
                 ? encodeImages(r.messages()) : null;
         int[] prompt = withImages != null ? withImages.ids()
                 : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
@@ -201,7 +201,7 @@ public final class RequestValidator {
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
     }
 
-    private ImagePrompts.Encoded encodeImages(List<ChatMessage> messages) {
+    private ImagePrompts.Encoded encodeImages(List<RequestMessage> messages) {
         if (images == null) throw reject("invalid_image", "this model does not accept images");
         try {
             return images.encode(messages);
@@ -225,11 +225,11 @@ public final class RequestValidator {
         return h;
     }
 
-    private static void validateMessages(List<ChatMessage> messages) {
+    private static void validateMessages(List<RequestMessage> messages) {
         if (messages.isEmpty()) throw reject("missing_prompt", "field 'messages' is empty");
         if (messages.size() > MAX_MESSAGES) throw reject("invalid_parameter", "at most " + MAX_MESSAGES + " messages");
         for (int i = 0; i < messages.size(); i++) {
-            ChatMessage m = messages.get(i);
+            RequestMessage m = messages.get(i);
             if (m == null || m.role() == null || m.content() == null) {
                 throw reject("invalid_type", "messages[" + i + "] needs string fields 'role' and 'content'");
             }

@@ -28,7 +28,7 @@ public final class TokenizerPromptCodec implements PromptCodec {
     public int[] encodePrompt(String prompt) { return tokenizer.encode(prompt, true, false); }
 
     @Override
-    public int[] encodeChat(List<ChatMessage> messages) {
+    public int[] encodeChat(List<RequestMessage> messages) {
         try {
             return chatFormat.encodeDialogPrompt(messages.stream()
                     .map(m -> io.herd.tokenizer.ChatMessage.of(Role.parse(m.role()), m.content())).toList());

@@ -53,13 +53,13 @@ public final class VisionPromptBuilder implements ImagePrompts {
     }
 
     @Override
-    public Encoded encode(List<ChatMessage> messages) {
+    public Encoded encode(List<RequestMessage> messages) {
         int nImages = 0;
-        for (ChatMessage m : messages) if (m.parts() != null) for (MessagePart p : m.parts()) if (p.imageUrl() != null) nImages++;
+        for (RequestMessage m : messages) if (m.parts() != null) for (MessagePart p : m.parts()) if (p.imageUrl() != null) nImages++;
         limits.checkImageCount(nImages);
         List<ImagePromptEncoder.Message> dialog = new ArrayList<>();
         int tiles = 0;
-        for (ChatMessage m : messages) {
+        for (RequestMessage m : messages) {
             List<ContentPart> parts = new ArrayList<>();
             if (m.parts() == null) parts.add(new ContentPart.Text(m.content()));
             else

@@ -5,7 +5,7 @@ import io.herd.cli.gguf.GgufTestReader;
 import io.herd.compute.Matrix;
 import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.model.CpuForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Checkpoint;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
@@ -266,7 +266,7 @@ class BenchGgufTest {
     }
 
     private static float[] logits(Llama4Weights w, int[] tokens) {
-        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(w.config(), 32, 4), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(w.config(), 32, 4), Precision.F32, 2)) {
             return new SingleSequence(fp).append(tokens, tokens.length);
         }
     }

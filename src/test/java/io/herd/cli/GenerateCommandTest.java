@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.compute.DType;
 import io.herd.compute.GgmlType;
 import io.herd.model.CpuForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4TensorNames;
@@ -140,7 +140,7 @@ class GenerateCommandTest {
             Llama4Config config = TinyGgufExport.llamaCppView(Llama4ConfigParser.parse(dir));
             TinyGgufExport.write(st, Llama4ConfigParser.parse(dir), GgmlType.F32, false, gguf);
             Llama4Weights w = Llama4Weights.load(st, config, WeightQuantization.NONE);
-            try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(config, 64, 4), Precision.F32, 2)) {
+            try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(config, 64, 4), Precision.F32, 2)) {
                 want = new SingleSequence(fp).greedy(prompt, 6);
             }
         }

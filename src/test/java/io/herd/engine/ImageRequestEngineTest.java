@@ -43,7 +43,7 @@ class ImageRequestEngineTest {
         Llama4VisionConfig vision = Llama4VisionConfigParser.parse(VisionFixture.dir()).orElseThrow();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(VisionFixture.dir());
              CpuForwardPass fp = new CpuForwardPass(Llama4Weights.load(ckpt, text, WeightQuantization.NONE),
-                     new io.herd.model.KvCacheConfig(4, 1024, 512), Precision.F32, 2)) {
+                     new io.herd.model.KvBlockCounts(4, 1024, 512), Precision.F32, 2)) {
             ImageEmbedder embedder = new ImageEmbedder(Llama4VisionWeights.load(ckpt, vision));
             ImageCase single = load("single-tile", embedder, vision, text), two = load("two-images", embedder, vision, text);
             EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, 4, 0), 16, 8, 16, 1024, "vision", true, 0);

@@ -1,7 +1,7 @@
 package io.herd.engine;
 
 import io.herd.engine.kv.BlockHash;
-import io.herd.engine.kv.IntList;
+import io.herd.engine.kv.IntArrayList;
 import io.herd.engine.kv.MultimodalSpan;
 import io.herd.model.sampling.SamplingParams;
 import org.junit.jupiter.api.Test;
@@ -48,7 +48,7 @@ class MultimodalPrefixCacheTest {
 
     @Test
     void blocksNoSpanTouchesHashAsTextOnlyBlocks() {
-        IntList tokens = IntList.of(SchedulerHarness.prompt(4, 12));
+        IntArrayList tokens = IntArrayList.of(SchedulerHarness.prompt(4, 12));
         BlockHash root = BlockHash.root("m", null);
         List<MultimodalSpan> spans = List.of(new MultimodalSpan(4, 8, CAT));
         assertThat(BlockHash.chain(root, tokens, 0, 4, spans)).isEqualTo(BlockHash.chain(root, tokens, 0, 4));

@@ -2,7 +2,7 @@ package io.herd.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.herd.model.CpuForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
@@ -77,7 +77,7 @@ class ImagePromptEndToEndTest {
                 JsonNode steps = c.get("greedy");
                 try (SafetensorsCheckpoint stages = VisionFixture.stages(name);
                      CpuForwardPass fp = new CpuForwardPass(weights,
-                             KvCacheConfig.forSingleSequence(text, prompt.ids().length + steps.size(), 4), Precision.F32, 2)) {
+                             KvBlockCounts.forSingleSequence(text, prompt.ids().length + steps.size(), 4), Precision.F32, 2)) {
                     SingleSequence seq = new SingleSequence(fp);
                     float[] logits = seq.append(prompt.ids(), 1, embeddings);
                     double diff = VisionFixture.maxAbsDiff(logits, stages.tensor("last_logits").toFloatArray());

@@ -28,7 +28,7 @@ class CpuForwardPassFidelityTest {
         }
 
         CpuForwardPass forwardPass(int maxPositions, Precision precision) {
-            return new CpuForwardPass(weights, KvCacheConfig.forSingleSequence(weights.config(), maxPositions, BLOCK_SIZE),
+            return new CpuForwardPass(weights, KvBlockCounts.forSingleSequence(weights.config(), maxPositions, BLOCK_SIZE),
                     precision, 2);
         }
 
@@ -130,7 +130,7 @@ class CpuForwardPassFidelityTest {
         List<Fixtures.Case> cases = expected.cases();
         int maxLen = 64, blocksPerSeq = maxLen / BLOCK_SIZE, n = cases.size();
         try (Model m = Model.open(name);
-             CpuForwardPass fp = new CpuForwardPass(m.weights(), new KvCacheConfig(BLOCK_SIZE, n * blocksPerSeq, n * blocksPerSeq),
+             CpuForwardPass fp = new CpuForwardPass(m.weights(), new KvBlockCounts(BLOCK_SIZE, n * blocksPerSeq, n * blocksPerSeq),
                      Precision.F32, 2)) {
             int vocab = m.weights().config().vocabSize();
             int[] pos = new int[n];

@@ -37,7 +37,7 @@ class CpuForwardPassTest {
 
     @Test
     void kvSpecReportsBlocksAndBytes() {
-        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 10, 6), Precision.F32, 1)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvBlockCounts(BS, 10, 6), Precision.F32, 1)) {
             ForwardPass.KvCacheSpec spec = fp.kvSpec();
             assertThat(spec.blockSize()).isEqualTo(BS);
             assertThat(spec.nGlobalBlocks()).isEqualTo(10);
@@ -51,7 +51,7 @@ class CpuForwardPassTest {
     @Test
     void copiedBlocksContinueTheSequence() {
         int[] prompt = {3, 4, 5};   // positions 0..2: blocks 0 (full) and 1 (partial)
-        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 8, 8), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvBlockCounts(BS, 8, 8), Precision.F32, 2)) {
             fp.forward(List.of(chunk(prompt, 0, new int[] {0, 1}, new int[] {0, 1}, 0)));
             // Copy-on-write of the partial block 1 into block 5, in both groups; the next token goes to the copy.
             fp.copyBlock(ForwardPass.KvGroup.GLOBAL, 1, 5);
@@ -69,7 +69,7 @@ class CpuForwardPassTest {
     void releasedChunkedBlocksBeforeTheCurrentAttentionChunkAreNeverRead() {
         // Attention chunk 4, block size 2: at positions 4..5 the chunked blocks 0 and 1 are outside the chunk.
         int[] prompt = {9, 8, 7, 6};
-        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 8, 8), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvBlockCounts(BS, 8, 8), Precision.F32, 2)) {
             fp.forward(List.of(chunk(prompt, 0, new int[] {0, 1}, new int[] {0, 1}, 0)));
             float[] released = fp.forward(List.of(chunk(new int[] {5, 4}, 4, new int[] {0, 1, 2}, new int[] {-1, -1, 2}, 2))).getFirst();
             float[] kept = fp.forward(List.of(chunk(new int[] {5, 4}, 4, new int[] {0, 1, 2}, new int[] {0, 1, 2}, 2))).getFirst();
@@ -86,7 +86,7 @@ class CpuForwardPassTest {
         // 150 tokens: 38 attention chunks of 4 and more logit rows than one lm_head block.
         int[] prompt = new java.util.SplittableRandom(3).ints(150, 0, CONFIG.vocabSize()).toArray();
         int v = CONFIG.vocabSize();
-        try (CpuForwardPass fp = new CpuForwardPass(weights, KvCacheConfig.forSingleSequence(CONFIG, 160, BS), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, KvBlockCounts.forSingleSequence(CONFIG, 160, BS), Precision.F32, 2)) {
             float[] all = new SingleSequence(fp).append(prompt, prompt.length);
             SingleSequence stepwise = new SingleSequence(fp);
             double worst = 0;
@@ -100,7 +100,7 @@ class CpuForwardPassTest {
 
     @Test
     void noLogitsRequestedGivesEmptyArray() {
-        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 4, 4), Precision.F32, 1)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvBlockCounts(BS, 4, 4), Precision.F32, 1)) {
             List<float[]> out = fp.forward(List.of(chunk(new int[] {1, 2}, 0, new int[] {0}, new int[] {0}, 0)));
             assertThat(out).hasSize(1);
             assertThat(out.getFirst()).isEmpty();
@@ -109,7 +109,7 @@ class CpuForwardPassTest {
 
     @Test
     void badArgumentsAreRejected() {
-        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvCacheConfig(BS, 4, 4), Precision.F32, 1)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, new KvBlockCounts(BS, 4, 4), Precision.F32, 1)) {
             assertThatThrownBy(() -> fp.forward(List.of(chunk(new int[] {CONFIG.vocabSize()}, 0, new int[] {0}, new int[] {0}, 1))))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("token id " + CONFIG.vocabSize());
             assertThatThrownBy(() -> fp.forward(List.of(chunk(new int[] {1}, 0, new int[] {9}, new int[] {0}, 1))))
@@ -122,7 +122,7 @@ class CpuForwardPassTest {
 
     @Test
     void singleSequenceRefusesToOverrunItsBlocks() {
-        try (CpuForwardPass fp = new CpuForwardPass(weights, KvCacheConfig.forSingleSequence(CONFIG, 8, BS), Precision.F32, 1)) {
+        try (CpuForwardPass fp = new CpuForwardPass(weights, KvBlockCounts.forSingleSequence(CONFIG, 8, BS), Precision.F32, 1)) {
             SingleSequence seq = new SingleSequence(fp);
             assertThat(seq.capacity()).isEqualTo(8);
             seq.prefill(new int[] {1, 2, 3, 4, 5, 6, 7});

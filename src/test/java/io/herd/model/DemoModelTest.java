@@ -35,7 +35,7 @@ final class DemoModelTest {
 
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(a);
              CpuForwardPass fp = new CpuForwardPass(Llama4Weights.load(ckpt, parsed, WeightQuantization.NONE),
-                     KvCacheConfig.forSingleSequence(parsed, 512, 16), Precision.F32, 1)) {
+                     KvBlockCounts.forSingleSequence(parsed, 512, 16), Precision.F32, 1)) {
             int[] prompt = tokenizer.encode(text, true, false);
             int[] first = new SingleSequence(fp).greedy(prompt, 8);
             int[] second = new SingleSequence(fp).greedy(prompt, 8);

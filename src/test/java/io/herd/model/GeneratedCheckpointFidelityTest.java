@@ -53,7 +53,7 @@ class GeneratedCheckpointFidelityTest {
 
     /** Logits of the last token after feeding the whole sequence into a fresh cache. */
     private static float[] fullRecompute(Llama4Weights w, Precision precision, int[] tokens) {
-        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, 64), precision, 1)) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, 64), precision, 1)) {
             return new SingleSequence(fp).prefill(tokens);
         }
     }
@@ -70,7 +70,7 @@ class GeneratedCheckpointFidelityTest {
             Llama4Weights w = load(ckpt);
             for (Precision precision : Precision.values()) {
                 for (int blockSize : new int[] {2, 3, 4}) {
-                    try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, blockSize), precision, 2)) {
+                    try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, blockSize), precision, 2)) {
                         SingleSequence seq = new SingleSequence(fp);
                         float[] logits = seq.prefill(PROMPT);
                         int[] ids = new int[N_NEW];
@@ -93,7 +93,7 @@ class GeneratedCheckpointFidelityTest {
     void promptFedInPiecesMatchesOneCall() {
         try (SafetensorsCheckpoint ckpt = open()) {
             Llama4Weights w = load(ckpt);
-            try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, 2), Precision.F32, 2)) {
+            try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, 2), Precision.F32, 2)) {
                 float[] whole = new SingleSequence(fp).append(PROMPT, PROMPT.length);
                 for (int piece : new int[] {1, 2, 3, 5, 7}) {
                     SingleSequence seq = new SingleSequence(fp);
@@ -115,7 +115,7 @@ class GeneratedCheckpointFidelityTest {
     void matchesNaiveDenseReference() {
         try (SafetensorsCheckpoint ckpt = open()) {
             Llama4Weights w = load(ckpt);
-            try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, 2), Precision.F32, 2)) {
+            try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, 2), Precision.F32, 2)) {
                 float[] engine = new SingleSequence(fp).append(PROMPT, PROMPT.length);
                 double[][] reference = NaiveLlama4.logits(w, PROMPT);
                 double worst = 0;
@@ -135,8 +135,8 @@ class GeneratedCheckpointFidelityTest {
             Llama4Weights w = load(ckpt);
             int v = CONFIG.vocabSize();
             float[] f32, bf16;
-            try (CpuForwardPass a = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, 4), Precision.F32, 2);
-                 CpuForwardPass b = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(CONFIG, 64, 4), Precision.BF16, 2)) {
+            try (CpuForwardPass a = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, 4), Precision.F32, 2);
+                 CpuForwardPass b = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(CONFIG, 64, 4), Precision.BF16, 2)) {
                 f32 = new SingleSequence(a).append(PROMPT, PROMPT.length);
                 bf16 = new SingleSequence(b).append(PROMPT, PROMPT.length);
             }

@@ -67,13 +67,13 @@ class Llama4GgufMixedFileTest {
     }
 
     private static float[] logits(Llama4Weights w, int[] prompt) {
-        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(w.config(), 64, 4), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(w.config(), 64, 4), Precision.F32, 2)) {
             return new SingleSequence(fp).append(prompt, prompt.length);
         }
     }
 
     private static int[] greedy(Llama4Weights w, int[] prompt, int n) {
-        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(w.config(), 64, 4), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(w.config(), 64, 4), Precision.F32, 2)) {
             return new SingleSequence(fp).greedy(prompt, n);
         }
     }

@@ -38,7 +38,7 @@ class Llama4GgufTest {
     }
 
     private static float[] logits(Llama4Weights w, int[] prompt) {
-        try (CpuForwardPass fp = new CpuForwardPass(w, KvCacheConfig.forSingleSequence(w.config(), 64, BLOCK_SIZE), Precision.F32, 2)) {
+        try (CpuForwardPass fp = new CpuForwardPass(w, KvBlockCounts.forSingleSequence(w.config(), 64, BLOCK_SIZE), Precision.F32, 2)) {
             return new SingleSequence(fp).append(prompt, prompt.length);
         }
     }

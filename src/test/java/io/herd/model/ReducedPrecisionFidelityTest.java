@@ -36,7 +36,7 @@ class ReducedPrecisionFidelityTest {
         int vocab = config.vocabSize();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              CpuForwardPass fp = new CpuForwardPass(Llama4Weights.load(ckpt, config, quantization),
-                     KvCacheConfig.forSingleSequence(config, 64, 4), precision, 2)) {
+                     KvBlockCounts.forSingleSequence(config, 64, 4), precision, 2)) {
             int positions = 0, top1 = 0, greedyTotal = 0, greedyPrefix = 0, firstTokenAgrees = 0;
             double worst = 0;
             StringBuilder report = new StringBuilder(name + " " + precision + " weights " + quantization + ":");

@@ -83,7 +83,7 @@ class ConstrainedGenerationTest {
     void randomWeightOutputsValidateAndStop() throws Exception {
         // 40 blocks of 16 positions (640) for six sequences of up to 265: preemption is certain.
         try (CpuForwardPass forwardPass = new CpuForwardPass(weights,
-                new io.herd.model.KvCacheConfig(BLOCK, 40, 40), Precision.F32, 1)) {
+                new io.herd.model.KvBlockCounts(BLOCK, 40, 40), Precision.F32, 1)) {
             EngineConfig engineConfig = new EngineConfig(new KvCacheConfig(1 << 20, BLOCK, 0), 256, 8, 256, 4096,
                     "demo", true, 0);
             try (EngineCore engine = new EngineCore(engineConfig, new ModelRunner(forwardPass))) {

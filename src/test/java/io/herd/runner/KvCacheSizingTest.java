@@ -54,7 +54,7 @@ class KvCacheSizingTest {
         assertThat(huge.nChunkedBlocks()).isGreaterThanOrEqualTo(8192 / 16).isLessThan(8192 / 16 + 4);
         assertThat(huge.nGlobalBlocks() * 16L).isBetween(320_000L, 330_000L);
 
-        io.herd.model.KvCacheConfig fixed = KvCacheSizing.blocks(KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072));
+        io.herd.model.KvBlockCounts fixed = KvCacheSizing.blocks(KvCacheSizing.plan(c, 2, new KvCacheConfig(bytes, 32, 0.5), 131_072));
         assertThat(fixed.nChunkedBlocks() * 147_456L * 32).isCloseTo(bytes / 2, within(147_456L * 32));
     }
 }

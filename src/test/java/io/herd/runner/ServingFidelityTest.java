@@ -65,7 +65,7 @@ class ServingFidelityTest {
             expected.put(name, ids);
         }
         // More prompts, some sharing the long case's first 20 tokens, with single-sequence greedy as the oracle.
-        try (CpuForwardPass single = new CpuForwardPass(weights, io.herd.model.KvCacheConfig.forSingleSequence(config, 64, BLOCK),
+        try (CpuForwardPass single = new CpuForwardPass(weights, io.herd.model.KvBlockCounts.forSingleSequence(config, 64, BLOCK),
                 Precision.F32, 1)) {
             for (int i = 0; i < 13; i++) {
                 int[] p = new int[5 + (i * 5) % 27];
@@ -81,7 +81,7 @@ class ServingFidelityTest {
     static void unload() { checkpoint.close(); }
 
     private void start(int nGlobal, int nChunked, int tokenBudget, int maxSeqs) {
-        forwardPass = new CpuForwardPass(weights, new io.herd.model.KvCacheConfig(BLOCK, nGlobal, nChunked), Precision.F32, 1);
+        forwardPass = new CpuForwardPass(weights, new io.herd.model.KvBlockCounts(BLOCK, nGlobal, nChunked), Precision.F32, 1);
         EngineConfig config = new EngineConfig(new KvCacheConfig(1 << 20, BLOCK, 0), tokenBudget, maxSeqs, 256, 4096,
                 "llama4-tiny-scout", true, 0);
         engine = new EngineCore(config, new ModelRunner(forwardPass));

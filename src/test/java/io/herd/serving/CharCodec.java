@@ -16,9 +16,9 @@ public final class CharCodec implements PromptCodec {
         return out;
     }
 
-    @Override public int[] encodeChat(List<ChatMessage> messages) {
+    @Override public int[] encodeChat(List<RequestMessage> messages) {
         StringBuilder sb = new StringBuilder();
-        for (ChatMessage m : messages) sb.append('<').append(m.role()).append('>').append(m.content());
+        for (RequestMessage m : messages) sb.append('<').append(m.role()).append('>').append(m.content());
         return encodePrompt(sb.append("<assistant>").toString());
     }
 

@@ -189,7 +189,7 @@ class FrontendTest {
                 List.of(new io.herd.engine.kv.MultimodalSpan(2, 7, io.herd.engine.kv.BlockHash.ofContent(new byte[] {1}))), 5);
         RequestValidator withImages = new RequestValidator(new ServingLimits(64, 32, 16, java.util.Set.of("demo"), 4),
                 new CharCodec(), images);
-        var request = new CompletionRequest("img", null, null, List.of(new ChatMessage("user", "x",
+        var request = new CompletionRequest("img", null, null, List.of(new RequestMessage("user", "x",
                 List.of(new MessagePart("x", null), new MessagePart(null, "data:image/png;base64,AA==")))), 10, 0f, null,
                 null, null, null, null, null, null, null, null, null, null, null);
         AtomicReference<Frontend.Outcome> outcome = new AtomicReference<>();

@@ -60,9 +60,9 @@ class RequestValidatorTest {
                 null, null, null, null, null), "invalid_parameter");
         assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, 21,
                 null, null, null, null, null), "invalid_parameter");
-        assertCode(new CompletionRequest("r", null, "hi", List.of(new ChatMessage("user", "x")), null, null, null,
+        assertCode(new CompletionRequest("r", null, "hi", List.of(new RequestMessage("user", "x")), null, null, null,
                 null, null, null, null, null, null, null, null, null, null, null), "invalid_request");
-        assertCode(new CompletionRequest("r", null, null, List.of(new ChatMessage("wizard", "x")), null, null, null,
+        assertCode(new CompletionRequest("r", null, null, List.of(new RequestMessage("wizard", "x")), null, null, null,
                 null, null, null, null, null, null, null, null, null, null, null), "invalid_parameter");
     }
 
@@ -79,7 +79,7 @@ class RequestValidatorTest {
                 null, null, null, "c".repeat(RequestValidator.MAX_CACHE_SALT_LENGTH + 1), null), "invalid_parameter");
         assertCode(new CompletionRequest("r", null, "hi", null, null, null, null, null, null, null, null, null, null,
                 null, Long.MAX_VALUE, null, null, null), "invalid_parameter");
-        List<ChatMessage> many = java.util.Collections.nCopies(RequestValidator.MAX_MESSAGES + 1, new ChatMessage("user", "x"));
+        List<RequestMessage> many = java.util.Collections.nCopies(RequestValidator.MAX_MESSAGES + 1, new RequestMessage("user", "x"));
         assertCode(new CompletionRequest("r", null, null, many, null, null, null, null, null, null, null, null, null,
                 null, null, null, null, null), "invalid_parameter");
         // The bounds themselves are accepted.
@@ -104,7 +104,7 @@ class RequestValidatorTest {
 
     @Test
     void chatMessagesGoThroughTheChatFormat() {
-        CompletionRequest r = new CompletionRequest("r", "demo", null, List.of(new ChatMessage("user", "yo")), 4, 0f,
+        CompletionRequest r = new CompletionRequest("r", "demo", null, List.of(new RequestMessage("user", "yo")), 4, 0f,
                 null, null, null, 7L, List.of("\n"), true, 2, 3, null, null, "tenant", null);
         PreparedRequest p = validator.prepare(r);
         assertThat(p.engineRequest().promptTokens()).hasSize(1 + "<user>yo<assistant>".length());

@@ -38,16 +38,16 @@ public record BlockHash(long hi, long lo) {
     }
 
     /** Same as {@link #chain(BlockHash, int[], int, int)} over a growing token list, without copying it. */
-    public static BlockHash chain(BlockHash parent, IntList tokens, int from, int to) {
+    public static BlockHash chain(BlockHash parent, IntArrayList tokens, int from, int to) {
         if (to > tokens.size()) throw new IndexOutOfBoundsException(to + " of " + tokens.size());
         return chain(parent, tokens.raw(), from, to);
     }
 
     /**
-     * As {@link #chain(BlockHash, IntList, int, int)}, also taking the start and content hash of every span that
+     * As {@link #chain(BlockHash, IntArrayList, int, int)}, also taking the start and content hash of every span that
      * overlaps the block; a block no span touches hashes exactly as without spans.
      */
-    public static BlockHash chain(BlockHash parent, IntList tokens, int from, int to, java.util.List<MultimodalSpan> spans) {
+    public static BlockHash chain(BlockHash parent, IntArrayList tokens, int from, int to, java.util.List<MultimodalSpan> spans) {
         BlockHash h = chain(parent, tokens, from, to);
         ByteBuffer extra = null;
         for (MultimodalSpan s : spans) {

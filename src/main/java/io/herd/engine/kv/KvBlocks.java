@@ -5,8 +5,8 @@ package io.herd.engine.kv;
  * before the current attention chunk are -1 once released.
  */
 public final class KvBlocks {
-    final IntList global = new IntList(16);
-    final IntList chunked = new IntList(16);
+    final IntArrayList global = new IntArrayList(16);
+    final IntArrayList chunked = new IntArrayList(16);
     /** Leading logical blocks already registered in the prefix cache. */
     int nCachedBlocks;
     /** CHUNKED entries below this logical index are released (-1). */

@@ -20,7 +20,7 @@ import io.herd.model.CpuForwardPass;
 import io.herd.model.ForwardPass;
 import io.herd.model.ForwardPass.BlockTable;
 import io.herd.model.ForwardPass.SequenceChunk;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
@@ -603,7 +603,7 @@ public final class GpuChecks {
     private Map<String, float[][]> cpuReference(SafetensorsCheckpoint ckpt, Llama4Config config, List<Case> cases) {
         Map<String, float[][]> out = new LinkedHashMap<>();
         Llama4Weights weights = Llama4Weights.load(ckpt, config, WeightQuantization.NONE);
-        try (CpuForwardPass cpu = new CpuForwardPass(weights, new KvCacheConfig(BLOCK, 64, 64), Precision.F32)) {
+        try (CpuForwardPass cpu = new CpuForwardPass(weights, new KvBlockCounts(BLOCK, 64, 64), Precision.F32)) {
             for (int c = 0; c < cases.size(); c++) {
                 Case k = cases.get(c);
                 float[] l = cpu.forward(List.of(new SequenceChunk(k.prompt(), 0, table(c, cases.size()),

@@ -2,7 +2,7 @@ package io.herd.model.vision;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.herd.model.CpuForwardPass;
-import io.herd.model.KvCacheConfig;
+import io.herd.model.KvBlockCounts;
 import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
@@ -46,7 +46,7 @@ class ImagePromptFidelityTest {
                 int[] greedy = new int[steps.size()];
                 for (int i = 0; i < greedy.length; i++) greedy[i] = steps.get(i).get("id").asInt();
                 try (CpuForwardPass fp = new CpuForwardPass(weights,
-                        KvCacheConfig.forSingleSequence(text, ids.length + greedy.length, 4), Precision.F32, 2)) {
+                        KvBlockCounts.forSingleSequence(text, ids.length + greedy.length, 4), Precision.F32, 2)) {
                     // Whole prompt in one call, then greedy decoding through the paged cache.
                     SingleSequence seq = new SingleSequence(fp);
                     float[] logits = seq.append(ids, 1, embeddings);
@@ -80,7 +80,7 @@ class ImagePromptFidelityTest {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(VisionFixture.dir());
              SafetensorsCheckpoint stages = VisionFixture.stages("single-tile");
              CpuForwardPass fp = new CpuForwardPass(Llama4Weights.load(ckpt, text, WeightQuantization.NONE),
-                     KvCacheConfig.forSingleSequence(text, ids.length, 4), Precision.F32, 2)) {
+                     KvBlockCounts.forSingleSequence(text, ids.length, 4), Precision.F32, 2)) {
             float[] logits = new SingleSequence(fp).append(ids, 1);
             assertThat(VisionFixture.maxAbsDiff(logits, stages.tensor("last_logits").toFloatArray())).isGreaterThan(0.01);
         }

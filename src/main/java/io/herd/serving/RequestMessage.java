@@ -6,12 +6,12 @@ import java.util.List;
  * One chat turn (OpenAI shape): role is system, user, assistant or tool. {@code content} is the text; when the client
  * sent content parts, {@code parts} holds them in order and {@code content} their text parts joined.
  */
-public record ChatMessage(String role, String content, List<MessagePart> parts) {
-    public ChatMessage {
+public record RequestMessage(String role, String content, List<MessagePart> parts) {
+    public RequestMessage {
         parts = parts == null ? null : List.copyOf(parts);
     }
 
-    public ChatMessage(String role, String content) {
+    public RequestMessage(String role, String content) {
         this(role, content, null);
     }
 

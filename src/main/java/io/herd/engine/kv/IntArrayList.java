@@ -3,14 +3,14 @@ package io.herd.engine.kv;
 import java.util.Arrays;
 
 /** A growable int array (token ids, block tables) without boxing. */
-public final class IntList {
+public final class IntArrayList {
     private int[] values;
     private int size;
 
-    public IntList(int capacity) { values = new int[Math.max(4, capacity)]; }
+    public IntArrayList(int capacity) { values = new int[Math.max(4, capacity)]; }
 
-    public static IntList of(int[] initial) {
-        IntList l = new IntList(initial.length + 16);
+    public static IntArrayList of(int[] initial) {
+        IntArrayList l = new IntArrayList(initial.length + 16);
         l.addAll(initial, 0, initial.length);
         return l;
     }
