@@ -201,6 +201,10 @@ public final class KafkaBenchCommand {
                 putMs(r, "sent_at_ms", (t.sentNanos() - t0) / 1e6);
                 putMs(r, "ttft_ms", t.ttftMs());
                 if (!Double.isNaN(t.serverTtftMs())) putMs(r, "server_ttft_ms", t.serverTtftMs());
+                if (!Double.isNaN(t.sendToStartedMs())) putMs(r, "send_to_started_record_ms", t.sendToStartedMs());
+                if (!Double.isNaN(t.startedToFirstDeltaMs())) {
+                    putMs(r, "started_to_first_delta_record_ms", t.startedToFirstDeltaMs());
+                }
                 if (!Double.isNaN(t.firstDeltaHopMs())) putMs(r, "first_delta_hop_ms", t.firstDeltaHopMs());
                 putMs(r, "e2e_ms", t.endToEndMs());
                 r.put("tokens", t.tokens());
@@ -254,7 +258,25 @@ public final class KafkaBenchCommand {
 
     /** Produces requests and follows their events on the responses topic, one poll thread for all streams. */
     static final class KafkaTarget implements LoadTarget {
-        private record Pending(StreamTimeline timeline, BlockingQueue<StreamTimeline> ended) {}
+        /** A request on its way; {@code startedCreatedMs} is written and read by the poll thread only. */
+        private static final class Pending {
+            private final StreamTimeline timeline;
+            private final BlockingQueue<StreamTimeline> ended;
+            private final long sentEpochMs;
+            long startedCreatedMs;
+
+            Pending(StreamTimeline timeline, BlockingQueue<StreamTimeline> ended, long sentEpochMs) {
+                this.timeline = timeline;
+                this.ended = ended;
+                this.sentEpochMs = sentEpochMs;
+            }
+
+            StreamTimeline timeline() { return timeline; }
+
+            BlockingQueue<StreamTimeline> ended() { return ended; }
+
+            long sentEpochMs() { return sentEpochMs; }
+        }
 
         private final Options options;
         private final ObjectMapper mapper = new ObjectMapper();
@@ -314,7 +336,7 @@ public final class KafkaBenchCommand {
             request.put("temperature", 0);
             String value = request.toString();
             StreamTimeline t = new StreamTimeline(id, System.nanoTime());
-            pending.put(id, new Pending(t, ended));
+            pending.put(id, new Pending(t, ended, System.currentTimeMillis()));
             producer.send(new ProducerRecord<>(options.requestsTopic(), id, value), (metadata, e) -> {
                 if (e != null && pending.remove(id) != null) {
                     t.failed(System.nanoTime(), "produce_failed");
@@ -332,7 +354,7 @@ public final class KafkaBenchCommand {
                     long nowMs = System.currentTimeMillis();
                     for (ConsumerRecord<String, String> r : records) {
                         Pending p = r.key() == null ? null : pending.get(r.key());
-                        if (p != null) onEvent(p, r.value(), now, nowMs - r.timestamp());
+                        if (p != null) onEvent(p, r.value(), now, nowMs - r.timestamp(), r.timestamp());
                     }
                 }
             } catch (WakeupException e) {
@@ -348,7 +370,7 @@ public final class KafkaBenchCommand {
             }
         }
 
-        private void onEvent(Pending p, String value, long now, long hopMs) {
+        private void onEvent(Pending p, String value, long now, long hopMs, long createdMs) {
             JsonNode e;
             try {
                 e = mapper.readTree(value);
@@ -363,9 +385,16 @@ public final class KafkaBenchCommand {
             }
             StreamTimeline t = p.timeline();
             switch (e.path("type").asText()) {
-                case "started" -> t.started(e.path("prompt_tokens").asInt(-1), e.path("cached_tokens").asInt(-1));
+                case "started" -> {
+                    t.started(e.path("prompt_tokens").asInt(-1), e.path("cached_tokens").asInt(-1));
+                    p.startedCreatedMs = createdMs;
+                    t.serviceRecordTimes(createdMs - p.sentEpochMs(), Double.NaN);
+                }
                 case "delta" -> {
-                    if (e.path("token_ids").size() > 0) t.firstDeltaHopMs(hopMs);
+                    if (e.path("token_ids").size() > 0) {
+                        t.firstDeltaHopMs(hopMs);
+                        if (p.startedCreatedMs > 0) t.serviceRecordTimes(Double.NaN, createdMs - p.startedCreatedMs);
+                    }
                     t.tokensArrived(now, e.path("token_ids").size());
                 }
                 case "done" -> {

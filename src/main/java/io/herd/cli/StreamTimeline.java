@@ -26,6 +26,8 @@ public final class StreamTimeline {
     private String error;
     private double serverTtftMs = Double.NaN;
     private double firstDeltaHopMs = Double.NaN;
+    private double sendToStartedMs = Double.NaN;
+    private double startedToFirstDeltaMs = Double.NaN;
     private double[] serverInterTokenMs = new double[0];
 
     public StreamTimeline(String id, long sentNanos) {
@@ -44,6 +46,22 @@ public final class StreamTimeline {
     }
 
     public double firstDeltaHopMs() { return firstDeltaHopMs; }
+
+    /**
+     * The way in, split by the service's own record timestamps (same host clock, millisecond resolution): client send →
+     * the service's producer creating {@code started} (consumer poll, decoding, admission, the running marker's round
+     * trip), then {@code started} → the first delta's record (prefill and the hand-off to the producer).
+     */
+    public void serviceRecordTimes(double sendToStartedMs, double startedToFirstDeltaMs) {
+        if (!Double.isNaN(sendToStartedMs)) this.sendToStartedMs = sendToStartedMs;
+        if (!Double.isNaN(startedToFirstDeltaMs) && Double.isNaN(this.startedToFirstDeltaMs)) {
+            this.startedToFirstDeltaMs = startedToFirstDeltaMs;
+        }
+    }
+
+    public double sendToStartedMs() { return sendToStartedMs; }
+
+    public double startedToFirstDeltaMs() { return startedToFirstDeltaMs; }
 
     public void started(int promptTokens, int cachedTokens) {
         this.promptTokens = promptTokens;

@@ -25,9 +25,10 @@ public final class PartitionWork {
     public enum Stage {
         /** Taken from the consumer: decoding, validating, deciding, waiting for an admission slot. */
         ACCEPTED,
-        /** Its running marker is on its way to the broker. */
-        MARKING,
-        /** Its stream runs in the frontend, then its finished marker is written. */
+        /**
+         * Its running marker is written and its stream runs in the frontend (events held until the marker is
+         * acknowledged), then its finished marker is written.
+         */
         RUNNING
     }
 

@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -122,20 +123,41 @@ public final class Frontend implements AutoCloseable {
     /** Starts a request holding an admission slot; {@code completion} hears how it ended. */
     public void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
                       Completion completion) {
-        start(request, target, receivedNanos, receivedEpochNanos, output, completion);
+        start(request, target, receivedNanos, receivedEpochNanos, output, CLEARED, completion);
+    }
+
+    /**
+     * As {@link #start(PreparedRequest, StreamTarget, long, long, Completion)}, but none of the stream's events leaves
+     * before {@code clearance} completes: the request computes meanwhile, so whatever must be settled before its first
+     * event (the running marker of its attempt) overlaps its prefill instead of preceding it. A failed clearance
+     * abandons the stream without an event.
+     */
+    public void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
+                      CompletionStage<Void> clearance, Completion completion) {
+        start(request, target, receivedNanos, receivedEpochNanos, output, clearance, completion);
     }
 
     /** As {@link #start(PreparedRequest, StreamTarget, long, long, Completion)}, with this stream's events sent to
      *  {@code streamOutput} (e.g. an HTTP response) instead of the default output. */
     public void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
                       StreamOutput streamOutput, Completion completion) {
+        start(request, target, receivedNanos, receivedEpochNanos, streamOutput, CLEARED, completion);
+    }
+
+    private static final CompletionStage<Void> CLEARED = CompletableFuture.completedFuture(null);
+
+    private void start(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
+                       StreamOutput streamOutput, CompletionStage<Void> clearance, Completion completion) {
         Stream stream = new Stream(request, target, receivedNanos, receivedEpochNanos, streamOutput, completion);
         Stream previous = active.putIfAbsent(request.id(), stream);
         if (previous != null) {
             gate.release();
             throw new IllegalStateException("request " + request.id() + " is already running");
         }
+        CompletableFuture<Void> c = clearance.toCompletableFuture();
+        stream.cleared = c.isDone() && !c.isCompletedExceptionally();
         inbox.add(new Signal.Start(stream));
+        if (!stream.cleared) c.whenComplete((ok, error) -> inbox.add(new Signal.Cleared(stream, error)));
     }
 
     /** Cancels a request: it ends with done/cancelled. An id not seen yet is remembered for a while. */
@@ -240,6 +262,7 @@ public final class Frontend implements AutoCloseable {
             case Signal.Acked(Stream s, boolean terminal, Throwable error) -> onAcked(s, terminal, error);
             case Signal.Cancel(String id) -> onCancel(id);
             case Signal.Abandon(String id) -> onAbandon(id);
+            case Signal.Cleared(Stream s, Throwable error) -> onCleared(s, error);
         }
     }
 
@@ -328,9 +351,31 @@ public final class Frontend implements AutoCloseable {
         else finish(s, "cancelled"); // the Start signal is still queued behind this one
     }
 
+    private void onCleared(Stream s, Throwable error) {
+        if (s.ended || s.abandoned) return;
+        if (error != null) {
+            abandon(s); // nothing of it has left: it runs again wherever its record is read next
+            return;
+        }
+        s.cleared = true;
+        if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
+            Held h = s.held.poll();
+            if (s.held.isEmpty()) holding.remove(s);
+            send(s, h.seq(), h.event(), h.terminal());
+        } else if (s.batcher.hasPending()) {
+            dirty.add(s);
+        }
+    }
+
     private void onAbandon(String id) {
         Stream s = active.get(id);
-        if (s == null || s.terminalSent || s.abandoned) return;
+        // A terminal event still held (not sent) does not count: it never leaves once the stream is abandoned.
+        if (s == null || s.abandoned || (s.terminalSent && s.held.isEmpty())) return;
+        abandon(s);
+    }
+
+    private void abandon(Stream s) {
+        String id = s.id();
         s.abandoned = true;
         dirty.remove(s);
         dropHeld(s);
@@ -369,8 +414,8 @@ public final class Frontend implements AutoCloseable {
             Stream s = it.next();
             if (s.terminalSent || s.abandoned || !s.batcher.hasPending()) {
                 it.remove();
-            } else if (s.unacked > 0) {
-                it.remove(); // tokens keep gathering; the acknowledgement marks the stream dirty again
+            } else if (s.unacked > 0 || !s.cleared) {
+                it.remove(); // tokens keep gathering; the acknowledgement (or the clearance) marks it dirty again
             } else if (s.batcher.due(now)) {
                 it.remove();
                 flushDelta(s, false);
@@ -411,7 +456,7 @@ public final class Frontend implements AutoCloseable {
         int seq = s.seq++;
         // One event of a stream in flight at a time: an event the broker refuses is then never followed by a later
         // one, so a stream's seq has no holes (the attempt stops there and the request runs again).
-        if (!s.held.isEmpty() || s.unacked > 0 || !publishGate.isOpen(nanoTime.getAsLong())) {
+        if (!s.held.isEmpty() || s.unacked > 0 || !s.cleared || !publishGate.isOpen(nanoTime.getAsLong())) {
             s.held.add(new Held(seq, event, terminal));
             holding.add(s);
             return;
@@ -423,7 +468,7 @@ public final class Frontend implements AutoCloseable {
     private void releaseHeld() {
         for (Iterator<Stream> it = holding.iterator(); it.hasNext(); ) {
             Stream s = it.next();
-            if (s.unacked == 0) {
+            if (s.unacked == 0 && s.cleared) {
                 Held h = s.held.poll();
                 if (h != null) send(s, h.seq(), h.event(), h.terminal());
             }
@@ -469,8 +514,10 @@ public final class Frontend implements AutoCloseable {
         int seq;
         /** Events handed to the output and not yet acknowledged or failed. */
         int unacked;
-        /** Events waiting for the publish gate to open, in seq order. */
+        /** Events waiting for the publish gate to open or for the stream's clearance, in seq order. */
         final ArrayDeque<Held> held = new ArrayDeque<>(0);
+        /** The stream's own clearance completed: its events may leave (start's {@code clearance}). */
+        boolean cleared;
         boolean inEngine, engineDone, terminalSent, abandoned, ended;
         long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
         int promptTokens, cachedTokens, completionTokens;
@@ -525,6 +572,7 @@ public final class Frontend implements AutoCloseable {
         record Acked(Stream s, boolean terminal, Throwable error) implements Signal {}
         record Cancel(String id) implements Signal {}
         record Abandon(String id) implements Signal {}
+        record Cleared(Stream s, Throwable error) implements Signal {}
     }
 
     /** A growable long array (inter-token gaps) without boxing. */

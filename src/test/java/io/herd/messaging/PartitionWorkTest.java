@@ -35,7 +35,7 @@ class PartitionWorkTest {
             assertThat(r.settled()).isDone();
         });
         assertThat(t.revoked()).isTrue();
-        assertThat(work.advance(t, PartitionWork.Stage.MARKING, new CompletableFuture<>())).isFalse();
+        assertThat(work.advance(t, PartitionWork.Stage.RUNNING, new CompletableFuture<>())).isFalse();
         assertThat(work.openCount()).isZero();
     }
 
@@ -45,16 +45,14 @@ class PartitionWorkTest {
         work.assign(List.of(0));
         PartitionWork.Ticket t = work.open(0, 1);
         work.identify(t, "r2");
-        CompletableFuture<Void> marker = new CompletableFuture<>();
-        assertThat(work.advance(t, PartitionWork.Stage.MARKING, marker)).isTrue();
+        CompletableFuture<Void> stream = new CompletableFuture<>();
+        assertThat(work.advance(t, PartitionWork.Stage.RUNNING, stream)).isTrue();
         List<PartitionWork.Revoked> revoked = work.revoke(List.of(0));
         assertThat(revoked).singleElement().satisfies(r -> {
-            assertThat(r.stage()).isEqualTo(PartitionWork.Stage.MARKING);
-            assertThat(r.settled()).isSameAs(marker);
+            assertThat(r.stage()).isEqualTo(PartitionWork.Stage.RUNNING);
+            assertThat(r.settled()).isSameAs(stream);
         });
-        // The marker lands after the revoke: the stream must not start.
-        marker.complete(null);
-        assertThat(work.advance(t, PartitionWork.Stage.RUNNING, new CompletableFuture<>())).isFalse();
+        assertThat(t.revoked()).isTrue();
     }
 
     @Test
@@ -66,7 +64,6 @@ class PartitionWorkTest {
         PartitionWork.Ticket b = work.open(1, 1);
         work.identify(b, "b");
         CompletableFuture<Void> stream = new CompletableFuture<>();
-        work.advance(a, PartitionWork.Stage.MARKING, CompletableFuture.completedFuture(null));
         work.advance(a, PartitionWork.Stage.RUNNING, stream);
         assertThat(work.requestIds(PartitionWork.Stage.RUNNING)).containsExactly("a");
         List<PartitionWork.Revoked> revoked = work.revoke(List.of(0));
@@ -80,7 +77,6 @@ class PartitionWorkTest {
         PartitionWork work = new PartitionWork();
         work.assign(List.of(0));
         PartitionWork.Ticket t = work.open(0, 1);
-        work.advance(t, PartitionWork.Stage.MARKING, CompletableFuture.completedFuture(null));
         work.advance(t, PartitionWork.Stage.RUNNING, new CompletableFuture<>());
         assertThat(work.restart(t)).isTrue();
         assertThat(t.stage()).isEqualTo(PartitionWork.Stage.ACCEPTED);
@@ -94,7 +90,7 @@ class PartitionWorkTest {
         work.assign(List.of(0));
         PartitionWork.Ticket t = work.open(0, 1);
         work.advance(t, PartitionWork.Stage.RUNNING, new CompletableFuture<>());
-        assertThatThrownBy(() -> work.advance(t, PartitionWork.Stage.MARKING, new CompletableFuture<>()))
+        assertThatThrownBy(() -> work.advance(t, PartitionWork.Stage.ACCEPTED, new CompletableFuture<>()))
                 .isInstanceOf(IllegalStateException.class);
     }
 
@@ -105,7 +101,7 @@ class PartitionWorkTest {
         PartitionWork.Ticket t = work.open(0, 1);
         work.close(t);
         assertThat(work.openCount()).isZero();
-        assertThat(work.advance(t, PartitionWork.Stage.MARKING, new CompletableFuture<>())).isFalse();
+        assertThat(work.advance(t, PartitionWork.Stage.RUNNING, new CompletableFuture<>())).isFalse();
         assertThat(work.revoke(List.of(0))).isEmpty();
     }
 }

@@ -197,20 +197,47 @@ class RequestConsumerTest {
     }
 
     @Test
-    void aRevokeWaitsForTheRunningMarkerInFlightAndTheStreamNeverStarts() throws Exception {
+    void aRevokeWaitsForTheRunningMarkerInFlightAndNoEventOfTheAttemptLeaves() throws Exception {
         markers.hold = true;
         Sent sent = send(0, 0, "marking", request("marking"));
         await().until(() -> !markers.pending.isEmpty());
+        // The stream computes while its marker is on its way, but its events wait for the marker's acknowledgement.
+        await().until(() -> engine.sinks.containsKey("marking"));
+        RequestSink sink = engine.sinks.get("marking");
+        sink.onStarted(3, 0);
+        sink.onToken(CharCodec.id('a'), null);
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(events("marking")).as("held until the marker is acknowledged").isEmpty();
         CompletableFuture<Void> revoked = CompletableFuture.runAsync(() -> revoke(0));
         await().pollDelay(Duration.ofMillis(200)).until(() -> true);
         assertThat(revoked).as("the revoke waits for the marker").isNotDone();
         markers.release();
         revoked.get();
         await().pollDelay(Duration.ofMillis(100)).until(() -> true);
-        assertThat(engine.sinks).doesNotContainKey("marking");
+        assertThat(engine.sinks).as("the engine let go of it").doesNotContainKey("marking");
         assertThat(events("marking")).isEmpty();
         assertThat(sent.acked()).isFalse();
         assertThat(frontend.inFlight()).isZero();
+    }
+
+    @Test
+    void eventsHeldForTheRunningMarkerLeaveInOrderOnceItIsAcknowledged() throws Exception {
+        markers.hold = true;
+        Sent sent = send(0, 0, "overlap", request("overlap"));
+        await().until(() -> engine.sinks.containsKey("overlap"));
+        RequestSink sink = engine.sinks.get("overlap");
+        sink.onStarted(3, 0);
+        sink.onToken(CharCodec.id('a'), null);
+        sink.onToken(CharCodec.id('b'), null);
+        sink.onFinished(RequestSink.FinishReason.LENGTH);
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(events("overlap")).as("nothing before the marker").isEmpty();
+        markers.release();
+        await().until(() -> sent.acked().get());
+        List<JsonNode> events = events("overlap");
+        assertThat(events).extracting(e -> e.path("type").asText()).startsWith("started").endsWith("done");
+        assertThat(events).extracting(e -> e.path("seq").asInt()).isSorted().doesNotHaveDuplicates();
+        assertThat(events.getLast().path("seq").asInt()).isEqualTo(events.size() - 1);
     }
 
     @Test

@@ -60,12 +60,12 @@ public final class CpuThreadPool implements AutoCloseable {
             return;
         }
         try {
-            Loop loop = new Loop(task, nTasks, workers.length, Thread.currentThread());
+            Loop loop = new Loop(task, nTasks, Thread.currentThread());
             current = loop;
             generation++;
             for (Thread w : workers) LockSupport.unpark(w);
             loop.runTasks();
-            loop.awaitWorkers();
+            loop.awaitTasks();
             current = null;
             loop.rethrow();
         } finally {
@@ -90,8 +90,8 @@ public final class CpuThreadPool implements AutoCloseable {
             if (closed) return;
             seen = generation;
             Loop loop = current;
-            loop.runTasks();
-            loop.workerDone();
+            if (loop != null) loop.runTasks(); // null: that loop was finished by the others before this one woke
+
         }
     }
 
@@ -101,40 +101,44 @@ public final class CpuThreadPool implements AutoCloseable {
         for (Thread w : workers) LockSupport.unpark(w);
     }
 
-    /** The state of one parallel loop: a shared task counter and a count of workers still inside it. */
+    /**
+     * The state of one parallel loop: a shared task counter and a count of finished tasks. The caller waits for the
+     * tasks, not for the workers: a worker the OS has not scheduled yet (the cores are shared with the broker, the
+     * event loops, other processes) simply finds nothing left when it wakes, instead of holding every loop up for a
+     * scheduler time slice.
+     */
     private static final class Loop {
         private final IntConsumer task;
         private final int nTasks;
         private final AtomicInteger next = new AtomicInteger();
-        private final AtomicInteger workersLeft;
+        private final AtomicInteger finished = new AtomicInteger();
         private final Thread caller;
         private volatile Throwable failure;
 
-        Loop(IntConsumer task, int nTasks, int nWorkers, Thread caller) {
+        Loop(IntConsumer task, int nTasks, Thread caller) {
             this.task = task;
             this.nTasks = nTasks;
-            this.workersLeft = new AtomicInteger(nWorkers);
             this.caller = caller;
         }
 
         void runTasks() {
             int i;
-            while (failure == null && (i = next.getAndIncrement()) < nTasks) {
-                try {
-                    task.accept(i);
-                } catch (Throwable t) {
-                    if (failure == null) failure = t;
+            while ((i = next.getAndIncrement()) < nTasks) {
+                // After a failure the remaining tasks are claimed and counted without running, so the caller returns.
+                if (failure == null) {
+                    try {
+                        task.accept(i);
+                    } catch (Throwable t) {
+                        if (failure == null) failure = t;
+                    }
                 }
+                if (finished.incrementAndGet() == nTasks && Thread.currentThread() != caller) LockSupport.unpark(caller);
             }
         }
 
-        void workerDone() {
-            if (workersLeft.decrementAndGet() == 0) LockSupport.unpark(caller);
-        }
-
-        void awaitWorkers() {
+        void awaitTasks() {
             int spins = 0;
-            while (workersLeft.get() != 0) {
+            while (finished.get() != nTasks) {
                 if (++spins < SPINS_BEFORE_PARK) Thread.onSpinWait();
                 else LockSupport.park(this);
             }

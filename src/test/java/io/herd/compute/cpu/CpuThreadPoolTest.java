@@ -28,6 +28,21 @@ class CpuThreadPoolTest {
     }
 
     @Test
+    void manyTinyLoopsInARowStayExactWhenWorkersWakeLate() {
+        // Tiny loops end before a parked worker wakes, so workers often arrive at a finished loop or at the next one.
+        try (CpuThreadPool pool = new CpuThreadPool(3)) {
+            for (int round = 0; round < 20_000; round++) {
+                int n = 2 + round % 3;
+                long[] cells = new long[n];
+                pool.parallelFor(n, i -> cells[i] = i + 1L);
+                long sum = 0;
+                for (long c : cells) sum += c;
+                assertThat(sum).as("round %d", round).isEqualTo((long) n * (n + 1) / 2);
+            }
+        }
+    }
+
+    @Test
     void nestedLoopsRunInlineInsteadOfDeadlocking() {
         try (CpuThreadPool pool = new CpuThreadPool(2)) {
             AtomicIntegerArray hits = new AtomicIntegerArray(8 * 8);
