@@ -113,7 +113,10 @@ public class MembershipFence implements PublishGate {
         lastTickNanos = now;
         if (suspended && now >= nextCheckNanos) {
             nextCheckNanos = now + TimeUnit.MILLISECONDS.toNanos(CHECK_EVERY_MS);
-            if (confirmed() || settled(now)) {
+            Membership m = membership();
+            // Only when the coordinator cannot be asked does time alone open the gate: a member it does not list with
+            // exactly our partitions (dropped, or the group still rebalancing) keeps the events held.
+            if (m == Membership.CONFIRMED || (m == Membership.UNKNOWN && settled(now))) {
                 suspended = false;
                 List<CompletableFuture<Void>> ready;
                 synchronized (this) {
@@ -130,7 +133,8 @@ public class MembershipFence implements PublishGate {
     private volatile long suspendedAtNanos;
 
     /**
-     * The other way to know: two heartbeat intervals and a second after the stall, the consumer has heartbeated since
+     * The other way to know, used only while the coordinator cannot be asked: two heartbeat intervals and a second
+     * after the stall, the consumer has heartbeated since
      * the process resumed. Had the group dropped this member, that heartbeat was refused and the consumer's next poll
      * reported the partitions lost, which abandons their streams and drops their held events and records; what is
      * still owned after that is owned for sure.
@@ -148,12 +152,14 @@ public class MembershipFence implements PublishGate {
                 + " the group confirms this member still owns its partitions", gapNanos / 1_000_000, sessionTimeoutMs);
     }
 
+    private enum Membership { CONFIRMED, NOT_CONFIRMED, UNKNOWN }
+
     /** Does the coordinator list this member, in a stable group, with exactly the partitions we think we own? */
-    private boolean confirmed() {
+    private Membership membership() {
         try {
             ConsumerGroupDescription group = admin().describeConsumerGroups(List.of(groupId)).all()
                     .get(5, TimeUnit.SECONDS).get(groupId);
-            if (group.groupState() != GroupState.STABLE) return false;
+            if (group.groupState() != GroupState.STABLE) return Membership.NOT_CONFIRMED;
             LOG.debugf("membership check: %s", group);
             Set<Integer> owned = work.ownedPartitions();
             for (MemberDescription m : group.members()) {
@@ -161,12 +167,15 @@ public class MembershipFence implements PublishGate {
                 Set<Integer> assigned = m.assignment().topicPartitions().stream()
                         .filter(tp -> tp.topic().equals(requestsTopic)).map(TopicPartition::partition)
                         .collect(Collectors.toSet());
-                return assigned.equals(owned);
+                return assigned.equals(owned) ? Membership.CONFIRMED : Membership.NOT_CONFIRMED;
             }
-            return owned.isEmpty();
+            return owned.isEmpty() ? Membership.CONFIRMED : Membership.NOT_CONFIRMED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Membership.UNKNOWN;
         } catch (Exception e) {
-            LOG.infof("membership check failed (the fence opens once the group has settled instead): %s", e.toString());
-            return false;
+            LOG.infof(e, "membership check failed (the gate opens once the group has settled instead)");
+            return Membership.UNKNOWN;
         }
     }
 
@@ -178,12 +187,17 @@ public class MembershipFence implements PublishGate {
     }
 
     private synchronized Admin admin() {
-        if (admin == null) {
-            Map<String, Object> config = AdminSettings.from(kafkaConfig, "herd-membership-fence");
-            config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
-            admin = Admin.create(config);
-        }
+        if (admin == null) admin = Admin.create(adminConfig(kafkaConfig));
         return admin;
+    }
+
+    /** The fence's admin client: the service's connection settings, and a check that answers within seconds. */
+    static Map<String, Object> adminConfig(Map<String, Object> kafkaConfig) {
+        Map<String, Object> config = AdminSettings.from(kafkaConfig, "herd-membership-fence");
+        // The admin client refuses an API timeout below its request timeout (30 s by default): set both.
+        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 4000);
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+        return config;
     }
 
     @PreDestroy

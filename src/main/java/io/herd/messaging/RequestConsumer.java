@@ -32,6 +32,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -333,6 +334,17 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
         List<Integer> ps = partitions.stream().map(TopicPartition::partition).toList();
+        // A loss this listener never heard of: the connector turns onPartitionsLost into its own revoke, which commits
+        // first, and that commit fails for a member already dropped from the group, so ours is skipped. Partitions
+        // still held here that the consumer no longer has, or that it has just been given afresh, were lost meanwhile.
+        Set<Integer> current = consumer.assignment().stream().map(TopicPartition::partition).collect(Collectors.toSet());
+        List<Integer> lostUnnoticed = work.ownedPartitions().stream()
+                .filter(p -> !current.contains(p) || ps.contains(p)).sorted().toList();
+        if (!lostUnnoticed.isEmpty()) {
+            LOG.warnf("partitions %s were lost without notice (this member was dropped from the group): their streams"
+                    + " stop now", lostUnnoticed);
+            giveAway(lostUnnoticed, false);
+        }
         ledger.load(ps);
         work.assign(ps);
     }
@@ -349,7 +361,10 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
     }
 
     private void giveAway(Collection<TopicPartition> partitions, boolean flush) {
-        List<Integer> ps = partitions.stream().map(TopicPartition::partition).toList();
+        giveAway(partitions.stream().map(TopicPartition::partition).toList(), flush);
+    }
+
+    private void giveAway(List<Integer> ps, boolean flush) {
         List<PartitionWork.Revoked> revoked = work.revoke(ps);
         for (PartitionWork.Revoked r : revoked) {
             if (r.stage() == PartitionWork.Stage.RUNNING && r.requestId() != null) frontend.abandon(r.requestId());

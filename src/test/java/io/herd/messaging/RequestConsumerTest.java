@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -238,6 +239,28 @@ class RequestConsumerTest {
         assertThat(events).extracting(e -> e.path("type").asText()).startsWith("started").endsWith("done");
         assertThat(events).extracting(e -> e.path("seq").asInt()).isSorted().doesNotHaveDuplicates();
         assertThat(events.getLast().path("seq").asInt()).isEqualTo(events.size() - 1);
+    }
+
+    @Test
+    void partitionsLostWithoutNoticeStopTheirStreamsAtTheNextAssignment() throws Exception {
+        Sent sent = send(0, 0, "unnoticed", request("unnoticed"));
+        await().until(() -> engine.sinks.containsKey("unnoticed"));
+        RequestSink sink = engine.sinks.get("unnoticed");
+        sink.onStarted(3, 0);
+        await().until(() -> events("unnoticed").size() == 1);
+        // The member was dropped and rejoined: the consumer now holds partition 1 only, and the loss of partition 0
+        // never reached this listener.
+        try (MockConsumer<String, byte[]> kafka = new MockConsumer<>("earliest")) {
+            kafka.assign(List.of(new TopicPartition("herd.requests", 1)));
+            consumer.onPartitionsAssigned(kafka, List.of());
+        }
+        await().until(() -> !engine.sinks.containsKey("unnoticed"));
+        sink.onToken(CharCodec.id('a'), null);
+        await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+        assertThat(events("unnoticed")).as("nothing after the loss was seen").hasSize(1);
+        assertThat(sent.acked()).isFalse();
+        assertThat(consumer.assignedPartitions()).containsExactly(1);
+        assertThat(frontend.inFlight()).isZero();
     }
 
     @Test
