@@ -216,6 +216,15 @@ public final class KafkaBenchCommand {
                     mode, c, s.completed(), s.requests(), s.tokensPerSecond(), s.ttftMs().p50(), s.ttftMs().p99(),
                     s.interTokenMs().mean(), s.interTokenMs().p99(), s.endToEndMs().p50(), s.tokensPerDelta());
         }
+        if (!o.inProcess()) {
+            double[] hop = BrokerHopProbe.measure(o.bootstrap(), Math.max(20, o.rounds()));
+            if (hop != null) {
+                LatencySummary h = LatencySummary.of(hop);
+                h.writeTo(root.putObject("broker_hop_ms"));
+                System.out.printf(Locale.ROOT, "broker hop (plain produce → consume, same brokers): p50 %.2f ms, p90 %.2f ms%n",
+                        h.p50(), h.p90());
+            }
+        }
         root.put("load_average_at_end", SystemInfo.loadAverages());
         target.describeInto(root);
 
@@ -563,6 +572,11 @@ public final class KafkaBenchCommand {
                 continue;
             }
             out.print(table(a, b));
+        }
+        if (k.has("broker_hop_ms")) {
+            LatencySummary hop = LatencySummary.readFrom(k.path("broker_hop_ms"));
+            out.printf(Locale.ROOT, "%nanchor: a plain produce → consume hop on the same brokers p50 %.2f ms, p90 %.2f ms"
+                    + " (a request through Kafka makes two: the request in, the first delta out)%n", hop.p50(), hop.p90());
         }
         return 0;
     }
