@@ -102,7 +102,11 @@ public final class ChatTemplateRenderer {
             throw new ChatTemplateException("chat template " + name + " failed: " + rootMessage(e), e);
         }
         for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+            // Warnings about undefined names are Jinja semantics (undefined is falsy); anything else stops the render:
+            // a recursion or size limit hit is only a warning in Jinjava, with the output cut short.
+            boolean benign = error.getSeverity() == TemplateError.ErrorType.WARNING
+                    && (error.getReason() == TemplateError.ErrorReason.UNKNOWN || error.getReason() == TemplateError.ErrorReason.MISSING);
+            if (!benign) {
                 String message = error.getException() != null ? rootMessage(error.getException()) : error.getMessage();
                 throw new ChatTemplateException("chat template " + name + " failed at line " + error.getLineno() + ": " + message);
             }
