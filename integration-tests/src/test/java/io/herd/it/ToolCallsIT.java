@@ -106,7 +106,7 @@ class ToolCallsIT {
     }
 
     @Test
-    void kafkaBadToolsAreAnErrorEventAndADeadLetter() {
+    void kafkaBadToolsAreAnErrorEventAndADeadLetter() throws Exception {
         String id = "tc-bad-" + UUID.randomUUID();
         String bad = "{\"id\":\"" + id + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                 + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"no spaces allowed\"}}]}";
