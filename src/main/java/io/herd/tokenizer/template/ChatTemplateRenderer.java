@@ -6,6 +6,7 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 
@@ -31,6 +32,7 @@ public final class ChatTemplateRenderer {
     /** Depth of nested template constructs (a template that nests deeper is refused, not run). */
     static final int MAX_RENDER_DEPTH = 10;
     static final int MAX_COLLECTION_SIZE = 100_000;
+    private static final String REFUSAL = "the chat template refused the conversation: ";
 
     private final String template;
     private final String name;
@@ -42,7 +44,9 @@ public final class ChatTemplateRenderer {
      * @param maxOutputChars the longest prompt text it may write
      */
     public ChatTemplateRenderer(String template, String name, long maxOutputChars) {
-        this.template = template;
+        // Jinja drops one newline at the end of a template (keep_trailing_newline is off in transformers).
+        this.template = template.endsWith("\r\n") ? template.substring(0, template.length() - 2)
+                : template.endsWith("\n") ? template.substring(0, template.length() - 1) : template;
         this.name = name;
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withMaxOutputSize(maxOutputChars)
@@ -56,8 +60,10 @@ public final class ChatTemplateRenderer {
                 .withFailOnUnknownTokens(false)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withIterateOverMapKeys(true) // Python: iterating a dict gives its keys
-                        .withUseNaturalOperatorPrecedence(true)
+                        // Off: with it, "not x is defined" reads as "(not x) is defined"; without, as in Jinja.
+                        .withUseNaturalOperatorPrecedence(false)
                         .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true) // {{- … -}} and {#- … -#} trim as in Jinja
                         .withKeepNullableLoopValues(true)
                         .build())
                 .build();
@@ -67,6 +73,7 @@ public final class ChatTemplateRenderer {
         });
         jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
         jinjava.getGlobalContext().registerFilter(new PercentFormatFilter());
+        jinjava.getGlobalContext().registerExpTest(new IterableTest());
         try {
             jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                     ChatTemplateRenderer.class.getMethod("raiseException", String.class)));
@@ -76,7 +83,12 @@ public final class ChatTemplateRenderer {
             throw new IllegalStateException(e);
         }
         // Parse once now, so a template with a syntax error fails at startup rather than on the first request.
-        render(List.of(Map.of("role", "user", "content", "x")), null, Map.of());
+        // A template may refuse this probe conversation on purpose (raise_exception); that is no syntax error.
+        try {
+            render(List.of(Map.of("role", "user", "content", "x")), null, Map.of());
+        } catch (ChatTemplateException e) {
+            if (!e.getMessage().contains(REFUSAL)) throw e;
+        }
     }
 
     public String name() { return name; }
@@ -122,7 +134,7 @@ public final class ChatTemplateRenderer {
 
     /** The template's {@code raise_exception(message)}: the conversation is refused with that message. */
     public static String raiseException(String message) {
-        throw new ChatTemplateException("the chat template refused the conversation: " + message);
+        throw new ChatTemplateException(REFUSAL + message);
     }
 
     /** The template's {@code strftime_now(format)} (UTC), for the few strftime fields templates use. */
@@ -171,6 +183,17 @@ public final class ChatTemplateRenderer {
             int n = indent == null ? -1 : Integer.parseInt(indent.toString());
             if (n > 16) throw new ChatTemplateException("tojson indent " + n + " is too large");
             return PythonStyleText.toJson(var, n);
+        }
+    }
+
+    /** Jinja's {@code is iterable}: strings are iterable too (the release template JSON-quotes tool results by it). */
+    private static final class IterableTest implements ExpTest {
+        @Override public String getName() { return "iterable"; }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof CharSequence || var instanceof Iterable<?> || var instanceof Map<?, ?>
+                    || (var != null && var.getClass().isArray());
         }
     }
 

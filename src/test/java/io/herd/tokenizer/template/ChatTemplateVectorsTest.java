@@ -103,8 +103,6 @@ final class ChatTemplateVectorsTest {
 
     @Test
     void aTemplateThatFailsIsAClearErrorAndRenderingIsBounded() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ChatTemplateRenderer("{{ raise_exception('no') }}", "t", 1000))
-                .isInstanceOf(ChatTemplateException.class).hasMessageContaining("no");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ChatTemplateRenderer("{% for x in messages %}", "t", 1000))
                 .isInstanceOf(ChatTemplateException.class);
         ChatTemplateRenderer big = new ChatTemplateRenderer(
