@@ -137,6 +137,26 @@ class ToolCallsIT {
         assertValidCalls(choice.path("message").path("tool_calls"), "get_time");
     }
 
+    /** auto on a random model: text, never a call; streamed, the held-back text arrives whole, as without streaming. */
+    @Test
+    void httpAutoStreamsTheSameTextAsWithoutStreaming() throws Exception {
+        String body = chat(null, "\"auto\"", "").replace("\"max_tokens\":400", "\"max_tokens\":24");
+        JsonNode whole = TopicClient.JSON.readTree(post(body).body()).path("choices").get(0);
+        HttpResponse<String> streamed = post(body.substring(0, body.length() - 1) + ",\"stream\":true}");
+        StringBuilder content = new StringBuilder();
+        String finish = null;
+        for (String line : streamed.body().split("\n")) {
+            if (!line.startsWith("data: {")) continue;
+            JsonNode choice = TopicClient.JSON.readTree(line.substring(6)).path("choices").path(0);
+            assertThat(choice.path("delta").has("tool_calls")).isFalse();
+            content.append(choice.path("delta").path("content").asText(""));
+            if (choice.hasNonNull("finish_reason")) finish = choice.get("finish_reason").asText();
+        }
+        assertThat(whole.path("message").has("tool_calls")).isFalse();
+        assertThat(content.toString()).isEqualTo(whole.path("message").path("content").asText());
+        assertThat(finish).isEqualTo(whole.path("finish_reason").asText());
+    }
+
     @Test
     void httpStreamingRequiredSendsDeltaToolCalls() throws Exception {
         HttpResponse<String> response = post(chat(null, "\"required\"", ",\"parallel_tool_calls\":false,\"stream\":true"));
