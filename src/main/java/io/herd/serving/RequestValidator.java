@@ -165,8 +165,12 @@ public final class RequestValidator {
             }
         }
 
-        ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages)
-                ? encodeImages(r.messages()) : null;
+        boolean imagePrompt = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages);
+        if (imagePrompt && ((r.tools() != null && r.tools().hasTools()) || r.messages().stream().anyMatch(m -> m.toolCalls() != null))) {
+            // The image prompt builder lays out Meta's format without a chat template: tools would be dropped.
+            throw reject("invalid_parameter", "tools and tool calls cannot be combined with images yet");
+        }
+        ImagePrompts.Encoded withImages = imagePrompt ? encodeImages(r.messages()) : null;
         int[] prompt = withImages != null ? withImages.ids()
                 : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages(), r.tools());
         int maxLen = limits.maxModelLength();

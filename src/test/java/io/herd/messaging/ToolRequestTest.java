@@ -161,6 +161,8 @@ class ToolRequestTest {
                 + "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]}", "invalid_parameter");
         rejected("{\"id\":\"t\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"tool_calls\":[]}]}", "invalid_parameter");
         rejected("{\"id\":\"t\",\"messages\":[{\"role\":\"tool\",\"content\":null,\"tool_call_id\":\"c\"}]}", "invalid_type");
+        rejected("{\"id\":\"t\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+                + "{\"url\":\"data:image/png;base64,AAAA\"}}]}],\"tools\":" + WEATHER + "}", "invalid_parameter");
     }
 
     private static void rejected(String record, String code) {
