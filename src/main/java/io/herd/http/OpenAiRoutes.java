@@ -203,7 +203,7 @@ public class OpenAiRoutes {
                 }
                 case StreamEvent.Delta d -> {
                     if (!stream) text.append(d.text());
-                    else if (toolCalls && heldBack != null && !d.text().isEmpty()) {
+                    else if (toolCalls && !d.text().isEmpty()) {
                         heldBack.append(d.text());
                         if (!ToolCallParser.mayStartCall(heldBack.toString())) {
                             toolCalls = false;

@@ -22,7 +22,7 @@ import java.util.Map;
 /**
  * Renders a Hugging Face style Jinja chat template ({@code chat_template}) with Jinjava, the way transformers'
  * {@code apply_chat_template} does: the globals {@code messages}, {@code tools}, {@code bos_token},
- * {@code add_generation_prompt}; the helpers {@code raise_exception} and {@code strftime_now}; {@code tojson} as
+ * {@code add_generation_prompt}; the functions {@code raise_exception} and {@code strftime_now}; {@code tojson} as
  * Python's {@code json.dumps(…, ensure_ascii=False)} and {@code "%s" | format(x)} as Python's {@code %} operator
  * (both decide the exact prompt bytes, see {@code ../shared/llama4/TOOLS.md} §3). Templates and messages are client
  * or checkpoint input, so rendering is bounded: output size, string, list and map sizes, nesting depth, no recursive
