@@ -93,8 +93,10 @@ class ToolCallsIT {
         String required = "tc-req-" + UUID.randomUUID();
         String named = "tc-named-" + UUID.randomUUID();
         client.send(topics.requests(), required, chat(required, "\"required\"", ",\"parallel_tool_calls\":false"));
+        String parallel = "tc-par-" + UUID.randomUUID(); // parallel_tool_calls left at its default (true)
         client.send(topics.requests(), named, chat(named, "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}", ""));
-        for (String id : List.of(required, named)) {
+        client.send(topics.requests(), parallel, chat(parallel, "\"required\"", ""));
+        for (String id : List.of(required, named, parallel)) {
             List<JsonNode> stream = awaitResult(id);
             Streams.assertWellFormed(id, stream);
             JsonNode done = stream.getLast();
