@@ -80,6 +80,12 @@ public interface HerdConfig {
 
         /** Name requests may give in "model"; defaults to the checkpoint folder's name. */
         Optional<String> name();
+
+        /**
+         * Chat template (HERD_CHAT_TEMPLATE): release, pythonic or a Jinja file; empty → the checkpoint's own
+         * template if it has one, else the built-in Llama 4 layout.
+         */
+        Optional<String> chatTemplate();
     }
 
     interface Engine {

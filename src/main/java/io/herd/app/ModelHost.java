@@ -11,6 +11,8 @@ import io.herd.image.Llama4ImageProcessorConfig;
 import io.herd.serving.ImagePrompts;
 import io.herd.serving.VisionPromptBuilder;
 import io.herd.serving.TokenizerPromptCodec;
+import io.herd.tokenizer.template.ChatTemplateRenderer;
+import io.herd.tokenizer.template.ChatTemplateSource;
 import io.herd.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -55,7 +57,10 @@ public class ModelHost {
                 EngineAssembly.Backend.parse(config.compute().backend()), config.compute().gpuWeightFormat()));
         warmUp(a, e.warmUpTimeoutMillis());
         Tokenizer tokenizer = a.tokenizer();
-        codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds());
+        ChatTemplateRenderer template = ChatTemplateSource.resolve(config.model().chatTemplate().orElse(null), dir,
+                Math.max(1L << 20, 32L * e.maxModelLen()));
+        if (template != null) LOG.infof("chat template: %s", template.name());
+        codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds(), template);
         Path preprocessor = dir.resolve("preprocessor_config.json");
         imagePrompts = !Files.isRegularFile(preprocessor) ? null : a.imageEmbedder(dir)
                 .map(embedder -> (ImagePrompts) new VisionPromptBuilder(tokenizer, ImageLimits.DEFAULT,

@@ -13,6 +13,8 @@ import io.herd.serving.RequestValidator;
 import io.herd.serving.StreamEvent;
 import io.herd.serving.StreamOutput;
 import io.herd.serving.StreamTarget;
+import io.herd.serving.ToolCallOutput;
+import io.herd.structured.ToolCallParser;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -140,6 +142,7 @@ public class OpenAiRoutes {
         String model = prepared.request().model() != null ? prepared.request().model()
                 : validator.get().limits().modelNames().iterator().next();
         HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond());
+        output.toolCalls = prepared.request().tools() != null && prepared.request().tools().parsesCalls();
         Frontend f = frontend.get();
         ctx.response().closeHandler(v -> {
             // Still in line: give the place (and any slot) back; started: cancel the stream.
@@ -168,6 +171,9 @@ public class OpenAiRoutes {
         private final StringBuilder text = new StringBuilder();
         private boolean headerSent;
         volatile boolean finished;
+        /** The output may be tool calls: streamed text is held back while it still may (TOOLS.md §6). */
+        boolean toolCalls;
+        private final StringBuilder heldBack = new StringBuilder();
 
         HttpStreamOutput(HttpServerResponse response, String id, String model, boolean chat, boolean stream,
                          boolean includeUsage, long created) {
@@ -197,18 +203,29 @@ public class OpenAiRoutes {
                 }
                 case StreamEvent.Delta d -> {
                     if (!stream) text.append(d.text());
-                    else if (!d.text().isEmpty()) return sse(chunk(d.text(), null));
+                    else if (toolCalls && !d.text().isEmpty()) {
+                        heldBack.append(d.text());
+                        if (!ToolCallParser.mayStartCall(heldBack.toString())) {
+                            toolCalls = false;
+                            return sse(chunk(heldBack.toString(), null));
+                        }
+                    } else if (!d.text().isEmpty()) return sse(chunk(d.text(), null));
                 }
                 case StreamEvent.Done d -> {
                     String reason = "cancelled".equals(d.finishReason()) ? "abort" : d.finishReason();
                     if (stream) {
+                        if (d.toolCalls() != null) sse(toolCallChunk(d.toolCalls()));
+                        else if (toolCalls && !heldBack.isEmpty()) sse(chunk(heldBack.toString(), null));
                         sse(chunk(null, reason));
                         if (includeUsage) sse(usageChunk(d.usage()));
                         return toStage(response.end("data: [DONE]\n\n"));
                     }
                     ObjectNode out = envelope(chat ? "chat.completion" : "text_completion");
                     ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
-                    if (chat) choice.putObject("message").put("role", "assistant").put("content", text.toString());
+                    if (chat && d.toolCalls() != null) {
+                        ObjectNode message = choice.putObject("message").put("role", "assistant").putNull("content");
+                        message.set("tool_calls", toolCallArray(d.toolCalls(), false));
+                    } else if (chat) choice.putObject("message").put("role", "assistant").put("content", text.toString());
                     else choice.put("text", text.toString()).putNull("logprobs");
                     choice.put("finish_reason", reason);
                     out.set("usage", usage(d.usage()));
@@ -251,6 +268,26 @@ public class OpenAiRoutes {
             if (finishReason == null) choice.putNull("finish_reason");
             else choice.put("finish_reason", finishReason);
             return out;
+        }
+
+        /** The calls as one chunk: {@code delta.tool_calls}, each with its index, id, type, name and whole arguments. */
+        private ObjectNode toolCallChunk(java.util.List<ToolCallOutput> calls) {
+            ObjectNode out = envelope("chat.completion.chunk");
+            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+            choice.putObject("delta").set("tool_calls", toolCallArray(calls, true));
+            choice.putNull("finish_reason");
+            return out;
+        }
+
+        private ArrayNode toolCallArray(java.util.List<ToolCallOutput> calls, boolean indexed) {
+            ArrayNode array = mapper.createArrayNode();
+            for (int i = 0; i < calls.size(); i++) {
+                ObjectNode call = array.addObject();
+                if (indexed) call.put("index", i);
+                call.put("id", calls.get(i).id()).put("type", "function");
+                call.putObject("function").put("name", calls.get(i).name()).put("arguments", calls.get(i).arguments());
+            }
+            return array;
         }
 
         private ObjectNode usageChunk(StreamEvent.Usage u) {

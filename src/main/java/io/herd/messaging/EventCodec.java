@@ -44,6 +44,13 @@ public final class EventCodec {
             }
             case StreamEvent.Done d -> {
                 o.put("finish_reason", d.finishReason());
+                if (d.toolCalls() != null) {
+                    ArrayNode calls = o.putArray("tool_calls");
+                    for (var c : d.toolCalls()) {
+                        ObjectNode call = calls.addObject().put("id", c.id()).put("type", "function");
+                        call.putObject("function").put("name", c.name()).put("arguments", c.arguments());
+                    }
+                }
                 ObjectNode usage = o.putObject("usage");
                 usage.put("prompt_tokens", d.usage().promptTokens());
                 usage.put("completion_tokens", d.usage().completionTokens());

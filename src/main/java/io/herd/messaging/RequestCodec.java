@@ -28,7 +28,9 @@ public final class RequestCodec {
             "cache_salt", "metadata",
             // output constraints and penalties (kafka-topics/README.md, "Structured output")
             "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
-            "min_tokens", "ignore_eos");
+            "min_tokens", "ignore_eos",
+            // tool calls (kafka-topics/README.md, "Tool calls")
+            "tools", "tool_choice", "parallel_tool_calls");
     private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
     /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
     public static final int MAX_METADATA_BYTES = 4096;
@@ -73,7 +75,7 @@ public final class RequestCodec {
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
                 string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
                 number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"),
-                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"));
+                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"), ToolsCodec.decode(obj));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */
@@ -177,6 +179,11 @@ public final class RequestCodec {
         List<RequestMessage> out = new ArrayList<>();
         int i = 0;
         for (JsonNode m : n) {
+            if (m.isObject() && (m.has("tool_calls") || m.has("tool_call_id"))) {
+                out.add(ToolsCodec.toolMessage(m, i, contentParts(m, i)));
+                i++;
+                continue;
+            }
             if (m.isObject() && m.path("role").isTextual() && m.path("content").isArray()) {
                 out.add(contentParts(m, i));
                 i++;
@@ -192,7 +199,8 @@ public final class RequestCodec {
     }
 
     /** OpenAI content parts: {"type":"text","text":…} and {"type":"image_url","image_url":{"url":…}}. */
-    private static RequestMessage contentParts(JsonNode m, int i) {
+    static RequestMessage contentParts(JsonNode m, int i) {
+        if (!m.path("content").isArray()) return null;
         List<MessagePart> parts = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         for (JsonNode p : m.get("content")) {

@@ -14,6 +14,7 @@ import java.util.Map;
  * @param replyTo    topic for this request's events, or null for the default response topic
  * @param responseFormat what the output must be ({@code response_format}), or null for free text
  * @param logitBias      token id → shift of its logit, or null
+ * @param tools          tools, tool_choice and parallel_tool_calls of a chat request, or null without tools
  */
 public record CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
                                 Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
@@ -21,7 +22,20 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                                 Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
                                 ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
                                 Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
-                                Boolean ignoreEos) {
+                                Boolean ignoreEos, ChatTools tools) {
+
+    /** A request without tools. */
+    public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
+                             Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
+                             List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
+                             Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
+                             ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
+                             Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
+                             Boolean ignoreEos) {
+        this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
+                priority, deadlineMs, replyTo, cacheSalt, metadata, responseFormat, presencePenalty, frequencyPenalty,
+                repetitionPenalty, logitBias, minTokens, ignoreEos, null);
+    }
 
     /** A request without response_format or penalties. */
     public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
@@ -29,6 +43,6 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                              List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
                              Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata) {
         this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
-                priority, deadlineMs, replyTo, cacheSalt, metadata, null, null, null, null, null, null, null);
+                priority, deadlineMs, replyTo, cacheSalt, metadata, null, null, null, null, null, null, null, null);
     }
 }

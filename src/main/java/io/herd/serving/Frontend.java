@@ -426,6 +426,7 @@ public final class Frontend implements AutoCloseable {
     private void flushDelta(Stream s, boolean end) {
         if (end && !s.stop.stopped()) s.stop.append(s.decoder.finish());
         String text = s.stop.take(end);
+        if (s.outputText != null) s.outputText.append(text);
         int[] tokenIds = s.batcher.takeTokenIds();
         var logprobs = s.batcher.takeLogprobs();
         if (tokenIds.length == 0 && text.isEmpty()) return;
@@ -440,7 +441,10 @@ public final class Frontend implements AutoCloseable {
         long queue = s.startedNanos == 0 ? finished - s.receivedNanos : s.startedNanos - s.receivedNanos;
         var timings = new StreamEvent.Timings(s.receivedEpochNanos, queue, ttft, finished - s.receivedNanos, s.itl.toArray());
         var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens, s.imageTokens);
-        publish(s, new StreamEvent.Done(finishReason, usage, timings), true);
+        // Calls are read from a complete output only: one cut short by max_tokens or a cancel stays text.
+        java.util.List<ToolCallOutput> calls = s.outputText != null && "stop".equals(finishReason)
+                ? ToolCallExtraction.extract(s.request.request().tools(), s.id(), s.outputText.toString()) : null;
+        publish(s, new StreamEvent.Done(calls != null ? "tool_calls" : finishReason, usage, timings, calls), true);
     }
 
     private void fail(Stream s, String code, String message) {
@@ -509,6 +513,8 @@ public final class Frontend implements AutoCloseable {
         final Completion completion;
         final PromptCodec.IncrementalDecoder decoder;
         final StopMatcher stop;
+        /** The whole output, kept only where it is read for tool calls at the end. */
+        final StringBuilder outputText;
         final DeltaBatcher batcher;
         final LongList itl = new LongList();
         int seq;
@@ -535,6 +541,8 @@ public final class Frontend implements AutoCloseable {
             this.completion = completion;
             this.decoder = request.decoder();
             this.stop = new StopMatcher(request.stop());
+            ChatTools tools = request.request().tools();
+            this.outputText = tools != null && tools.parsesCalls() ? new StringBuilder() : null;
             this.batcher = new DeltaBatcher(config.maxDeltaLatency().toNanos(), config.maxUnackedDeltas());
             EngineRequest er = request.engineRequest();
             this.promptTokens = er.promptTokens().length;

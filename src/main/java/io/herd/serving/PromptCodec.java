@@ -14,6 +14,18 @@ public interface PromptCodec {
     /** A chat conversation rendered with the model's chat template, ending with the assistant header. */
     int[] encodeChat(List<RequestMessage> messages);
 
+    /**
+     * A chat conversation with tools (and tool calls or results in its history) rendered with the active chat
+     * template. A codec without templates takes only conversations that need none.
+     *
+     * @param tools the request's tools, or null
+     */
+    default int[] encodeChat(List<RequestMessage> messages, ChatTools tools) {
+        boolean toolHistory = messages.stream().anyMatch(m -> m.toolCalls() != null);
+        if ((tools == null || !tools.hasTools()) && !toolHistory) return encodeChat(messages);
+        throw new RequestRejectedException("invalid_parameter", "tools are not available for this model (it has no chat template)");
+    }
+
     /** A fresh incremental decoder for one stream. */
     IncrementalDecoder newDecoder();
 

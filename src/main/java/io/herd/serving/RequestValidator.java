@@ -3,6 +3,8 @@ package io.herd.serving;
 import io.herd.engine.EngineRequest;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.structured.ConstraintCompiler;
+import io.herd.structured.ConstraintSpec;
+import io.herd.structured.ToolChoiceSchemas;
 import io.herd.structured.InvalidConstraintException;
 import io.herd.structured.OutputGrammar;
 
@@ -152,11 +154,25 @@ public final class RequestValidator {
                 throw reject("invalid_parameter", "response_format: " + e.getMessage());
             }
         }
+        ConstraintSpec toolConstraint = toolConstraint(r);
+        if (toolConstraint != null) {
+            if (ignoreEos) throw reject("invalid_parameter", "ignore_eos cannot be combined with tool_choice " + r.tools().choice());
+            if (constraints == null) throw reject("invalid_parameter", "tool_choice " + r.tools().choice() + " is not available for this model");
+            try {
+                constraint = constraints.compile(toolConstraint);
+            } catch (InvalidConstraintException e) {
+                throw reject("invalid_parameter", "tools: a function's parameters schema: " + e.getMessage());
+            }
+        }
 
-        ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages)
-                ? encodeImages(r.messages()) : null;
+        boolean imagePrompt = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages);
+        if (imagePrompt && ((r.tools() != null && r.tools().hasTools()) || r.messages().stream().anyMatch(m -> m.toolCalls() != null))) {
+            // The image prompt builder lays out Meta's format without a chat template: tools would be dropped.
+            throw reject("invalid_parameter", "tools and tool calls cannot be combined with images yet");
+        }
+        ImagePrompts.Encoded withImages = imagePrompt ? encodeImages(r.messages()) : null;
         int[] prompt = withImages != null ? withImages.ids()
-                : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
+                : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages(), r.tools());
         int maxLen = limits.maxModelLength();
         if (prompt.length >= maxLen) {
             throw reject("prompt_too_long", "prompt has " + prompt.length + " tokens; the context holds " + maxLen
@@ -199,6 +215,29 @@ public final class RequestValidator {
                 withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings(),
                 constraint);
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
+    }
+
+    /**
+     * The output constraint of {@code tool_choice} required / named (TOOLS.md §7, ToolChoiceSchemas), or null when
+     * the output is free (auto: parsed afterwards; none).
+     */
+    private static ConstraintSpec toolConstraint(CompletionRequest r) {
+        ChatTools tools = r.tools();
+        if (tools == null) return null;
+        if (r.prompt() != null) throw reject("invalid_request", "tools need 'messages' (chat), not 'prompt'");
+        boolean constrained = ChatTools.REQUIRED.equals(tools.choice()) || ChatTools.FUNCTION.equals(tools.choice());
+        if (!constrained) return null;
+        if (r.responseFormat() != null) {
+            throw reject("invalid_request", "tool_choice " + tools.choice() + " and response_format both constrain the output; give one");
+        }
+        try {
+            if (ChatTools.FUNCTION.equals(tools.choice())) return ConstraintSpec.jsonSchema(ToolChoiceSchemas.named(tools.tools(), tools.function()));
+            String schema = ToolChoiceSchemas.required(tools.tools());
+            if (!tools.parallel()) schema = schema.replaceFirst("\\{", "{\"maxItems\":1,"); // one call per turn
+            return ConstraintSpec.jsonSchema(schema);
+        } catch (InvalidConstraintException e) {
+            throw reject("invalid_request", e.getMessage());
+        }
     }
 
     private ImagePrompts.Encoded encodeImages(List<RequestMessage> messages) {

@@ -20,8 +20,15 @@ public sealed interface StreamEvent {
     /** One or more generated tokens; logprobs is null unless requested, else one entry per token id. */
     record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) implements StreamEvent {}
 
-    /** The end of a successful or cancelled stream. */
-    record Done(String finishReason, Usage usage, Timings timings) implements StreamEvent {}
+    /**
+     * The end of a successful or cancelled stream. {@code toolCalls}: the calls the output made (finish reason
+     * {@code tool_calls}), else null.
+     */
+    record Done(String finishReason, Usage usage, Timings timings, List<ToolCallOutput> toolCalls) implements StreamEvent {
+        public Done(String finishReason, Usage usage, Timings timings) {
+            this(finishReason, usage, timings, null);
+        }
+    }
 
     /** The end of a failed stream. */
     record Error(String code, String message) implements StreamEvent {}

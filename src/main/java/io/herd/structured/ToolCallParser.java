@@ -57,6 +57,20 @@ public final class ToolCallParser {
         return null;
     }
 
+    /**
+     * Whether output that begins with {@code prefix} may still turn out to be calls (TOOLS.md §6, streaming): its
+     * trimmed start is {@code [}, {@code {}, or a prefix of {@code <|python_start|>}. Once false, it is text.
+     */
+    public static boolean mayStartCall(String prefix) {
+        int a = 0;
+        while (a < prefix.length() && isAsciiSpace(prefix.charAt(a))) a++;
+        if (a == prefix.length()) return true;
+        char c = prefix.charAt(a);
+        if (c == '[' || c == '{') return true;
+        String rest = prefix.substring(a);
+        return rest.startsWith(PYTHON_START) || PYTHON_START.startsWith(rest);
+    }
+
     private static String trimAscii(String s) {
         int a = 0, b = s.length();
         while (a < b && isAsciiSpace(s.charAt(a))) a++;

@@ -216,6 +216,50 @@ class FrontendTest {
         assertThat(json.readTree(codec.encode("a", 0, 1, new StreamEvent.Started(1, 3, 0))).has("image_tokens")).isFalse();
     }
 
+    /** A chat with tools (auto) on the char codec: the prompt is the plain one, the tools ride on the request. */
+    AtomicReference<Frontend.Outcome> startWithTools(String id) throws Exception {
+        PreparedRequest plain = validator.prepare(prompt(id, null, null));
+        ChatTools tools = new ChatTools(new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"), ChatTools.AUTO, null, true);
+        CompletionRequest r = plain.request();
+        CompletionRequest withTools = new CompletionRequest(r.id(), null, null, List.of(new RequestMessage("user", "hi")),
+                10, 0f, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, tools);
+        AtomicReference<Frontend.Outcome> outcome = new AtomicReference<>();
+        frontend.awaitCapacity().toCompletableFuture().join();
+        frontend.start(new PreparedRequest(withTools, plain.engineRequest(), List.of(), plain.codec()),
+                new StreamTarget(id, 1, null, Map.of()), System.nanoTime(), 0L, (o, failure) -> outcome.set(o));
+        return outcome;
+    }
+
+    @Test
+    void aFinishedOutputThatIsACallEndsWithToolCalls() throws Exception {
+        frontend(4, Duration.ofMillis(20));
+        var outcome = startWithTools("t");
+        RequestSink sink = sink("t");
+        sink.onStarted(3, 0);
+        for (char c : "[f(a=1)]".toCharArray()) sink.onToken(CharCodec.id(c), null);
+        sink.onToken(CharCodec.EOS, null);
+        sink.onFinished(RequestSink.FinishReason.STOP);
+        await().until(() -> outcome.get() == Frontend.Outcome.COMPLETED);
+        StreamEvent.Done done = (StreamEvent.Done) output.of("t").getLast();
+        assertThat(done.finishReason()).isEqualTo("tool_calls");
+        assertThat(done.toolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.name()).isEqualTo("f");
+            assertThat(c.arguments()).isEqualTo("{\"a\":1}");
+        });
+
+        var cut = startWithTools("u");
+        RequestSink cutSink = sink("u");
+        cutSink.onStarted(3, 0);
+        for (char c : "[f(a=1)]".toCharArray()) cutSink.onToken(CharCodec.id(c), null);
+        cutSink.onFinished(RequestSink.FinishReason.LENGTH); // cut short by max_tokens: text, not a call
+        await().until(() -> cut.get() == Frontend.Outcome.COMPLETED);
+        StreamEvent.Done cutDone = (StreamEvent.Done) output.of("u").getLast();
+        assertThat(cutDone.finishReason()).isEqualTo("length");
+        assertThat(cutDone.toolCalls()).isNull();
+    }
+
     @Test
     void atLowLoadEachTokenGoesOutAtOnceAndDoneCarriesUsage() {
         frontend(4, Duration.ofMillis(20));
