@@ -2,18 +2,13 @@ package io.herd.cli;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -48,18 +43,9 @@ final class BrokerHopProbe {
     }
 
     private static double[] hops(Map<String, Object> common, String topic, int rounds) {
-        Map<String, Object> pc = new HashMap<>(common);
-        pc.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        pc.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        pc.put(ProducerConfig.ACKS_CONFIG, "all");
-        pc.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        Map<String, Object> cc = new HashMap<>(common);
-        cc.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        cc.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        cc.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         TopicPartition tp = new TopicPartition(topic, 0);
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(pc);
-             KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cc)) {
+        try (KafkaProducer<String, String> producer = SendCommand.producer(common);
+             KafkaConsumer<String, String> consumer = SendCommand.consumer(common)) {
             consumer.assign(List.of(tp));
             consumer.seekToEnd(List.of(tp));
             consumer.position(tp);

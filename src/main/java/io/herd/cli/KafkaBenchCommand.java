@@ -12,17 +12,13 @@ import io.herd.model.WeightQuantization;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.TokenizerPromptCodec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -306,16 +302,7 @@ public final class KafkaBenchCommand {
 
         static KafkaTarget open(Options o) {
             Map<String, Object> common = SendCommand.clientConfig(o.bootstrap());
-            Map<String, Object> pc = new HashMap<>(common);
-            pc.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-            pc.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-            pc.put(ProducerConfig.ACKS_CONFIG, "all");
-            pc.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-            Map<String, Object> cc = new HashMap<>(common);
-            cc.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-            cc.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-            cc.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cc);
+            KafkaConsumer<String, String> consumer = SendCommand.consumer(common);
             KafkaProducer<String, String> producer = null;
             try {
                 List<PartitionInfo> info = consumer.partitionsFor(o.responsesTopic(), Duration.ofSeconds(30));
@@ -327,7 +314,7 @@ public final class KafkaBenchCommand {
                 consumer.assign(partitions);
                 consumer.seekToEnd(partitions);
                 for (TopicPartition tp : partitions) consumer.position(tp);
-                producer = new KafkaProducer<>(pc);
+                producer = SendCommand.producer(common);
                 return new KafkaTarget(o, producer, consumer);
             } catch (RuntimeException e) {
                 if (producer != null) producer.close();

@@ -223,7 +223,8 @@ public final class SendCommand {
         return c;
     }
 
-    private static KafkaConsumer<String, String> consumer(Map<String, Object> common) {
+    /** A consumer of string records that commits nothing (the CLI and the benches only read). */
+    static KafkaConsumer<String, String> consumer(Map<String, Object> common) {
         Map<String, Object> c = new HashMap<>(common);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -232,11 +233,13 @@ public final class SendCommand {
         return new KafkaConsumer<>(c);
     }
 
-    private static KafkaProducer<String, String> producer(Map<String, Object> common) {
+    /** A producer of string records, acks=all, sent at once (no linger: the benches time single records). */
+    static KafkaProducer<String, String> producer(Map<String, Object> common) {
         Map<String, Object> c = new HashMap<>(common);
         c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         c.put(ProducerConfig.ACKS_CONFIG, "all");
+        c.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         return new KafkaProducer<>(c);
     }
 

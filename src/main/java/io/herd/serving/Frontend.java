@@ -329,13 +329,18 @@ public final class Frontend implements AutoCloseable {
             end(s, s.publishFailure == null ? Outcome.COMPLETED : Outcome.PUBLISH_FAILED, s.publishFailure);
         } else {
             s.batcher.acked();
-            if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
-                Held h = s.held.poll();
-                if (s.held.isEmpty()) holding.remove(s);
-                send(s, h.seq(), h.event(), h.terminal());
-            } else if (s.batcher.hasPending()) {
-                dirty.add(s);
-            }
+            sendNext(s);
+        }
+    }
+
+    /** Nothing of the stream awaits the broker: its next held event goes, or its gathered tokens become due. */
+    private void sendNext(Stream s) {
+        if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
+            Held h = s.held.poll();
+            if (s.held.isEmpty()) holding.remove(s);
+            send(s, h.seq(), h.event(), h.terminal());
+        } else if (s.batcher.hasPending()) {
+            dirty.add(s);
         }
     }
 
@@ -358,13 +363,7 @@ public final class Frontend implements AutoCloseable {
             return;
         }
         s.cleared = true;
-        if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
-            Held h = s.held.poll();
-            if (s.held.isEmpty()) holding.remove(s);
-            send(s, h.seq(), h.event(), h.terminal());
-        } else if (s.batcher.hasPending()) {
-            dirty.add(s);
-        }
+        sendNext(s);
     }
 
     private void onAbandon(String id) {
