@@ -34,10 +34,26 @@ public final class CpuThreadPool implements AutoCloseable {
     }
 
     private static final class Holder {
-        static final CpuThreadPool SHARED = new CpuThreadPool(Runtime.getRuntime().availableProcessors());
+        static final CpuThreadPool SHARED = new CpuThreadPool(sharedSize(System.getenv("HERD_CPU_THREADS"),
+                Runtime.getRuntime().availableProcessors()));
     }
 
-    /** One pool per JVM sized to the available processors; used by the matrices {@code Matrices} creates. */
+    /**
+     * The shared pool's size: {@code HERD_CPU_THREADS} when set (e.g. to leave a core to a broker or other processes on
+     * the same machine), else every available processor.
+     */
+    static int sharedSize(String setting, int processors) {
+        if (setting == null || setting.isBlank()) return processors;
+        try {
+            int n = Integer.parseInt(setting.trim());
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("HERD_CPU_THREADS must be a positive integer, got '" + setting + "'");
+    }
+
+    /** One pool per JVM ({@link #sharedSize}); used by the matrices {@code Matrices} creates. */
     public static CpuThreadPool shared() {
         return Holder.SHARED;
     }

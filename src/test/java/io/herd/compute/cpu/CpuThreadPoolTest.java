@@ -43,6 +43,15 @@ class CpuThreadPoolTest {
     }
 
     @Test
+    void theSharedPoolSizeComesFromTheSettingElseTheProcessors() {
+        assertThat(CpuThreadPool.sharedSize(null, 8)).isEqualTo(8);
+        assertThat(CpuThreadPool.sharedSize(" ", 8)).isEqualTo(8);
+        assertThat(CpuThreadPool.sharedSize("3", 8)).isEqualTo(3);
+        assertThatThrownBy(() -> CpuThreadPool.sharedSize("0", 8)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> CpuThreadPool.sharedSize("two", 8)).hasMessageContaining("HERD_CPU_THREADS");
+    }
+
+    @Test
     void nestedLoopsRunInlineInsteadOfDeadlocking() {
         try (CpuThreadPool pool = new CpuThreadPool(2)) {
             AtomicIntegerArray hits = new AtomicIntegerArray(8 * 8);
