@@ -38,7 +38,15 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ImageRejectedException.IMAGE_TOO_LARGE, "image of " + bytes.length
                     + " bytes exceeds the limit of " + limits.maxImageBytes());
         Format format = sniff(bytes);
-        if (format == Format.WEBP) return WebpDecoder.decode(bytes, limits);
+        if (format == Format.WEBP) {
+            try {
+                return WebpDecoder.decode(bytes, limits);
+            } catch (ImageRejectedException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw invalid("cannot decode the WebP image: " + e, e);
+            }
+        }
         // A memory-cached stream: ImageIO's default stream for an InputStream may spill the image into temp files.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.name().toLowerCase());

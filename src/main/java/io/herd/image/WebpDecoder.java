@@ -17,6 +17,7 @@ final class WebpDecoder {
         if (riffSize + 8 > b.length) throw Vp8lDecoder.corrupt("the RIFF size exceeds the file");
         int pos = 12;
         boolean extended = false;
+        long canvasW = 0, canvasH = 0;
         while (pos + 8 <= end) {
             String fourcc = new String(b, pos, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
             long size = le32(b, pos + 4);
@@ -24,6 +25,10 @@ final class WebpDecoder {
             if (size > end - data) throw Vp8lDecoder.corrupt("chunk " + fourcc.strip() + " exceeds the file");
             switch (fourcc) {
                 case "VP8L" -> {
+                    Vp8lDecoder.Header h = Vp8lDecoder.header(b, data, (int) size);
+                    if (extended && (h.width() != canvasW || h.height() != canvasH))
+                        throw Vp8lDecoder.corrupt("the image is " + h.width() + "×" + h.height() + " on a canvas of "
+                                + canvasW + "×" + canvasH);
                     return lossless(b, data, (int) size, limits);
                 }
                 case "VP8 " -> throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE,
@@ -33,8 +38,9 @@ final class WebpDecoder {
                     if ((b[data] & 0x02) != 0)
                         throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE,
                                 "animated WebP images are not supported");
-                    long w = (le32(b, data + 4) & 0xffffff) + 1, h = (le32(b, data + 7) & 0xffffff) + 1;
-                    checkPixels(w, h, limits);
+                    canvasW = (le32(b, data + 4) & 0xffffff) + 1;
+                    canvasH = (le32(b, data + 7) & 0xffffff) + 1;
+                    checkPixels(canvasW, canvasH, limits);
                     extended = true;
                 }
                 default -> { }

@@ -103,6 +103,27 @@ class WebpDecoderTest {
         assertInvalid(riff("VP8X", vp8x), "animated");
     }
 
+    /** Seeded random corruptions of every file: each decodes or is refused as an image, never anything else. */
+    @Test
+    void corruptedFilesAreRefusedAsImagesNeverWithAnotherError() throws IOException {
+        ImageLimits bounded = new ImageLimits(1 << 20, 1 << 20, 1, 17);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(17);
+        int refused = 0;
+        for (Iterator<String> it = JSON.readTree(resource("expected.json")).fieldNames(); it.hasNext(); ) {
+            byte[] original = resource(it.next());
+            for (int round = 0; round < 60; round++) {
+                byte[] b = original.clone();
+                for (int k = 1 + rnd.nextInt(4); k > 0; k--) b[20 + rnd.nextInt(b.length - 20)] ^= (byte) (1 << rnd.nextInt(8));
+                try {
+                    WebpDecoder.decode(b, bounded);
+                } catch (ImageRejectedException e) {
+                    refused++;
+                }
+            }
+        }
+        assertThat(refused).isPositive();
+    }
+
     private void assertInvalid(byte[] file, String message) {
         assertThatThrownBy(() -> decoder.decode(file)).isInstanceOfSatisfying(ImageRejectedException.class, e -> {
             assertThat(e.code()).isEqualTo(ImageRejectedException.INVALID_IMAGE);
