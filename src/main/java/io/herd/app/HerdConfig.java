@@ -44,6 +44,37 @@ public interface HerdConfig {
 
     Testing testing();
 
+    Image image();
+
+    /** Bounds on a request's images and where they may come from (kafka-topics/README.md lists them). */
+    interface Image {
+        /** Encoded bytes of one image (a data URL's decoded payload or a fetched body). */
+        @WithDefault("20971520")
+        long maxBytes();
+
+        /** Width × height of one image, read from its header before any pixel is decoded. */
+        @WithDefault("40000000")
+        long maxPixels();
+
+        @WithDefault("8")
+        int maxPerRequest();
+
+        /** Tiles (grid tiles plus global thumbnails) over all images of one request. */
+        @WithDefault("136")
+        int maxTilesPerRequest();
+
+        /** Hosts whose http(s) image URLs are fetched: comma-separated, exact or *.suffix; empty → data URLs only. */
+        Optional<String> urlAllowed();
+
+        /** Longest wait for the connection to an image URL's host. */
+        @WithDefault("PT3S")
+        Duration urlConnectTimeout();
+
+        /** Longest time all image URL fetches of one request may take together (connect, headers and body). */
+        @WithDefault("PT10S")
+        Duration urlTimeout();
+    }
+
     interface Rebalance {
         /** Longest a revoke waits for the marker writes and events of the records it takes away. */
         @WithDefault("PT15S")

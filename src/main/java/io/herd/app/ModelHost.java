@@ -8,15 +8,21 @@ import io.herd.serving.PromptCodec;
 import io.herd.image.ImageLimits;
 import io.herd.image.Llama4ImageProcessor;
 import io.herd.image.Llama4ImageProcessorConfig;
+import io.herd.serving.HttpImageFetcher;
+import io.herd.serving.ImageEncodeListener;
 import io.herd.serving.ImagePrompts;
+import io.herd.serving.ImageUrlAllowList;
+import io.herd.serving.ImageUrlReader;
 import io.herd.serving.VisionPromptBuilder;
 import io.herd.serving.TokenizerPromptCodec;
 import io.herd.tokenizer.template.ChatTemplateRenderer;
 import io.herd.tokenizer.template.ChatTemplateSource;
 import io.herd.tokenizer.Tokenizer;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -24,6 +30,8 @@ import org.jboss.logging.Logger;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -62,8 +70,11 @@ public class ModelHost {
         if (template != null) LOG.infof("chat template: %s", template.name());
         codec = new TokenizerPromptCodec(tokenizer, a.config().eosTokenIds(), template);
         Path preprocessor = dir.resolve("preprocessor_config.json");
+        ImageLimits limits = imageLimits();
+        ImageUrlReader urls = imageUrls(limits);
+        ImageEncodeListener encodeTime = imageEncodeMetrics();
         imagePrompts = !Files.isRegularFile(preprocessor) ? null : a.imageEmbedder(dir)
-                .map(embedder -> (ImagePrompts) new VisionPromptBuilder(tokenizer, ImageLimits.DEFAULT,
+                .map(embedder -> (ImagePrompts) new VisionPromptBuilder(tokenizer, limits, urls, encodeTime,
                         new Llama4ImageProcessor(Llama4ImageProcessorConfig.parse(preprocessor)), embedder, a.config().dModel()))
                 .orElse(null);
         if (imagePrompts != null) LOG.infof("model %s accepts images (vision tower loaded)", name);
@@ -73,6 +84,37 @@ public class ModelHost {
         LOG.infof("model %s loaded from %s in %d ms on %s (max model length %d)", name, dir.toAbsolutePath(),
                 (System.nanoTime() - t0) / 1_000_000, a.backendDescription(), a.engine().maxModelLength());
     }
+
+    private ImageLimits imageLimits() {
+        HerdConfig.Image i = config.image();
+        return new ImageLimits(i.maxBytes(), i.maxPixels(), i.maxPerRequest(), i.maxTilesPerRequest());
+    }
+
+    private ImageUrlReader imageUrls(ImageLimits limits) {
+        HerdConfig.Image i = config.image();
+        String allowed = i.urlAllowed().map(String::strip).orElse("");
+        if (allowed.isEmpty()) return new ImageUrlReader(limits.maxImageBytes());
+        LOG.infof("http(s) image URLs are fetched from hosts %s", allowed);
+        return new ImageUrlReader(limits.maxImageBytes(), new HttpImageFetcher(ImageUrlAllowList.parse(allowed),
+                limits.maxImageBytes(), i.urlConnectTimeout()), i.urlTimeout());
+    }
+
+    /** Vision-tower time per request with images, and the tiles it encoded. */
+    private ImageEncodeListener imageEncodeMetrics() {
+        Timer time = Timer.builder("herd.image_encode_time")
+                .description("Vision tower time for the images of one request")
+                .serviceLevelObjectives(IMAGE_ENCODE_BUCKETS).register(registry);
+        Counter tiles = Counter.builder("herd.image_encode_tiles").description("Image tiles through the vision tower")
+                .register(registry);
+        return (n, nanos) -> {
+            time.record(nanos, TimeUnit.NANOSECONDS);
+            tiles.increment(n);
+        };
+    }
+
+    private static final Duration[] IMAGE_ENCODE_BUCKETS = java.util.stream.DoubleStream.of(0.01, 0.025, 0.05, 0.1,
+                    0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120)
+            .mapToObj(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
 
     /** Before readiness: a failed or slow warm-up is logged, never fatal (the engine's own health says the rest). */
     private static void warmUp(EngineAssembly a, long timeoutMillis) {

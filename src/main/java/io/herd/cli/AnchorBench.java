@@ -61,6 +61,8 @@ final class AnchorBench {
                     default -> rest.add(args[i]);
                 }
             }
+            // llama.cpp has no Llama 4 vision tower to set beside ours: the text model only, unless asked.
+            if (!rest.contains("--vision-tiles")) rest.addAll(List.of("--vision-tiles", "0"));
             BenchCommand.Options bench = BenchCommand.Options.parse(rest.toArray(String[]::new));
             if (bench.kernels()) throw new IllegalArgumentException("--anchor compares models; it does not take --kernels");
             if (bench.batch() != 1)

@@ -12,6 +12,8 @@ import io.herd.model.Llama4Config;
 import io.herd.model.Llama4ConfigParser;
 import io.herd.model.Llama4Weights;
 import io.herd.model.Precision;
+import io.herd.model.vision.Llama4VisionConfig;
+import io.herd.model.vision.Llama4VisionConfigParser;
 import io.herd.model.WeightQuantization;
 
 import java.io.IOException;
@@ -68,6 +70,8 @@ public final class BenchCommand {
                               [--batch N] [--quant none|q8] [--q8-group N] [--precision f32|bf16]
                               [--bandwidth-mb N (buffer of the read-bandwidth pass, default 1024)] [--json]
                               [--profile (time, GFLOP/s and GB/s per matrix shape and token count)]
+                              [--vision-tiles N (image tiles through the vision tower; scout/maverick: 1, 0 = off)]
+                              [--vision-layers N (first N of the tower's layers)]
                               [--anchor llamacpp [--rounds N] [--gguf-dir DIR] [--keep-gguf] [--mmap] [--out FILE]]
                    (--anchor: llama.cpp on the same weights, exported as GGUF, measured in the same run)
                    herd bench --kernels [--json]     matmul GB/s and GFLOP/s per dtype next to the read bandwidth
@@ -75,7 +79,8 @@ public final class BenchCommand {
 
     /** Parsed command line. */
     record Options(String shape, Integer layers, int promptLen, int genLen, int batch, WeightQuantization quant,
-                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb, boolean profile) {
+                   int q8Group, Precision precision, boolean json, boolean kernels, int bandwidthMb, boolean profile,
+                   int visionTiles, Integer visionLayers) {
 
         static Options parse(String[] args) {
             String shape = null;
@@ -84,6 +89,7 @@ public final class BenchCommand {
             WeightQuantization quant = WeightQuantization.NONE;
             Precision precision = Precision.BF16;
             boolean json = false, kernels = false, profile = false;
+            Integer visionTiles = null, visionLayers = null;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 switch (a) {
@@ -103,11 +109,15 @@ public final class BenchCommand {
                     case "--json" -> json = true;
                     case "--kernels" -> kernels = true;
                     case "--profile" -> profile = true;
+                    case "--vision-tiles" -> visionTiles = nonNegative(CliArgs.value(args, ++i, a), a);
+                    case "--vision-layers" -> visionLayers = positive(CliArgs.value(args, ++i, a), a);
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
                 }
             }
             if (shape == null && !kernels) throw new IllegalArgumentException("--shape is required\n" + USAGE);
-            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb, profile);
+            if (visionTiles == null) visionTiles = "scout".equals(shape) || "maverick".equals(shape) ? 1 : 0;
+            return new Options(shape, layers, promptLen, genLen, batch, quant, q8Group, precision, json, kernels, bandwidthMb,
+                    profile, visionTiles, visionLayers);
         }
 
 
@@ -156,6 +166,19 @@ public final class BenchCommand {
                 full.attnTemperatureTuning(), full.floorScale(), full.attnScale(), full.rmsNormEps(), full.ropeTheta(),
                 full.ropeScaling(), full.vocabSize(), full.maxPositionEmbeddings(), full.bosTokenId(),
                 full.eosTokenIds(), full.padTokenId());
+    }
+
+    /** The published tower for scout/maverick, else the vision_config of CONFIG.json; cut to --vision-layers. */
+    static Llama4VisionConfig visionConfig(Options o) {
+        Llama4VisionConfig full = "scout".equals(o.shape()) || "maverick".equals(o.shape()) ? Llama4VisionConfig.published()
+                : Llama4VisionConfigParser.parse(Path.of(o.shape())).orElseThrow(() ->
+                        new IllegalArgumentException(o.shape() + " has no vision_config; use --vision-tiles 0"));
+        int n = o.visionLayers() == null ? full.nLayers() : o.visionLayers();
+        if (n > full.nLayers())
+            throw new IllegalArgumentException("--vision-layers " + n + " exceeds the tower's " + full.nLayers() + " layers");
+        return new Llama4VisionConfig(full.hiddenSize(), n, full.nHeads(), full.intermediateSize(), full.imageSize(),
+                full.patchSize(), full.pixelShuffleRatio(), full.visionOutputDim(), full.ropeTheta(), full.textHiddenSize(),
+                full.imageTokenId());
     }
 
     /** The prompt of each of the batch's sequences: uniform token ids from {@link #PROMPT_SEED}. */
@@ -267,6 +290,8 @@ public final class BenchCommand {
             r.put("prefillMatmulFractionOfPeak", round((Double) r.get("prefillMatmulGflops") / peakGflops));
             r.put("prefillFractionOfBandwidth", round((Double) r.get("prefillWeightGBps") / bandwidth));
         }
+        // The tower after the text model's weights are freed, so the two never need memory at once.
+        if (o.visionTiles() > 0) r.putAll(VisionBench.run(visionConfig(o), o.visionTiles(), pool));
         r.put("loadAverageAfter", SystemInfo.loadAverage());
         return r;
     }

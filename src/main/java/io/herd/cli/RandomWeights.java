@@ -3,6 +3,8 @@ package io.herd.cli;
 import io.herd.compute.DType;
 import io.herd.compute.Matrices;
 import io.herd.compute.Matrix;
+import io.herd.model.vision.Llama4VisionConfig;
+import io.herd.model.vision.Llama4VisionWeights;
 import io.herd.compute.Q8Weights;
 import io.herd.compute.cpu.CpuThreadPool;
 import io.herd.model.Llama4Config;
@@ -93,6 +95,41 @@ final class RandomWeights {
             layers.add(new Llama4Weights.Layer(ones(d), attention, ones(d), ffn));
         }
         return new Llama4Weights(c, embed, layers, ones(d), linear(v, d));
+    }
+
+    /**
+     * A vision tower, adapter and projector of {@code c}: BF16 matrices as the published checkpoints store them (never
+     * quantized: the tower runs on its checkpoint's weights), small random biases and embeddings, unit norms.
+     */
+    Llama4VisionWeights buildVision(Llama4VisionConfig c) {
+        int h = c.hiddenSize(), ff = c.intermediateSize(), out = c.visionOutputDim();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed++);
+        List<Llama4VisionWeights.EncoderLayer> layers = new ArrayList<>();
+        for (int i = 0; i < c.nLayers(); i++)
+            layers.add(new Llama4VisionWeights.EncoderLayer(visionNorm(h),
+                    visionLinear(h, h, rnd), visionLinear(h, h, rnd), visionLinear(h, h, rnd), visionLinear(h, h, rnd),
+                    visionNorm(h), visionLinear(ff, h, rnd), visionLinear(h, ff, rnd)));
+        return new Llama4VisionWeights(c, bf16(h, c.patchElements()), small(h, rnd),
+                small((c.patchesPerTile() + 1) * h, rnd), visionNorm(h), layers, visionNorm(h),
+                bf16(out, ff), bf16(out, out), bf16(c.textHiddenSize(), out));
+    }
+
+    private Llama4VisionWeights.Linear visionLinear(int nOut, int nIn, java.util.SplittableRandom rnd) {
+        return new Llama4VisionWeights.Linear(bf16(nOut, nIn), small(nOut, rnd));
+    }
+
+    private Matrix bf16(int nOut, int nIn) {
+        return count(Matrices.rowMajor(random((long) nOut * nIn, 1 / Math.sqrt(nIn)), DType.BF16, nOut, nIn));
+    }
+
+    private static Llama4VisionWeights.LayerNorm visionNorm(int n) {
+        return new Llama4VisionWeights.LayerNorm(ones(n), new float[n]);
+    }
+
+    private static float[] small(int n, java.util.SplittableRandom rnd) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (rnd.nextDouble(-0.02, 0.02));
+        return a;
     }
 
     /** An HF Linear [nOut, nIn], quantized when asked. */

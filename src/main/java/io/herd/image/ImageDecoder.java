@@ -16,7 +16,8 @@ import java.util.Iterator;
  * Encoded image bytes → {@link RgbImage}: PNG, JPEG, GIF (first frame) and BMP through {@code javax.imageio}, the
  * format told by its magic bytes (never by a declared MIME type). Bounded: the byte count is checked first, then the
  * width × height the header declares, before any pixel data is decompressed, so a small file that expands to a huge
- * bitmap is refused without allocating it. WebP is recognised and refused ({@code invalid_image}).
+ * bitmap is refused without allocating it. Lossless WebP is decoded by {@link WebpDecoder} (bit-exact with libwebp);
+ * lossy WebP is refused ({@code invalid_image}).
  *
  * <p>Conversion to RGB follows what Hugging Face's processors do with Pillow: samples are taken as stored (no colour
  * management, so grayscale is not gamma-converted), grayscale is replicated to three channels, palette entries are
@@ -37,9 +38,15 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ImageRejectedException.IMAGE_TOO_LARGE, "image of " + bytes.length
                     + " bytes exceeds the limit of " + limits.maxImageBytes());
         Format format = sniff(bytes);
-        if (format == Format.WEBP)
-            throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE,
-                    "WebP images are not supported; send PNG, JPEG, GIF or BMP");
+        if (format == Format.WEBP) {
+            try {
+                return WebpDecoder.decode(bytes, limits);
+            } catch (ImageRejectedException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw invalid("cannot decode the WebP image: " + e, e);
+            }
+        }
         // A memory-cached stream: ImageIO's default stream for an InputStream may spill the image into temp files.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.name().toLowerCase());
@@ -120,7 +127,7 @@ public final class ImageDecoder {
     }
 
     /** Writes one pixel, composited over white when it is not opaque. */
-    private static void put(byte[] out, int o, int r, int g, int b, int alpha) {
+    static void put(byte[] out, int o, int r, int g, int b, int alpha) {
         if (alpha != 255) {
             r = over(r, alpha);
             g = over(g, alpha);

@@ -6,9 +6,9 @@ import java.util.Base64;
 import java.util.Locale;
 
 /**
- * The bytes of an image given by URL. Only {@code data:image/…;base64,…} URLs are accepted: fetching {@code http(s)}
- * URLs is not implemented and {@code file:} (or any other scheme) is never read. The encoded size is checked before
- * decoding the base64 text.
+ * The bytes of an image given as a {@code data:image/…;base64,…} URL ({@code http(s)} URLs go to
+ * {@link HttpImageFetcher} when the service allows them; {@code file:} or any other scheme is never read). The encoded
+ * size is checked before decoding the base64 text.
  */
 public final class DataUrlImageSource {
     private final long maxImageBytes;
@@ -22,7 +22,7 @@ public final class DataUrlImageSource {
         String lower = url.substring(0, Math.max(0, Math.min(url.length(), comma < 0 ? 64 : comma))).toLowerCase(Locale.ROOT);
         if (!lower.startsWith("data:"))
             throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE, "only data: URLs are accepted for images"
-                    + (lower.startsWith("http") ? " (fetching http(s) URLs is not enabled)" : ""));
+                    + (lower.startsWith("http") ? " (fetching http(s) image URLs is not enabled on this service)" : ""));
         if (comma < 0 || !lower.endsWith(";base64") || !lower.startsWith("data:image/"))
             throw new ImageRejectedException(ImageRejectedException.INVALID_IMAGE,
                     "an image data URL must look like data:image/<type>;base64,<data>");

@@ -29,7 +29,8 @@ import java.util.List;
  */
 public final class VisionPromptBuilder implements ImagePrompts {
     private final ImageLimits limits;
-    private final DataUrlImageSource source;
+    private final ImageUrlReader source;
+    private final ImageEncodeListener encodeListener;
     private final ImageDecoder decoder;
     private final Llama4ImageProcessor processor;
     private final ImagePromptEncoder encoder;
@@ -37,13 +38,22 @@ public final class VisionPromptBuilder implements ImagePrompts {
     private final ImageEmbedder embedder;
     private final int dModel;
 
+    /** Data URLs only, encode times not reported. */
     public VisionPromptBuilder(Tokenizer tokenizer, ImageLimits limits, Llama4ImageProcessor processor,
+                               ImageEmbedder embedder, int dModel) {
+        this(tokenizer, limits, new ImageUrlReader(limits.maxImageBytes()), (tiles, nanos) -> { }, processor, embedder,
+                dModel);
+    }
+
+    public VisionPromptBuilder(Tokenizer tokenizer, ImageLimits limits, ImageUrlReader source,
+                               ImageEncodeListener encodeListener, Llama4ImageProcessor processor,
                                ImageEmbedder embedder, int dModel) {
         if (processor.config().tileSize() != embedder.config().imageSize())
             throw new IllegalArgumentException("image processor tiles of " + processor.config().tileSize()
                     + " pixels, vision tower of " + embedder.config().imageSize());
         this.limits = limits;
-        this.source = new DataUrlImageSource(limits.maxImageBytes());
+        this.source = source;
+        this.encodeListener = encodeListener;
         this.decoder = new ImageDecoder(limits);
         this.processor = processor;
         this.layout = ImageTokenLayout.of(tokenizer, embedder.config().tokensPerTile());
@@ -59,6 +69,7 @@ public final class VisionPromptBuilder implements ImagePrompts {
         limits.checkImageCount(nImages);
         List<ImagePromptEncoder.Message> dialog = new ArrayList<>();
         int tiles = 0;
+        long fetchDeadline = source.deadlineFromNow();
         for (RequestMessage m : messages) {
             List<ContentPart> parts = new ArrayList<>();
             if (m.parts() == null) parts.add(new ContentPart.Text(m.content()));
@@ -68,7 +79,7 @@ public final class VisionPromptBuilder implements ImagePrompts {
                         parts.add(new ContentPart.Text(p.text()));
                         continue;
                     }
-                    ProcessedImage image = processor.process(decoder.decode(source.bytes(p.imageUrl())));
+                    ProcessedImage image = processor.process(decoder.decode(source.bytes(p.imageUrl(), fetchDeadline)));
                     tiles += image.plan().tiles();
                     limits.checkTileCount(tiles);
                     parts.add(new ContentPart.Image(image));
@@ -90,8 +101,12 @@ public final class VisionPromptBuilder implements ImagePrompts {
         int[] ids = prompt.ids();
         float[] pixels = prompt.pixels();
         int nTiles = prompt.tiles();
-        return new Encoded(ids, () -> PatchTokenRows.place(ids, layout.patch(), embedder.embed(pixels, nTiles), dModel),
-                spans(prompt), imageTokens(prompt));
+        return new Encoded(ids, () -> {
+            long t0 = System.nanoTime();
+            float[] features = embedder.embed(pixels, nTiles);
+            encodeListener.encoded(nTiles, System.nanoTime() - t0);
+            return PatchTokenRows.place(ids, layout.patch(), features, dModel);
+        }, spans(prompt), imageTokens(prompt));
     }
 
     private int imageTokens(ImagePrompt prompt) {

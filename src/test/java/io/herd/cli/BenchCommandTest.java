@@ -120,4 +120,32 @@ class BenchCommandTest {
         assertThat(BenchCommand.runModel(BenchCommand.Options.parse(new String[]{"--shape", tinyScout(),
                 "--prompt-len", "5", "--gen-len", "1", "--bandwidth-mb", "16"}))).doesNotContainKey("decodeMatmuls");
     }
+
+    /**
+     * The vision tower of a config's vision_config encodes random tiles: its matmuls do at least every layer's
+     * q, k, v, o and MLP for every token of every tile, and the time is reported per tile.
+     */
+    @Test
+    void reportsImageEncodeTimePerTile() {
+        String config = io.herd.model.vision.VisionFixture.dir().resolve("config.json").toString();
+        var o = BenchCommand.Options.parse(new String[]{"--shape", config, "--prompt-len", "4", "--gen-len", "1",
+                "--bandwidth-mb", "16", "--vision-tiles", "2"});
+        Map<String, Object> r = BenchCommand.runModel(o);
+        var v = io.herd.model.vision.Llama4VisionConfigParser.parse(java.nio.file.Path.of(config)).orElseThrow();
+        long h = v.hiddenSize(), tokens = 2L * (v.patchesPerTile() + 1);
+        double minimum = 2.0 * tokens * v.nLayers() * (4 * h * h + 2 * h * v.intermediateSize());
+        assertThat(((Number) r.get("visionMatmulFlops")).doubleValue()).isGreaterThan(minimum);
+        assertThat(r.get("visionTiles")).isEqualTo(2);
+        assertThat(r.get("visionTokensPerTile")).isEqualTo(v.tokensPerTile());
+        assertThat((Double) r.get("visionEncodeSecondsPerTile")).isPositive()
+                .isCloseTo((Double) r.get("visionEncodeSeconds") / 2, org.assertj.core.data.Offset.offset(0.002));
+        assertThat(BenchCommand.Options.parse(new String[]{"--shape", "scout"}).visionTiles()).isEqualTo(1);
+        assertThat(BenchCommand.Options.parse(new String[]{"--shape", config}).visionTiles()).isZero();
+        assertThat(BenchCommand.visionConfig(BenchCommand.Options.parse(new String[]{"--shape", "scout",
+                "--vision-layers", "3"}))).satisfies(c -> {
+                    assertThat(c.nLayers()).isEqualTo(3);
+                    assertThat(c.hiddenSize()).isEqualTo(1408);
+                    assertThat(c.tokensPerTile()).isEqualTo(144);
+                });
+    }
 }

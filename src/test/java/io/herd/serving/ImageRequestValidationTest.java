@@ -20,7 +20,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import com.sun.net.httpserver.HttpServer;
+
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Files;
 import java.util.Base64;
 import java.util.Set;
@@ -121,6 +128,47 @@ class ImageRequestValidationTest {
                 .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.code()).isEqualTo("invalid_type"));
         assertThatThrownBy(() -> codec.decode("x", request("{\"type\":\"image_url\",\"image_url\":{}}")))
                 .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.code()).isEqualTo("invalid_type"));
+    }
+
+    @Test
+    void anImageFetchedFromAnAllowedHostIsTheSameAsItsDataUrlAndItsEncodeTimeIsReported() throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", ex -> {
+            byte[] body = Files.readAllBytes(VisionFixture.dir().resolve(ex.getRequestURI().getPath().substring(1)));
+            ex.sendResponseHeaders(200, body.length);
+            try (var out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/two-images-1.png";
+            ImageLimits limits = new ImageLimits(1 << 20, 1_000_000, 2, 40);
+            List<long[]> encoded = new ArrayList<>();
+            var vision = Llama4VisionConfigParser.parse(VisionFixture.dir()).orElseThrow();
+            ImagePrompts fetching = new VisionPromptBuilder(tokenizer, limits, new ImageUrlReader(limits.maxImageBytes(),
+                    new HttpImageFetcher(ImageUrlAllowList.parse("127.0.0.1"), limits.maxImageBytes(), Duration.ofSeconds(2)),
+                    Duration.ofSeconds(5)), (tiles, nanos) -> encoded.add(new long[] {tiles, nanos}),
+                    new Llama4ImageProcessor(Llama4ImageProcessorConfig.parse(VisionFixture.dir())),
+                    new ImageEmbedder(Llama4VisionWeights.load(checkpoint, vision)),
+                    Llama4ConfigParser.parse(VisionFixture.dir()).dModel());
+            EngineRequest viaHttp = validator(fetching).prepare(codec.decode("h", request(text("Look "), image(url)))).engineRequest();
+            EngineRequest viaData = validator(images).prepare(codec.decode("d",
+                    request(text("Look "), image(dataUrl("two-images-1.png"))))).engineRequest();
+            assertThat(viaHttp.promptTokens()).containsExactly(viaData.promptTokens());
+            assertThat(viaHttp.multimodalSpans()).isEqualTo(viaData.multimodalSpans());
+            assertThat(encoded).isEmpty();
+            viaHttp.promptEmbeddings().compute();
+            assertThat(encoded).hasSize(1);
+            int patch = 200092;
+            long patchTokens = java.util.Arrays.stream(viaHttp.promptTokens()).filter(id -> id == patch).count();
+            assertThat(encoded.get(0)[0] * vision.tokensPerTile()).isEqualTo(patchTokens);
+            assertThat(encoded.get(0)[1]).isPositive();
+            assertCode(validator(fetching), request(image("http://127.0.0.1:" + server.getAddress().getPort() + "/nothing.png")),
+                    "invalid_image");
+        } finally {
+            server.stop(0);
+        }
     }
 
     private void assertCode(RequestValidator v, String json, String code) {

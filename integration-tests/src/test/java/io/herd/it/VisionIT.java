@@ -3,12 +3,15 @@ package io.herd.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,13 +27,15 @@ import static org.awaitility.Awaitility.await;
 /**
  * The packaged service on the llama4-tiny-vision checkpoint (the shared fixture's files linked beside the real
  * tokenizer): data-URL images in chat content parts through Kafka and HTTP give Hugging Face's greedy ids, a repeat
- * hits the prefix cache, and a bad image is dead-lettered with its code.
+ * hits the prefix cache, and a bad image is dead-lettered with its code; an image URL on an allowed host (a local
+ * HTTP server) is fetched, one on another host is refused.
  */
 class VisionIT {
     static TestKafka.Topics topics;
     static HerdService service;
     static TopicClient client;
     static Path fixture;
+    static HttpServer images;
 
     @BeforeAll
     static void start() throws IOException {
@@ -42,9 +47,20 @@ class VisionIT {
             for (Path f : files.toList()) link(model.resolve(f.getFileName()), f);
         }
         link(model.resolve("tokenizer.json"), shared.resolve("llama4/tokenizer.json").toAbsolutePath());
+        images = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        images.createContext("/", ex -> {
+            Path file = fixture.resolve(ex.getRequestURI().getPath().substring(1)).normalize();
+            byte[] body = file.startsWith(fixture.normalize()) && Files.isRegularFile(file) ? Files.readAllBytes(file) : null;
+            ex.sendResponseHeaders(body == null ? 404 : 200, body == null ? -1 : body.length);
+            if (body != null) try (var out = ex.getResponseBody()) {
+                out.write(body);
+            }
+            ex.close();
+        });
+        images.start();
         topics = TestKafka.topics("vision-" + UUID.randomUUID().toString().substring(0, 8), 2);
         service = HerdService.start("vision", topics, HerdService.env("HERD_MODEL_DIR", model.toString(),
-                "HERD_COMPUTE_BACKEND", "cpu"));
+                "HERD_COMPUTE_BACKEND", "cpu", "HERD_IMAGE_URL_ALLOWED", "127.0.0.1", "HERD_IMAGE_URL_TIMEOUT", "PT5S"));
         client = new TopicClient(List.of(topics.responses(), topics.dlq()));
     }
 
@@ -57,6 +73,7 @@ class VisionIT {
     static void stop() throws Exception {
         if (client != null) client.close();
         if (service != null) assertThat(service.stop()).as("exit code after SIGTERM").isIn(0, 143);
+        if (images != null) images.stop(0);
     }
 
     /** The fixture case's messages with its PNGs as data URLs. */
@@ -129,6 +146,28 @@ class VisionIT {
         HttpResponse<String> refused = service.post("/v1/chat/completions", body.toString());
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains("invalid_image");
+    }
+
+    @Test
+    void anImageUrlOnAnAllowedHostIsFetchedAndOthersAreRefused() throws Exception {
+        JsonNode c = testCase("single-tile");
+        ArrayNode messages = messages(c);
+        String file = c.get("images").get(0).get("file").asText();
+        int port = images.getAddress().getPort();
+        ((ObjectNode) messages.get(0).get("content").get(0).get("image_url")).put("url", "http://127.0.0.1:" + port + "/" + file);
+        List<Integer> expected = greedy(c);
+        List<JsonNode> fetched = send(UUID.randomUUID().toString(), messages, expected.size());
+        assertThat(Streams.tokenIds(fetched)).as(fetched.toString()).isEqualTo(expected);
+        assertThat(service.management("/q/metrics").body()).containsPattern("herd_image_encode_time_seconds_count [1-9]")
+                .containsPattern("herd_image_encode_tiles_total [1-9]");
+
+        String id = UUID.randomUUID().toString();
+        ObjectNode r = TopicClient.JSON.createObjectNode().put("id", id).put("max_tokens", 4);
+        r.putArray("messages").addObject().put("role", "user").putArray("content").addObject().put("type", "image_url")
+                .putObject("image_url").put("url", "http://localhost:" + port + "/" + file);
+        client.send(topics.requests(), id, r.toString());
+        await().atMost(Duration.ofSeconds(60)).until(() -> !client.records(topics.dlq(), id).isEmpty());
+        assertThat(client.records(topics.dlq(), id).getFirst().headers()).containsEntry("herd-dlq-code", "invalid_image");
     }
 
     @Test

@@ -40,6 +40,15 @@ public record Llama4VisionConfig(int hiddenSize, int nLayers, int nHeads, int in
         require(imageTokenId >= 0, "image_token_index must be set");
     }
 
+    /**
+     * The {@code vision_config} of the published Llama-4-Scout-17B-16E and Maverick-17B-128E checkpoints (the same
+     * tower in both): 336-pixel tiles of 14-pixel patches, width 1408, 34 layers, 16 heads, adapter to 4096,
+     * projector to the text width 5120.
+     */
+    public static Llama4VisionConfig published() {
+        return new Llama4VisionConfig(1408, 34, 16, 5632, 336, 14, 0.5f, 4096, 10000f, 5120, 200092);
+    }
+
     /** Patches along one side of a tile. */
     public int patchesPerSide() { return imageSize / patchSize; }
 
