@@ -34,6 +34,7 @@ public final class EventCodec {
                 if (s.imageTokens() > 0) o.put("image_tokens", s.imageTokens());
             }
             case StreamEvent.Delta d -> {
+                if (d.index() != null) o.put("index", d.index());
                 o.put("text", d.text());
                 ArrayNode ids = o.putArray("token_ids");
                 for (int t : d.tokenIds()) ids.add(t);
@@ -55,6 +56,13 @@ public final class EventCodec {
                 t.put("e2e_ms", ms(d.timings().e2eNanos()));
                 ArrayNode itl = t.putArray("itl_ms");
                 for (long gap : d.timings().itlNanos()) itl.add(ms(gap));
+                if (d.choices() != null) {
+                    ArrayNode choices = o.putArray("choices");
+                    for (StreamEvent.ChoiceEnd c : d.choices()) {
+                        choices.addObject().put("index", c.index()).put("finish_reason", c.finishReason())
+                                .put("completion_tokens", c.completionTokens()).put("cached_tokens", c.cachedTokens());
+                    }
+                }
             }
             case StreamEvent.Error e -> {
                 o.put("code", e.code());

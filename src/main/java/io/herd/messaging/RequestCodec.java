@@ -28,7 +28,9 @@ public final class RequestCodec {
             "cache_salt", "metadata",
             // output constraints and penalties (kafka-topics/README.md, "Structured output")
             "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
-            "min_tokens", "ignore_eos");
+            "min_tokens", "ignore_eos",
+            // choices and caller tag (kafka-topics/README.md, bounds table)
+            "n", "user");
     private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
     /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
     public static final int MAX_METADATA_BYTES = 4096;
@@ -73,7 +75,8 @@ public final class RequestCodec {
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
                 string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
                 number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"),
-                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"));
+                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"), integer(obj, "n"),
+                string(obj, "user"));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */

@@ -24,6 +24,10 @@ public final class RequestValidator {
     public static final int MAX_MESSAGES = 1024;
     /** Latest deadline accepted, from now: far enough for any batch job, near enough to never overflow a clock. */
     public static final long MAX_DEADLINE_AHEAD_MS = 7L * 24 * 3600 * 1000;
+    /** Most choices per request (n): each one is a sequence in the batch, so one request may not fill it. */
+    public static final int MAX_CHOICES = 16;
+    /** Longest {@code user} tag: it goes into logs, so it stays short. */
+    public static final int MAX_USER_LENGTH = 256;
 
     private final ServingLimits limits;
     private final PromptCodec codec;
@@ -78,6 +82,14 @@ public final class RequestValidator {
     public PreparedRequest prepare(CompletionRequest r) {
         if (r.id() == null || r.id().isBlank()) throw reject("missing_id", "field 'id' is required");
         if (r.id().length() > MAX_ID_LENGTH) throw reject("invalid_id", "field 'id' is longer than " + MAX_ID_LENGTH);
+        // U+0000 separates a request id from its choice number in the engine (PreparedRequest.choice).
+        if (r.id().indexOf('\0') >= 0) throw reject("invalid_id", "field 'id' contains U+0000");
+        if (r.choices() < 1 || r.choices() > MAX_CHOICES) {
+            throw reject("invalid_parameter", "n must be in [1, " + MAX_CHOICES + "], got " + r.choices());
+        }
+        if (r.user() != null && r.user().length() > MAX_USER_LENGTH) {
+            throw reject("invalid_parameter", "user is longer than " + MAX_USER_LENGTH + " characters");
+        }
         if (r.model() != null && !limits.modelNames().contains(r.model())) {
             throw reject("unknown_model", "model '" + r.model() + "' is not served here; served: " + limits.modelNames());
         }
@@ -155,6 +167,8 @@ public final class RequestValidator {
 
         ImagePrompts.Encoded withImages = hasMessages && r.messages().stream().anyMatch(RequestMessage::hasImages)
                 ? encodeImages(r.messages()) : null;
+        // An image prompt's embeddings are computed for one sequence; its choices are not fanned out.
+        if (withImages != null && r.choices() > 1) throw reject("invalid_parameter", "n > 1 is not supported with images");
         int[] prompt = withImages != null ? withImages.ids()
                 : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages());
         int maxLen = limits.maxModelLength();

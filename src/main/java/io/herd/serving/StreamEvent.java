@@ -17,11 +17,31 @@ public sealed interface StreamEvent {
         }
     }
 
-    /** One or more generated tokens; logprobs is null unless requested, else one entry per token id. */
-    record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) implements StreamEvent {}
+    /**
+     * One or more generated tokens of one choice; logprobs is null unless requested, else one entry per token id.
+     * {@code index} is the choice's index for a request with n &gt; 1, null for a single-choice request.
+     */
+    record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs, Integer index) implements StreamEvent {
+        public Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) {
+            this(text, tokenIds, logprobs, null);
+        }
+    }
 
-    /** The end of a successful or cancelled stream. */
-    record Done(String finishReason, Usage usage, Timings timings) implements StreamEvent {}
+    /**
+     * The end of a successful or cancelled stream. For n &gt; 1, {@code choices} has each choice's end in index
+     * order and {@code finishReason} is choice 0's; null for a single-choice request.
+     */
+    record Done(String finishReason, Usage usage, Timings timings, List<ChoiceEnd> choices) implements StreamEvent {
+        public Done(String finishReason, Usage usage, Timings timings) {
+            this(finishReason, usage, timings, null);
+        }
+    }
+
+    /**
+     * How one choice of an n &gt; 1 request ended; cachedTokens are its prompt tokens served from the prefix cache
+     * (choices after the first share the first one's prompt blocks).
+     */
+    record ChoiceEnd(int index, String finishReason, int completionTokens, int cachedTokens) {}
 
     /** The end of a failed stream. */
     record Error(String code, String message) implements StreamEvent {}
