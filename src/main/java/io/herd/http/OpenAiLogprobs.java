@@ -3,11 +3,13 @@ package io.herd.http;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.PromptCodec;
 import io.herd.serving.StreamEvent;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Renders the logprobs the engine reports (token ids) in OpenAI's shapes, per choice: chat
@@ -97,6 +99,25 @@ final class OpenAiLogprobs {
         ArrayNode b = o.putArray("bytes");
         for (byte x : bytes) b.add(x & 0xff);
         return o;
+    }
+
+    /**
+     * vLLM's {@code prompt_logprobs}: null for the first prompt token, then per token an object keyed by token id
+     * (as a string) holding {@code {"logprob","rank","decoded_token"}} for the prompt token and its top k.
+     */
+    ArrayNode prompt(List<PromptTokenLogprob> logprobs) {
+        ArrayNode out = mapper.createArrayNode();
+        out.addNull();
+        for (PromptTokenLogprob p : logprobs) {
+            ObjectNode position = out.addObject();
+            for (int k = 0; k < p.topIds().length; k++) {
+                position.putObject(String.valueOf(p.topIds()[k])).put("logprob", p.topLogprobs()[k]).put("rank", k + 1)
+                        .put("decoded_token", text(p.topIds()[k]));
+            }
+            position.putObject(String.valueOf(p.tokenId())).put("logprob", p.logprob()).put("rank", p.rank())
+                    .put("decoded_token", text(p.tokenId()));
+        }
+        return out;
     }
 
     private String text(int id) {

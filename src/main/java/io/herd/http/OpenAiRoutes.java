@@ -137,8 +137,8 @@ public class OpenAiRoutes {
         String model = prepared.request().model() != null ? prepared.request().model()
                 : validator.get().limits().modelNames().iterator().next();
         HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond(),
-                prepared.choices(), prepared.engineRequest().sampling().logprobs()
-                        ? new OpenAiLogprobs(mapper, prepared.codec(), chat, prepared.choices()) : null);
+                prepared.choices(), new OpenAiLogprobs(mapper, prepared.codec(), chat, prepared.choices()),
+                prepared.engineRequest().sampling().logprobs());
         Frontend f = frontend.get();
         ctx.response().closeHandler(v -> {
             // Still in line: give the place (and any slot) back; started: cancel the stream.
@@ -165,16 +165,19 @@ public class OpenAiRoutes {
         private final boolean includeUsage;
         private final long created;
         private final StringBuilder[] texts;
-        /** Renders logprobs; null when the request asked for none (the field is then null). */
+        /** Renders logprobs and prompt logprobs. */
+        private final OpenAiLogprobs renderer;
+        /** Renders the sampled tokens' logprobs; null when the request asked for none (the field is then null). */
         private final OpenAiLogprobs logprobs;
         private boolean headerSent;
         volatile boolean finished;
 
         HttpStreamOutput(HttpServerResponse response, String id, String model, boolean chat, boolean stream,
-                         boolean includeUsage, long created, int choices, OpenAiLogprobs logprobs) {
+                         boolean includeUsage, long created, int choices, OpenAiLogprobs renderer, boolean logprobs) {
             this.texts = new StringBuilder[choices];
             for (int i = 0; i < choices; i++) texts[i] = new StringBuilder();
-            this.logprobs = logprobs;
+            this.renderer = renderer;
+            this.logprobs = logprobs ? renderer : null;
             this.response = response;
             this.id = id;
             this.model = model;
@@ -213,7 +216,11 @@ public class OpenAiRoutes {
                 }
                 case StreamEvent.Done d -> {
                     if (stream) {
-                        for (int i = 0; i < texts.length; i++) sse(chunk(i, null, reason(d, i), null));
+                        for (int i = 0; i < texts.length; i++) {
+                            ObjectNode last = chunk(i, null, reason(d, i), null);
+                            if (d.promptLogprobs() != null) putPromptLogprobs(last, (ObjectNode) last.path("choices").get(0), d);
+                            sse(last);
+                        }
                         if (includeUsage) sse(usageChunk(d.usage()));
                         return toStage(response.end("data: [DONE]\n\n"));
                     }
@@ -226,6 +233,7 @@ public class OpenAiRoutes {
                         if (logprobs == null) choice.putNull("logprobs");
                         else choice.set("logprobs", logprobs.whole(i));
                         choice.put("finish_reason", reason(d, i));
+                        if (d.promptLogprobs() != null) putPromptLogprobs(out, choice, d);
                     }
                     out.set("usage", usage(d.usage()));
                     return toStage(response.putHeader("Content-Type", "application/json").end(out.toString()));
@@ -243,6 +251,11 @@ public class OpenAiRoutes {
 
         private ObjectNode envelope(String object) {
             return mapper.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
+        }
+
+        /** vLLM's places: top level of a chat answer or chunk, each choice of a completion. */
+        private void putPromptLogprobs(ObjectNode out, ObjectNode choice, StreamEvent.Done d) {
+            (chat ? out : choice).set("prompt_logprobs", renderer.prompt(d.promptLogprobs()));
         }
 
         /** Choice i's finish reason in OpenAI's words (a cancel is "abort", as vLLM says). */

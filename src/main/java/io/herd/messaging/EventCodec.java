@@ -3,6 +3,7 @@ package io.herd.messaging;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.StreamEvent;
 
@@ -56,6 +57,17 @@ public final class EventCodec {
                 t.put("e2e_ms", ms(d.timings().e2eNanos()));
                 ArrayNode itl = t.putArray("itl_ms");
                 for (long gap : d.timings().itlNanos()) itl.add(ms(gap));
+                if (d.promptLogprobs() != null) {
+                    ArrayNode lps = o.putArray("prompt_logprobs");
+                    lps.addNull(); // the first prompt token has nothing before it to be scored against
+                    for (PromptTokenLogprob p : d.promptLogprobs()) {
+                        ObjectNode n = lps.addObject().put("token_id", p.tokenId()).put("logprob", p.logprob()).put("rank", p.rank());
+                        ArrayNode top = n.putArray("top_logprobs");
+                        for (int i = 0; i < p.topIds().length; i++) {
+                            top.addObject().put("token_id", p.topIds()[i]).put("logprob", p.topLogprobs()[i]);
+                        }
+                    }
+                }
                 if (d.choices() != null) {
                     ArrayNode choices = o.putArray("choices");
                     for (StreamEvent.ChoiceEnd c : d.choices()) {

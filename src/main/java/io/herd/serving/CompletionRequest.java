@@ -16,6 +16,7 @@ import java.util.Map;
  * @param logitBias      token id → shift of its logit, or null
  * @param n              independent choices to generate (1 … {@link RequestValidator#MAX_CHOICES}), or null for 1
  * @param user           the caller's end-user tag, carried for logs and metrics only, or null
+ * @param promptLogprobs top-k of each prompt token's logprob to report (vLLM's prompt_logprobs), or null for none
  */
 public record CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
                                 Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
@@ -23,7 +24,7 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                                 Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
                                 ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
                                 Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
-                                Boolean ignoreEos, Integer n, String user) {
+                                Boolean ignoreEos, Integer n, String user, Integer promptLogprobs) {
 
     /** A request for one choice, without a user tag. */
     public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
@@ -35,7 +36,7 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                              Boolean ignoreEos) {
         this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
                 priority, deadlineMs, replyTo, cacheSalt, metadata, responseFormat, presencePenalty, frequencyPenalty,
-                repetitionPenalty, logitBias, minTokens, ignoreEos, null, null);
+                repetitionPenalty, logitBias, minTokens, ignoreEos, null, null, null);
     }
 
     /** Number of choices asked for (1 when absent). */
@@ -47,6 +48,6 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                              List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
                              Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata) {
         this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
-                priority, deadlineMs, replyTo, cacheSalt, metadata, null, null, null, null, null, null, null, null, null);
+                priority, deadlineMs, replyTo, cacheSalt, metadata, null, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -3,6 +3,7 @@ package io.herd.serving;
 import io.herd.engine.EngineRequest;
 import io.herd.engine.InferenceEngine;
 import io.herd.engine.RequestSink;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 
 import java.time.Duration;
@@ -229,6 +230,9 @@ public final class Frontend implements AutoCloseable {
             }
             case Signal.Started(Choice c, long at, int promptTokens, int cachedTokens) -> onStarted(c, at, promptTokens, cachedTokens);
             case Signal.Token(Choice c, long at, int tokenId, TokenLogprobs lp) -> onToken(c, at, tokenId, lp);
+            case Signal.PromptLogprobs(Choice c, List<PromptTokenLogprob> lps) -> {
+                if (c.stream.promptLogprobs != null && c.index == 0) c.stream.promptLogprobs.addAll(lps);
+            }
             case Signal.Finished(Choice c, long at, RequestSink.FinishReason reason) -> {
                 c.engineDone = true;
                 Stream s = c.stream;
@@ -454,7 +458,8 @@ public final class Frontend implements AutoCloseable {
                 ends.add(new StreamEvent.ChoiceEnd(other.index, other.finishReason, other.completionTokens, other.cachedTokens));
             }
         }
-        publish(s, new StreamEvent.Done(s.choices[0].finishReason, usage, timings, ends), true, null);
+        publish(s, new StreamEvent.Done(s.choices[0].finishReason, usage, timings, ends,
+                s.promptLogprobs == null ? null : List.copyOf(s.promptLogprobs)), true, null);
     }
 
     private void fail(Stream s, String code, String message) {
@@ -538,6 +543,8 @@ public final class Frontend implements AutoCloseable {
         /** Prompt tokens inside image runs (their spans); constant for the stream. */
         final int imageTokens;
         Throwable publishFailure;
+        /** Prompt logprobs as choice 0's prefill reports them; null when not asked for. */
+        final List<PromptTokenLogprob> promptLogprobs;
 
         Stream(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
                StreamOutput output, Completion completion) {
@@ -550,6 +557,7 @@ public final class Frontend implements AutoCloseable {
             EngineRequest er = request.engineRequest();
             this.promptTokens = er.promptTokens().length;
             this.imageTokens = er.multimodalSpans().stream().mapToInt(sp -> sp.end() - sp.start()).sum();
+            this.promptLogprobs = er.promptLogprobs() >= 0 ? new ArrayList<>() : null;
             this.choices = new Choice[request.choices()];
             for (int i = 0; i < choices.length; i++) choices[i] = new Choice(this, i, request.choice(i));
         }
@@ -595,6 +603,10 @@ public final class Frontend implements AutoCloseable {
             inbox.add(new Signal.Token(this, nanoTime.getAsLong(), tokenId, logprobs));
         }
 
+        @Override public void onPromptLogprobs(List<PromptTokenLogprob> logprobs) {
+            inbox.add(new Signal.PromptLogprobs(this, List.copyOf(logprobs)));
+        }
+
         @Override public void onFinished(FinishReason reason) {
             inbox.add(new Signal.Finished(this, nanoTime.getAsLong(), reason));
         }
@@ -611,6 +623,7 @@ public final class Frontend implements AutoCloseable {
         record Start(Stream s) implements Signal {}
         record Started(Choice c, long at, int promptTokens, int cachedTokens) implements Signal {}
         record Token(Choice c, long at, int tokenId, TokenLogprobs lp) implements Signal {}
+        record PromptLogprobs(Choice c, List<PromptTokenLogprob> logprobs) implements Signal {}
         record Finished(Choice c, long at, RequestSink.FinishReason reason) implements Signal {}
         record Failed(Choice c, long at, String code, String message) implements Signal {}
         record Acked(Stream s, Choice c, boolean terminal, Throwable error) implements Signal {}

@@ -18,6 +18,7 @@ public record PreparedRequest(CompletionRequest request, EngineRequest engineReq
      * The engine request of choice {@code index}: choice 0 is {@link #engineRequest()} itself; choice i &gt; 0 has
      * the engine id {@code id + U+0000 + i} (ids may not hold U+0000, so it never meets another request's) and its
      * own seed, derived from the request's seed and i, so choices differ and a re-run samples them again exactly.
+     * Only choice 0 computes prompt logprobs (the prompt is the same), so the others take the prefix-cache hit.
      */
     public EngineRequest choice(int index) {
         if (index == 0) return engineRequest;
@@ -27,7 +28,7 @@ public record PreparedRequest(CompletionRequest request, EngineRequest engineReq
                 p.repetitionPenalty(), p.presencePenalty(), p.frequencyPenalty(), p.stopTokenIds(), p.maxTokens(),
                 p.logprobs(), p.topLogprobs(), p.minTokens(), p.logitBiasIds(), p.logitBiasValues());
         return new EngineRequest(choiceEngineId(id(), index), e.promptTokens(), own, e.priority(), e.deadlineNanos(),
-                e.cacheSalt(), e.multimodalSpans(), e.promptEmbeddings(), e.constraint());
+                e.cacheSalt(), e.multimodalSpans(), e.promptEmbeddings(), e.constraint(), -1);
     }
 
     static String choiceEngineId(String requestId, int index) {

@@ -28,6 +28,10 @@ public final class RequestValidator {
     public static final int MAX_CHOICES = 16;
     /** Longest {@code user} tag: it goes into logs, so it stays short. */
     public static final int MAX_USER_LENGTH = 256;
+    /** Most alternatives per prompt position in prompt_logprobs: they all ride on the done event. */
+    public static final int MAX_PROMPT_LOGPROBS = 5;
+    /** Longest prompt that may ask for prompt_logprobs: keeps the done event well under the topic's record size. */
+    public static final int MAX_PROMPT_LOGPROBS_TOKENS = 2048;
 
     private final ServingLimits limits;
     private final PromptCodec codec;
@@ -86,6 +90,9 @@ public final class RequestValidator {
         if (r.id().indexOf('\0') >= 0) throw reject("invalid_id", "field 'id' contains U+0000");
         if (r.choices() < 1 || r.choices() > MAX_CHOICES) {
             throw reject("invalid_parameter", "n must be in [1, " + MAX_CHOICES + "], got " + r.choices());
+        }
+        if (r.promptLogprobs() != null && (r.promptLogprobs() < 0 || r.promptLogprobs() > MAX_PROMPT_LOGPROBS)) {
+            throw reject("invalid_parameter", "prompt_logprobs must be in [0, " + MAX_PROMPT_LOGPROBS + "], got " + r.promptLogprobs());
         }
         if (r.user() != null && r.user().length() > MAX_USER_LENGTH) {
             throw reject("invalid_parameter", "user is longer than " + MAX_USER_LENGTH + " characters");
@@ -176,6 +183,10 @@ public final class RequestValidator {
             throw reject("prompt_too_long", "prompt has " + prompt.length + " tokens; the context holds " + maxLen
                     + " including at least one generated token");
         }
+        if (r.promptLogprobs() != null && prompt.length > MAX_PROMPT_LOGPROBS_TOKENS) {
+            throw reject("invalid_parameter", "prompt_logprobs needs a prompt of at most " + MAX_PROMPT_LOGPROBS_TOKENS
+                    + " tokens, got " + prompt.length);
+        }
         int maxTokens;
         if (r.maxTokens() == null) {
             maxTokens = Math.min(limits.defaultMaxTokens(), maxLen - prompt.length);
@@ -211,7 +222,7 @@ public final class RequestValidator {
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
                 r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(),
                 withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings(),
-                constraint);
+                constraint, r.promptLogprobs() == null ? -1 : r.promptLogprobs());
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
     }
 

@@ -1,5 +1,6 @@
 package io.herd.serving;
 
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 
 import java.util.List;
@@ -29,11 +30,13 @@ public sealed interface StreamEvent {
 
     /**
      * The end of a successful or cancelled stream. For n &gt; 1, {@code choices} has each choice's end in index
-     * order and {@code finishReason} is choice 0's; null for a single-choice request.
+     * order and {@code finishReason} is choice 0's; null for a single-choice request. {@code promptLogprobs}: the
+     * logprobs of prompt tokens 1 … (token 0 has none) when the request asked for them, else null.
      */
-    record Done(String finishReason, Usage usage, Timings timings, List<ChoiceEnd> choices) implements StreamEvent {
+    record Done(String finishReason, Usage usage, Timings timings, List<ChoiceEnd> choices,
+                List<PromptTokenLogprob> promptLogprobs) implements StreamEvent {
         public Done(String finishReason, Usage usage, Timings timings) {
-            this(finishReason, usage, timings, null);
+            this(finishReason, usage, timings, null, null);
         }
     }
 
