@@ -194,6 +194,8 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
             crashFault.beforeStart(prepared.request());
             Map<String, String> carrier = tracing.begin(id, attempt, taken.meta().getHeaders(), taken.receivedEpochNanos());
             StreamTarget target = new StreamTarget(id, attempt, prepared.request().replyTo(), carrier);
+            // The caller's end-user tag is for logs only (it never changes the output); bounded by RequestValidator.
+            if (prepared.request().user() != null) LOG.debugf("request %s attempt %d for user %s", id, attempt, prepared.request().user());
             try {
                 frontend.start(prepared, target, taken.receivedNanos(), taken.receivedEpochNanos(), (outcome, error) -> {
                     if (last) lastAttempts.release();

@@ -149,6 +149,33 @@ class OutputParityIT {
     }
 
     @Test
+    void promptLogprobsScoreEveryPromptTokenAfterTheFirstOnKafkaAndHttp() throws Exception {
+        String prompt = "Score this prompt, token by token, please";
+        String id = UUID.randomUUID().toString();
+        List<JsonNode> stream = run(request(id, prompt, 2).put("temperature", 0).put("prompt_logprobs", 2));
+        JsonNode done = stream.getLast();
+        JsonNode lps = done.path("prompt_logprobs");
+        int promptTokens = done.path("usage").path("prompt_tokens").asInt();
+        assertThat(lps.size()).isEqualTo(promptTokens);
+        assertThat(lps.get(0).isNull()).isTrue();
+        for (int i = 1; i < promptTokens; i++) {
+            assertThat(lps.get(i).path("logprob").asDouble()).isLessThanOrEqualTo(0.0);
+            assertThat(lps.get(i).path("rank").asInt()).isPositive();
+            assertThat(lps.get(i).path("top_logprobs")).hasSize(2);
+        }
+        JsonNode http = TopicClient.JSON.readTree(service.post("/v1/completions", "{\"prompt\":\"" + prompt
+                + "\",\"max_tokens\":2,\"temperature\":0,\"prompt_logprobs\":2}").body());
+        JsonNode httpLps = http.path("choices").get(0).path("prompt_logprobs");
+        assertThat(httpLps.size()).isEqualTo(promptTokens);
+        for (int i = 1; i < promptTokens; i++) {
+            JsonNode entry = httpLps.get(i).path(lps.get(i).path("token_id").asText());
+            assertThat(entry.path("logprob").asDouble()).as("position %d", i).isEqualTo(lps.get(i).path("logprob").asDouble());
+            assertThat(entry.path("rank").asInt()).isEqualTo(lps.get(i).path("rank").asInt());
+        }
+        assertThat(service.post("/v1/completions", "{\"prompt\":\"x\",\"prompt_logprobs\":6}").statusCode()).isEqualTo(400);
+    }
+
+    @Test
     void aSchemaHerdCannotCompileIsAnInvalidParameterErrorAndADeadLetter() throws Exception {
         String id = UUID.randomUUID().toString();
         ObjectNode r = request(id, "x", 8);
