@@ -75,10 +75,11 @@ final class ConstrainedDecodeBench {
                 EngineConfig engineConfig = new EngineConfig(new KvCacheConfig(1L << 30, blockSize, 0), 2048, maxBatch,
                         1024, promptLen + genLen + 1, shape, false, 0);
                 try (EngineCore engine = new EngineCore(engineConfig, new ModelRunner(forward))) {
-                    // Warm-up: every kernel and the mask paths compiled before anything is timed.
-                    decode(engine, config, 1, promptLen, Math.min(8, genLen), null, 1000);
-                    decode(engine, config, 1, promptLen, Math.min(8, genLen), grammar, 2000);
                     for (int b : batches) {
+                        // Warm-up at this batch size: its kernels (token counts pick them) and the mask paths are
+                        // compiled before anything is timed, so neither run pays for the JIT.
+                        decode(engine, config, b, promptLen, Math.min(8, genLen), null, 1000L * b);
+                        decode(engine, config, b, promptLen, Math.min(8, genLen), grammar, 2000L * b);
                         Run free = decode(engine, config, b, promptLen, genLen, null, 10_000L * b);
                         Run constrained = decode(engine, config, b, promptLen, genLen, grammar, 20_000L * b);
                         r.put("batch" + b + "DecodeTokensPerSecond", BenchCommand.round(free.tokensPerSecond()));

@@ -32,9 +32,10 @@ import java.util.concurrent.CompletionStage;
 /**
  * OpenAI-compatible HTTP on the same engine and lifecycle as the Kafka edge: POST /v1/completions,
  * POST /v1/chat/completions (JSON, or server-sent events with {@code "stream": true}) and GET /v1/models.
- * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options},
+ * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options} and
  * {@code max_completion_tokens} are understood here as well; {@code n} choices come back as OpenAI's
- * {@code choices[index]}, and {@code logprobs} in OpenAI's chat and completions shapes ({@link OpenAiLogprobs}). A client that disconnects cancels its request.
+ * {@code choices[index]}, {@code logprobs} in OpenAI's chat and completions shapes and {@code prompt_logprobs} in
+ * vLLM's ({@link OpenAiLogprobs}). A client that disconnects cancels its request.
  *
  * <p>Guards on {@code /v1/*}, in this order: the API key ({@link BearerAuthHandler}, 401), the body limit
  * ({@link BodyLimitHandler}, 413), and HTTP's share of admission ({@link HttpAdmission}, 429 with
