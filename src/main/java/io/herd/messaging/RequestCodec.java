@@ -29,7 +29,7 @@ public final class RequestCodec {
             // output constraints and penalties (kafka-topics/README.md, "Structured output")
             "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
             "min_tokens", "ignore_eos",
-            // choices and caller tag (kafka-topics/README.md, bounds table)
+            // choices, prompt scores and the caller tag (kafka-topics/README.md, bounds table)
             "n", "user", "prompt_logprobs");
     private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
     /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
