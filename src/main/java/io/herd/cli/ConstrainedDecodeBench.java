@@ -82,9 +82,16 @@ final class ConstrainedDecodeBench {
                         decode(engine, config, b, promptLen, Math.min(8, genLen), grammar, 2000L * b);
                         Run free = decode(engine, config, b, promptLen, genLen, null, 10_000L * b);
                         Run constrained = decode(engine, config, b, promptLen, genLen, grammar, 20_000L * b);
-                        r.put("batch" + b + "DecodeTokensPerSecond", BenchCommand.round(free.tokensPerSecond()));
-                        r.put("batch" + b + "ConstrainedDecodeTokensPerSecond", BenchCommand.round(constrained.tokensPerSecond()));
-                        r.put("batch" + b + "ConstrainedToFree", BenchCommand.round(constrained.tokensPerSecond() / free.tokensPerSecond()));
+                        // Full batch: from every sequence's first token to the first sequence's end, so a document
+                        // that closes early does not shrink the batch being compared.
+                        r.put("batch" + b + "DecodeTokensPerSecond", BenchCommand.round(free.fullBatchTokensPerSecond()));
+                        r.put("batch" + b + "ConstrainedDecodeTokensPerSecond", BenchCommand.round(constrained.fullBatchTokensPerSecond()));
+                        r.put("batch" + b + "ConstrainedToFree",
+                                BenchCommand.round(constrained.fullBatchTokensPerSecond() / free.fullBatchTokensPerSecond()));
+                        r.put("batch" + b + "FullBatchDecodeTokens", free.fullBatchTokens());
+                        r.put("batch" + b + "ConstrainedFullBatchDecodeTokens", constrained.fullBatchTokens());
+                        r.put("batch" + b + "WholeRunDecodeTokensPerSecond", BenchCommand.round(free.tokensPerSecond()));
+                        r.put("batch" + b + "ConstrainedWholeRunDecodeTokensPerSecond", BenchCommand.round(constrained.tokensPerSecond()));
                         r.put("batch" + b + "DecodeTokens", free.tokens());
                         r.put("batch" + b + "ConstrainedDecodeTokens", constrained.tokens());
                         r.put("batch" + b + "ConstrainedDocumentsStopped", constrained.stopped());
@@ -95,9 +102,14 @@ final class ConstrainedDecodeBench {
         r.put("loadAverageAfter", SystemInfo.loadAverage());
     }
 
-    /** Decode tokens (after each sequence's first) per second, from the moment every sequence had its first token. */
-    record Run(long tokens, double seconds, int stopped) {
+    /**
+     * Decode tokens (after each sequence's first) from the moment every sequence had its first token: until the last
+     * sequence ended ({@code tokens}, {@code seconds}) and until the first one ended ({@code fullBatch…}).
+     */
+    record Run(long tokens, double seconds, long fullBatchTokens, double fullBatchSeconds, int stopped) {
         double tokensPerSecond() { return tokens / seconds; }
+
+        double fullBatchTokensPerSecond() { return fullBatchTokens / fullBatchSeconds; }
     }
 
     private static Run decode(EngineCore engine, Llama4Config config, int batch, int promptLen, int genLen,
@@ -108,6 +120,8 @@ final class ConstrainedDecodeBench {
         AtomicLong tokens = new AtomicLong();
         AtomicInteger stopped = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
+        AtomicLong firstEnd = new AtomicLong();
+        AtomicLong fullBatchTokens = new AtomicLong();
         SplittableRandom random = new SplittableRandom(seed);
         for (int s = 0; s < batch; s++) {
             int[] prompt = random.ints(promptLen, 0, config.vocabSize()).toArray();
@@ -129,6 +143,11 @@ final class ConstrainedDecodeBench {
                 }
 
                 @Override public void onFinished(FinishReason reason) {
+                    // Engine thread: every sink call is serialized, so the count read here is exact.
+                    if (firstEnd.get() == 0 && allStarted.get() != 0) {
+                        firstEnd.set(System.nanoTime());
+                        fullBatchTokens.set(tokens.get());
+                    }
                     if (reason == FinishReason.STOP) stopped.incrementAndGet();
                     if (first) firstTokens.countDown();
                     done.countDown();
@@ -145,7 +164,8 @@ final class ConstrainedDecodeBench {
         }
         if (!done.await(1, TimeUnit.HOURS) || failed.get() > 0) throw new IllegalStateException("bench requests failed");
         long end = System.nanoTime();
-        return new Run(tokens.get(), (end - allStarted.get()) / 1e9, stopped.get());
+        return new Run(tokens.get(), (end - allStarted.get()) / 1e9, fullBatchTokens.get(),
+                (firstEnd.get() - allStarted.get()) / 1e9, stopped.get());
     }
 
     private static double ms(long nanos) { return Math.round(nanos / 1e3) / 1e3; }
