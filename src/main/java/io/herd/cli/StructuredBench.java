@@ -25,6 +25,10 @@ final class StructuredBench {
     static final String USAGE = """
             usage: herd bench --structured [--tokenizer FILE (default ../shared/llama4/tokenizer.model)]
                               [--tokens N (per schema, default 300)] [--json]
+                              [--shape scout|maverick|CONFIG --layers L --quant none|q8 --batch 1,16
+                               --prompt-len P (default 128) --gen-len G (default 32)]
+              with --shape: also decode through the engine on random weights of that shape, free and constrained,
+              at each batch size (same model, same batch)
             """;
 
     static final List<String> SCHEMAS = List.of(
@@ -43,9 +47,21 @@ final class StructuredBench {
         Path tokenizerFile = Path.of("../shared/llama4/tokenizer.model");
         int tokens = 300;
         boolean json = false;
+        String shape = null;
+        Integer layers = null;
+        io.herd.model.WeightQuantization quant = io.herd.model.WeightQuantization.NONE;
+        List<Integer> batches = List.of(1);
+        int promptLen = 128, genLen = 32;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--structured" -> { }
+                case "--shape" -> shape = CliArgs.value(args, ++i, args[i - 1]);
+                case "--layers" -> layers = Integer.parseInt(CliArgs.value(args, ++i, args[i - 1]));
+                case "--quant" -> quant = io.herd.model.WeightQuantization.parse(CliArgs.value(args, ++i, args[i - 1]));
+                case "--batch" -> batches = java.util.Arrays.stream(CliArgs.value(args, ++i, args[i - 1]).split(","))
+                        .map(String::trim).map(Integer::parseInt).toList();
+                case "--prompt-len" -> promptLen = Integer.parseInt(CliArgs.value(args, ++i, args[i - 1]));
+                case "--gen-len" -> genLen = Integer.parseInt(CliArgs.value(args, ++i, args[i - 1]));
                 case "--tokenizer" -> tokenizerFile = Path.of(CliArgs.value(args, ++i, args[i - 1]));
                 case "--tokens" -> tokens = Integer.parseInt(CliArgs.value(args, ++i, args[i - 1]));
                 case "--json" -> json = true;
@@ -106,6 +122,14 @@ final class StructuredBench {
             r.put("schema" + k + "ConstrainedSampleMsPerToken", ms(maskedNanos / steps));
             r.put("schema" + k + "DocumentsCompleted", documents);
             r.put("schema" + k + "GrammarStates", g.nStates());
+        }
+        if (shape != null) {
+            try {
+                ConstrainedDecodeBench.run(r, new ConstraintCompiler(vocabulary), shape, layers, quant, batches, promptLen, genLen);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
         }
         BenchCommand.print(r, json);
         return 0;

@@ -21,12 +21,24 @@ import java.util.List;
  *                         {@code <|patch|>} positions, indices into the prompt), computed by the runner; or null
  * @param constraint     what the output must be (JSON Schema, regex, choice), compiled for the model's vocabulary;
  *                       null for free text
+ * @param promptLogprobs -1: none; k ≥ 0: report each prompt token's logprob (after the first) with the top k
+ *                       (vLLM's prompt_logprobs). Such a request takes no prefix-cache hit, since every prompt
+ *                       position's logits are needed
  */
 public record EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                             long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
-                            PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
+                            PromptEmbeddings promptEmbeddings, OutputGrammar constraint, int promptLogprobs) {
     public EngineRequest {
         multimodalSpans = multimodalSpans == null ? List.of() : List.copyOf(multimodalSpans);
+        if (promptLogprobs < -1) throw new IllegalArgumentException("promptLogprobs " + promptLogprobs);
+    }
+
+    /** Without prompt logprobs. */
+    public EngineRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                         long deadlineNanos, String cacheSalt, List<MultimodalSpan> multimodalSpans,
+                         PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
+        this(requestId, promptTokens, sampling, priority, deadlineNanos, cacheSalt, multimodalSpans, promptEmbeddings,
+                constraint, -1);
     }
 
     /** A text-only request for free text. */

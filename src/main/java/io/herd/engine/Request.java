@@ -37,6 +37,8 @@ public final class Request {
     private final List<MultimodalSpan> multimodalSpans;
     /** Image rows for prompt positions, handed to the runner with the request; null for text-only prompts. */
     final PromptEmbeddings promptEmbeddings;
+    /** -1, or the top-k of the prompt logprobs the request asked for (see {@link EngineRequest#promptLogprobs}). */
+    final int promptLogprobs;
 
     RequestStatus status = RequestStatus.WAITING;
     int numComputedTokens;
@@ -57,6 +59,7 @@ public final class Request {
         this.blockSize = blockSize;
         this.multimodalSpans = r.multimodalSpans();
         this.promptEmbeddings = r.promptEmbeddings();
+        this.promptLogprobs = r.promptLogprobs();
         this.tokens = IntArrayList.of(promptTokens);
         extendHashes();
     }

@@ -33,6 +33,8 @@ public final class Scheduler {
     }
 
     /** Serving order among running requests, and preemption order read backwards. */
+    /** Prompt positions per step of a request that asked for prompt logprobs (each one a row of logits). */
+    static final int PROMPT_LOGPROBS_CHUNK = 64;
     private static final Comparator<Request> BY_PRIORITY =
             Comparator.comparingInt((Request r) -> r.priority).thenComparingLong(r -> r.arrivalSeq);
 
@@ -160,7 +162,7 @@ public final class Scheduler {
         // vLLM admits nothing in a step that had to preempt: memory is short, admitting would only thrash.
         while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
             Request r = bestWaiting();
-            PrefixHit hit = kv.findCachedPrefix(r.blockHashes, r.numTokens());
+            PrefixHit hit = prefixHit(r);
             int nComputed = hit.nTokens();
             int nNew = numNewTokens(r, nComputed, budget);
             Optional<NewBlocks> blocks = kv.allocateSlots(r.requestId, nComputed, nNew, hit);
@@ -182,7 +184,7 @@ public final class Scheduler {
             if (!r.knownToRunner) {
                 r.knownToRunner = true;
                 newReqs.add(new SchedulerOutput.NewRequest(r.requestId, r.tokens.toArray(), r.sampling,
-                        t.globalIds(), t.chunkedIds(), nComputed, nNew, r.promptEmbeddings, r.constraint));
+                        t.globalIds(), t.chunkedIds(), nComputed, nNew, r.promptEmbeddings, r.constraint, r.promptLogprobs));
             } else {
                 cachedReqs.add(new SchedulerOutput.CachedRequest(r.requestId, true, t.globalIds(), t.chunkedIds(),
                         t.nReleasedChunked(), nComputed, nNew));
@@ -210,6 +212,8 @@ public final class Scheduler {
                 throw new IllegalStateException(r + ": runner " + (s == null ? "sampled nothing" : "sampled mid-prefill"));
             }
             RequestStatus finish = null;
+            var promptLogprobs = result.promptLogprobs().get(r.requestId);
+            if (promptLogprobs != null && !promptLogprobs.isEmpty()) r.sink.onPromptLogprobs(promptLogprobs);
             if (s != null) {
                 r.appendOutputToken(s.tokenId());
                 generationTokens++;
@@ -247,6 +251,8 @@ public final class Scheduler {
      */
     private int numNewTokens(Request r, int nComputed, int budget) {
         int n = Math.min(r.numTokens() - nComputed, budget);
+        // Every prompt position of a prompt-logprobs request yields a row of logits: few per step bound that memory.
+        if (r.promptLogprobs >= 0 && nComputed < r.promptTokens.length) n = Math.min(n, PROMPT_LOGPROBS_CHUNK);
         KvCacheLayout layout = kv.layout();
         if (layout.hasChunkedGroup()) n = Math.min(n, layout.nextChunkStart(nComputed) - nComputed);
         if (n <= 0) throw new IllegalStateException(r + ": nothing to schedule");
@@ -260,7 +266,7 @@ public final class Scheduler {
     private void preemptForPriority() {
         if (waiting.isEmpty() || running.isEmpty()) return;
         Request head = bestWaiting();
-        PrefixHit hit = kv.findCachedPrefix(head.blockHashes, head.numTokens());
+        PrefixHit hit = prefixHit(head);
         while (!running.isEmpty()) {
             Request worst = running.stream().max(BY_PRIORITY).orElseThrow();
             // Compare as admitted: an aged request must not be pushed out again by the ones it aged past.
@@ -270,8 +276,16 @@ public final class Scheduler {
                             numNewTokens(head, hit.nTokens(), config.maxNumBatchedTokens()), hit);
             if (!blocked) return;
             preempt(worst);
-            hit = kv.findCachedPrefix(head.blockHashes, head.numTokens());
+            hit = prefixHit(head);
         }
+    }
+
+    /**
+     * The cached prefix a request may start from. None for a prompt-logprobs request: the logits of every prompt
+     * position are needed, so its prompt is computed in full (its blocks still go into the cache for others).
+     */
+    private PrefixHit prefixHit(Request r) {
+        return r.promptLogprobs >= 0 ? PrefixHit.NONE : kv.findCachedPrefix(r.blockHashes, r.numTokens());
     }
 
     /** Best waiting request: lowest effective priority (aged), then earliest arrival. */

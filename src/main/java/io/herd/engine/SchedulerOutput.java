@@ -29,10 +29,19 @@ public record SchedulerOutput(List<NewRequest> scheduledNewRequests, List<Cached
      * @param numScheduledTokens positions to run this step, from numComputedTokens on
      * @param constraint         output constraint or null; new to the runner exactly once per request, so the
      *                           runner's cursor in it survives preemption
+     * @param promptLogprobs     -1, or k: the runner computes logits at every prompt position and reports each
+     *                           prompt token's logprob with the top k, once per position (also across preemption)
      */
     public record NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
                              int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
-                             PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
+                             PromptEmbeddings promptEmbeddings, OutputGrammar constraint, int promptLogprobs) {
+
+        public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
+                          int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens,
+                          PromptEmbeddings promptEmbeddings, OutputGrammar constraint) {
+            this(requestId, tokenIds, sampling, globalBlockIds, chunkedBlockIds, numComputedTokens,
+                    numScheduledTokens, promptEmbeddings, constraint, -1);
+        }
 
         public NewRequest(String requestId, int[] tokenIds, SamplingParams sampling, int[] globalBlockIds,
                           int[] chunkedBlockIds, int numComputedTokens, int numScheduledTokens) {

@@ -34,8 +34,10 @@ import java.util.concurrent.CompletionStage;
 /**
  * OpenAI-compatible HTTP on the same engine and lifecycle as the Kafka edge: POST /v1/completions,
  * POST /v1/chat/completions (JSON, or server-sent events with {@code "stream": true}) and GET /v1/models.
- * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options},
- * {@code n} (1 only) and {@code user} are understood here as well. A client that disconnects cancels its request.
+ * Request fields are those of the Kafka contract (OpenAI's names); {@code stream}, {@code stream_options} and
+ * {@code max_completion_tokens} are understood here as well; {@code n} choices come back as OpenAI's
+ * {@code choices[index]}, {@code logprobs} in OpenAI's chat and completions shapes and {@code prompt_logprobs} in
+ * vLLM's ({@link OpenAiLogprobs}). A client that disconnects cancels its request.
  *
  * <p>Guards on {@code /v1/*}, in this order: the API key ({@link BearerAuthHandler}, 401), the body limit
  * ({@link BodyLimitHandler}, 413), and HTTP's share of admission ({@link HttpAdmission}, 429 with
@@ -44,7 +46,7 @@ import java.util.concurrent.CompletionStage;
 @ApplicationScoped
 public class OpenAiRoutes {
 
-    private static final Set<String> HTTP_ONLY = Set.of("stream", "stream_options", "n", "user", "max_completion_tokens");
+    private static final Set<String> HTTP_ONLY = Set.of("stream", "stream_options", "max_completion_tokens");
 
     @Inject ObjectMapper mapper;
     @Inject Instance<Frontend> frontend;
@@ -107,10 +109,6 @@ public class OpenAiRoutes {
         }
         boolean stream = body.path("stream").asBoolean(false);
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
-        if (body.has("n") && body.path("n").asInt(1) != 1) {
-            error(ctx.response(), 400, "invalid_parameter", "only n=1 is supported");
-            return;
-        }
         if (chat == body.has("prompt") || !chat && body.has("messages")) {
             error(ctx.response(), 400, "invalid_request", chat ? "chat completions take 'messages'" : "completions take 'prompt'");
             return;
@@ -141,7 +139,9 @@ public class OpenAiRoutes {
         }
         String model = prepared.request().model() != null ? prepared.request().model()
                 : validator.get().limits().modelNames().iterator().next();
-        HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond());
+        HttpStreamOutput output = new HttpStreamOutput(ctx.response(), id, model, chat, stream, includeUsage, now.getEpochSecond(),
+                prepared.choices(), new OpenAiLogprobs(mapper, prepared.codec(), chat, prepared.choices()),
+                prepared.engineRequest().sampling().logprobs());
         output.toolCalls = prepared.request().tools() != null && prepared.request().tools().parsesCalls();
         Frontend f = frontend.get();
         ctx.response().closeHandler(v -> {
@@ -168,7 +168,11 @@ public class OpenAiRoutes {
         private final boolean stream;
         private final boolean includeUsage;
         private final long created;
-        private final StringBuilder text = new StringBuilder();
+        private final StringBuilder[] texts;
+        /** Renders logprobs and prompt logprobs. */
+        private final OpenAiLogprobs renderer;
+        /** Renders the sampled tokens' logprobs; null when the request asked for none (the field is then null). */
+        private final OpenAiLogprobs logprobs;
         private boolean headerSent;
         volatile boolean finished;
         /** The output may be tool calls: streamed text is held back while it still may (TOOLS.md §6). */
@@ -176,7 +180,11 @@ public class OpenAiRoutes {
         private final StringBuilder heldBack = new StringBuilder();
 
         HttpStreamOutput(HttpServerResponse response, String id, String model, boolean chat, boolean stream,
-                         boolean includeUsage, long created) {
+                         boolean includeUsage, long created, int choices, OpenAiLogprobs renderer, boolean logprobs) {
+            this.texts = new StringBuilder[choices];
+            for (int i = 0; i < choices; i++) texts[i] = new StringBuilder();
+            this.renderer = renderer;
+            this.logprobs = logprobs ? renderer : null;
             this.response = response;
             this.id = id;
             this.model = model;
@@ -198,36 +206,54 @@ public class OpenAiRoutes {
                     if (stream) {
                         response.setChunked(true).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache");
                         headerSent = true;
-                        if (chat) return sse(roleChunk());
+                        if (chat) {
+                            for (int i = 0; i < texts.length - 1; i++) sse(roleChunk(i));
+                            return sse(roleChunk(texts.length - 1));
+                        }
                     }
                 }
                 case StreamEvent.Delta d -> {
-                    if (!stream) text.append(d.text());
-                    else if (toolCalls && !d.text().isEmpty()) {
+                    int index = d.index() == null ? 0 : d.index();
+                    if (!stream) {
+                        texts[index].append(d.text());
+                        if (logprobs != null) logprobs.add(index, d);
+                    } else if (toolCalls && !d.text().isEmpty()) {
+                        // Text that may still be a call is held back until it is known not to be one.
                         heldBack.append(d.text());
                         if (!ToolCallParser.mayStartCall(heldBack.toString())) {
                             toolCalls = false;
-                            return sse(chunk(heldBack.toString(), null));
+                            return sse(chunk(index, heldBack.toString(), null, null));
                         }
-                    } else if (!d.text().isEmpty()) return sse(chunk(d.text(), null));
+                    } else if (!d.text().isEmpty() || logprobs != null && d.logprobs() != null) {
+                        return sse(chunk(index, d.text(), null, logprobs == null ? null : logprobs.ofDelta(index, d)));
+                    }
                 }
                 case StreamEvent.Done d -> {
-                    String reason = "cancelled".equals(d.finishReason()) ? "abort" : d.finishReason();
                     if (stream) {
                         if (d.toolCalls() != null) sse(toolCallChunk(d.toolCalls()));
-                        else if (toolCalls && !heldBack.isEmpty()) sse(chunk(heldBack.toString(), null));
-                        sse(chunk(null, reason));
+                        else if (toolCalls && !heldBack.isEmpty()) sse(chunk(0, heldBack.toString(), null, null));
+                        for (int i = 0; i < texts.length; i++) {
+                            ObjectNode last = chunk(i, null, reason(d, i), null);
+                            if (d.promptLogprobs() != null) putPromptLogprobs(last, (ObjectNode) last.path("choices").get(0), d);
+                            sse(last);
+                        }
                         if (includeUsage) sse(usageChunk(d.usage()));
                         return toStage(response.end("data: [DONE]\n\n"));
                     }
                     ObjectNode out = envelope(chat ? "chat.completion" : "text_completion");
-                    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
-                    if (chat && d.toolCalls() != null) {
-                        ObjectNode message = choice.putObject("message").put("role", "assistant").putNull("content");
-                        message.set("tool_calls", toolCallArray(d.toolCalls(), false));
-                    } else if (chat) choice.putObject("message").put("role", "assistant").put("content", text.toString());
-                    else choice.put("text", text.toString()).putNull("logprobs");
-                    choice.put("finish_reason", reason);
+                    ArrayNode choices = out.putArray("choices");
+                    for (int i = 0; i < texts.length; i++) {
+                        ObjectNode choice = choices.addObject().put("index", i);
+                        if (chat && d.toolCalls() != null) {
+                            ObjectNode message = choice.putObject("message").put("role", "assistant").putNull("content");
+                            message.set("tool_calls", toolCallArray(d.toolCalls(), false));
+                        } else if (chat) choice.putObject("message").put("role", "assistant").put("content", texts[i].toString());
+                        else choice.put("text", texts[i].toString());
+                        if (logprobs == null) choice.putNull("logprobs");
+                        else choice.set("logprobs", logprobs.whole(i));
+                        choice.put("finish_reason", reason(d, i));
+                        if (d.promptLogprobs() != null) putPromptLogprobs(out, choice, d);
+                    }
                     out.set("usage", usage(d.usage()));
                     return toStage(response.putHeader("Content-Type", "application/json").end(out.toString()));
                 }
@@ -246,25 +272,38 @@ public class OpenAiRoutes {
             return mapper.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
         }
 
-        /** The first chat chunk: the assistant role, no content yet. */
-        private ObjectNode roleChunk() {
+        /** vLLM's places: top level of a chat answer or chunk, each choice of a completion. */
+        private void putPromptLogprobs(ObjectNode out, ObjectNode choice, StreamEvent.Done d) {
+            (chat ? out : choice).set("prompt_logprobs", renderer.prompt(d.promptLogprobs()));
+        }
+
+        /** Choice i's finish reason in OpenAI's words (a cancel is "abort", as vLLM says). */
+        private static String reason(StreamEvent.Done d, int i) {
+            String r = d.choices() == null ? d.finishReason() : d.choices().get(i).finishReason();
+            return "cancelled".equals(r) ? "abort" : r;
+        }
+
+        /** The first chat chunk of a choice: the assistant role, no content yet. */
+        private ObjectNode roleChunk(int index) {
             ObjectNode out = envelope("chat.completion.chunk");
-            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+            ObjectNode choice = out.putArray("choices").addObject().put("index", index);
             choice.putObject("delta").put("role", "assistant").put("content", "");
             choice.putNull("finish_reason");
             return out;
         }
 
-        /** A streamed piece of text (null: none), with the finish reason on the last chunk. */
-        private ObjectNode chunk(String piece, String finishReason) {
+        /** A streamed piece of a choice's text (null: none), with the finish reason on its last chunk. */
+        private ObjectNode chunk(int index, String piece, String finishReason, ObjectNode pieceLogprobs) {
             ObjectNode out = envelope(chat ? "chat.completion.chunk" : "text_completion");
-            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+            ObjectNode choice = out.putArray("choices").addObject().put("index", index);
             if (chat) {
                 ObjectNode delta = choice.putObject("delta");
                 if (piece != null) delta.put("content", piece);
             } else {
-                choice.put("text", piece == null ? "" : piece).putNull("logprobs");
+                choice.put("text", piece == null ? "" : piece);
             }
+            if (pieceLogprobs == null) choice.putNull("logprobs");
+            else choice.set("logprobs", pieceLogprobs);
             if (finishReason == null) choice.putNull("finish_reason");
             else choice.put("finish_reason", finishReason);
             return out;

@@ -3,6 +3,7 @@ package io.herd.messaging;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 import io.herd.serving.StreamEvent;
 
@@ -34,6 +35,7 @@ public final class EventCodec {
                 if (s.imageTokens() > 0) o.put("image_tokens", s.imageTokens());
             }
             case StreamEvent.Delta d -> {
+                if (d.index() != null) o.put("index", d.index());
                 o.put("text", d.text());
                 ArrayNode ids = o.putArray("token_ids");
                 for (int t : d.tokenIds()) ids.add(t);
@@ -62,6 +64,24 @@ public final class EventCodec {
                 t.put("e2e_ms", ms(d.timings().e2eNanos()));
                 ArrayNode itl = t.putArray("itl_ms");
                 for (long gap : d.timings().itlNanos()) itl.add(ms(gap));
+                if (d.promptLogprobs() != null) {
+                    ArrayNode lps = o.putArray("prompt_logprobs");
+                    lps.addNull(); // the first prompt token has nothing before it to be scored against
+                    for (PromptTokenLogprob p : d.promptLogprobs()) {
+                        ObjectNode n = lps.addObject().put("token_id", p.tokenId()).put("logprob", p.logprob()).put("rank", p.rank());
+                        ArrayNode top = n.putArray("top_logprobs");
+                        for (int i = 0; i < p.topIds().length; i++) {
+                            top.addObject().put("token_id", p.topIds()[i]).put("logprob", p.topLogprobs()[i]);
+                        }
+                    }
+                }
+                if (d.choices() != null) {
+                    ArrayNode choices = o.putArray("choices");
+                    for (StreamEvent.ChoiceEnd c : d.choices()) {
+                        choices.addObject().put("index", c.index()).put("finish_reason", c.finishReason())
+                                .put("completion_tokens", c.completionTokens()).put("cached_tokens", c.cachedTokens());
+                    }
+                }
             }
             case StreamEvent.Error e -> {
                 o.put("code", e.code());

@@ -30,7 +30,9 @@ public final class RequestCodec {
             "response_format", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
             "min_tokens", "ignore_eos",
             // tool calls (kafka-topics/README.md, "Tool calls")
-            "tools", "tool_choice", "parallel_tool_calls");
+            "tools", "tool_choice", "parallel_tool_calls",
+            // choices, prompt scores and the caller tag (kafka-topics/README.md, bounds table)
+            "n", "user", "prompt_logprobs");
     private static final Pattern TOPIC_NAME = ReplyTopicPolicy.TOPIC_NAME;
     /** Largest {@code metadata} object (serialized JSON bytes): it is carried, not read, so it stays small. */
     public static final int MAX_METADATA_BYTES = 4096;
@@ -75,7 +77,8 @@ public final class RequestCodec {
                 integer(obj, "top_logprobs"), integer(obj, "priority"), longValue(obj, "deadline_ms"), replyTo,
                 string(obj, "cache_salt"), metadata(obj), ResponseFormatCodec.decode(obj.get("response_format")),
                 number(obj, "presence_penalty"), number(obj, "frequency_penalty"), number(obj, "repetition_penalty"),
-                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"), ToolsCodec.decode(obj));
+                logitBias(obj), integer(obj, "min_tokens"), bool(obj, "ignore_eos"), integer(obj, "n"),
+                string(obj, "user"), integer(obj, "prompt_logprobs"), ToolsCodec.decode(obj));
     }
 
     /** Best effort: the id (JSON field, else the record key) and reply topic of an unservable record. */

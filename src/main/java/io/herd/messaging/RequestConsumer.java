@@ -196,6 +196,8 @@ public class RequestConsumer implements KafkaConsumerRebalanceListener {
         });
         Map<String, String> carrier = tracing.begin(id, attempt, taken.meta().getHeaders(), taken.receivedEpochNanos());
         StreamTarget target = new StreamTarget(id, attempt, prepared.request().replyTo(), carrier);
+        // The caller's end-user tag is for logs only (it never changes the output); bounded by RequestValidator.
+        if (prepared.request().user() != null) LOG.debugf("request %s attempt %d for user %s", id, attempt, prepared.request().user());
         try {
             frontend.start(prepared, target, taken.receivedNanos(), taken.receivedEpochNanos(), cleared, (outcome, error) -> {
                 if (last) lastAttempts.release();

@@ -7,6 +7,7 @@ import io.herd.engine.SchedulerOutput;
 import io.herd.engine.kv.IntArrayList;
 import io.herd.engine.kv.KvCacheLayout;
 import io.herd.model.ForwardPass;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.Sampler;
 import io.herd.model.sampling.SamplingParams;
 import io.herd.structured.ConstraintCursor;
@@ -37,9 +38,17 @@ public final class ModelRunner implements ModelExecutor {
         final ForwardPass.InputEmbeddings promptEmbeddings;
         /** Position in the output constraint; null for free text. */
         final ConstraintCursor constraint;
+        final int promptLength;
+        /** -1, or the top-k of the prompt logprobs asked for. */
+        final int promptLogprobs;
+        /** Next prompt position whose logprob is still to report (1 …): a recompute after preemption reports none twice. */
+        int nextPromptLogprob = 1;
 
-        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel, OutputGrammar constraint) {
+        SequenceState(int[] tokens, Sampler sampler, PromptEmbeddings promptEmbeddings, int dModel, OutputGrammar constraint,
+                      int promptLogprobs) {
             this.tokens = IntArrayList.of(tokens);
+            this.promptLength = tokens.length;
+            this.promptLogprobs = promptLogprobs;
             this.sampler = sampler;
             this.constraint = constraint == null ? null : new ConstraintCursor(constraint);
             this.promptEmbeddings = promptEmbeddings == null ? null : promptEmbeddings.compute();
@@ -90,7 +99,7 @@ public final class ModelRunner implements ModelExecutor {
         List<ForwardPass.SequenceChunk> chunks = new ArrayList<>();
         for (SchedulerOutput.NewRequest n : out.scheduledNewRequests()) {
             SequenceState s = new SequenceState(n.tokenIds(), new Sampler(n.sampling(), vocabSize, n.tokenIds()),
-                    n.promptEmbeddings(), forwardPass.config().dModel(), n.constraint());
+                    n.promptEmbeddings(), forwardPass.config().dModel(), n.constraint(), n.promptLogprobs());
             s.global.addAll(n.globalBlockIds(), 0, n.globalBlockIds().length);
             s.chunked.addAll(n.chunkedBlockIds(), 0, n.chunkedBlockIds().length);
             if (batch.putIfAbsent(n.requestId(), s) != null) {
@@ -119,9 +128,17 @@ public final class ModelRunner implements ModelExecutor {
             throw new IllegalStateException("forward returned " + logits.size() + " results for " + chunks.size() + " chunks");
         }
         Map<String, RunnerOutput.SampledToken> sampled = new HashMap<>();
+        Map<String, List<PromptTokenLogprob>> promptLogprobs = new HashMap<>();
         for (int i = 0; i < chunks.size(); i++) {
             if (chunks.get(i).nLogits() == 0) continue;
             float[] l = logits.get(i);
+            ForwardPass.SequenceChunk c = chunks.get(i);
+            SequenceState ps = batch.get(ids.get(i));
+            if (ps.promptLogprobs >= 0 && c.startPos() < ps.promptLength) {
+                promptLogprobs.put(ids.get(i), promptLogprobs(ps, c, l));
+                if (c.startPos() + c.tokens().length < ps.tokens.size()) continue; // mid-prompt: nothing to sample
+                l = java.util.Arrays.copyOfRange(l, l.length - vocabSize, l.length);
+            }
             if (l.length != vocabSize) {
                 throw new IllegalStateException("logits of " + ids.get(i) + " have " + l.length + " values, vocab " + vocabSize);
             }
@@ -137,7 +154,24 @@ public final class ModelRunner implements ModelExecutor {
             s.tokens.add(t.tokenId());
             sampled.put(ids.get(i), new RunnerOutput.SampledToken(t.tokenId(), t.logprobs()));
         }
-        return new RunnerOutput(sampled);
+        return new RunnerOutput(sampled, promptLogprobs);
+    }
+
+    /**
+     * The logprobs of the prompt tokens this chunk's logits predict: row j (position start + j) scores the token at
+     * start + j + 1, for positions not reported before.
+     */
+    private List<PromptTokenLogprob> promptLogprobs(SequenceState s, ForwardPass.SequenceChunk c, float[] logits) {
+        int rows = c.nLogits();
+        int firstRowPos = c.startPos() + c.tokens().length - rows;
+        List<PromptTokenLogprob> out = new ArrayList<>();
+        for (int j = 0; j < rows; j++) {
+            int predicted = firstRowPos + j + 1;
+            if (predicted != s.nextPromptLogprob || predicted >= s.promptLength) continue;
+            out.add(PromptTokenLogprob.of(logits, j * vocabSize, vocabSize, s.tokens.get(predicted), s.promptLogprobs));
+            s.nextPromptLogprob++;
+        }
+        return out;
     }
 
     /** Positions {@code [start, start + n)}; logits only when the chunk reaches the last known token. */
@@ -146,6 +180,11 @@ public final class ModelRunner implements ModelExecutor {
             throw new IllegalStateException("scheduled " + n + " tokens from " + start + " but sequence has " + s.tokens.size());
         }
         int nLogits = start + n == s.tokens.size() ? 1 : 0;
+        // Prompt logprobs: every position of a prompt chunk not yet reported gets its row of logits.
+        if (s.promptLogprobs >= 0 && start < s.promptLength && s.nextPromptLogprob < s.promptLength
+                && start + n > s.nextPromptLogprob - 1) {
+            nLogits = n;
+        }
         ForwardPass.InputEmbeddings rows = s.promptEmbeddings == null ? null
                 : s.promptEmbeddings.slice(start, start + n, forwardPass.config().dModel());
         return new ForwardPass.SequenceChunk(s.tokens.toArray(start, start + n), start,

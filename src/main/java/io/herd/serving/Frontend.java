@@ -3,13 +3,16 @@ package io.herd.serving;
 import io.herd.engine.EngineRequest;
 import io.herd.engine.InferenceEngine;
 import io.herd.engine.RequestSink;
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -81,8 +84,8 @@ public final class Frontend implements AutoCloseable {
     private final Map<String, Stream> active = new ConcurrentHashMap<>();
     private final CancelMemory earlyCancels;
     // Owned by the output thread:
-    private final Set<Stream> dirty = new LinkedHashSet<>();
-    private final ArrayDeque<Stream> unsubmitted = new ArrayDeque<>();
+    private final Set<Choice> dirty = new LinkedHashSet<>();
+    private final ArrayDeque<Choice> unsubmitted = new ArrayDeque<>();
     private final Set<Stream> holding = new LinkedHashSet<>();
     private long nextRetryNanos;
     private long nextDeadlineCheckNanos;
@@ -232,7 +235,7 @@ public final class Frontend implements AutoCloseable {
         long wake = nextDeadlineCheckNanos;
         if (!holding.isEmpty()) wake = Math.min(wake, now + TimeUnit.MILLISECONDS.toNanos(10));
         if (!unsubmitted.isEmpty()) wake = Math.min(wake, nextRetryNanos);
-        for (Stream s : dirty) wake = Math.min(wake, s.batcher.dueAtNanos());
+        for (Choice c : dirty) wake = Math.min(wake, c.batcher.dueAtNanos());
         return Math.max(0, Math.min(wake - now, TimeUnit.MILLISECONDS.toNanos(50)));
     }
 
@@ -241,54 +244,80 @@ public final class Frontend implements AutoCloseable {
             case Signal.Start(Stream s) -> {
                 boolean cancelled = earlyCancels.take(s.id(), nanoTime.getAsLong());
                 if (s.terminalSent || s.abandoned) return; // ended (deadline, cancel, abandon) before its start was read
-                if (cancelled) finish(s, "cancelled");
-                else submit(s);
-            }
-            case Signal.Started(Stream s, long at, int promptTokens, int cachedTokens) -> onStarted(s, at, promptTokens, cachedTokens);
-            case Signal.Token(Stream s, long at, int tokenId, TokenLogprobs lp) -> onToken(s, at, tokenId, lp);
-            case Signal.Finished(Stream s, long at, RequestSink.FinishReason reason) -> {
-                s.engineDone = true;
-                if (s.abandoned) endAbandonedWhenSettled(s);
-                else if (!s.terminalSent) {
-                    s.finishedNanos = at;
-                    finish(s, StreamEvent.finishReason(reason));
+                if (cancelled) {
+                    for (Choice c : s.choices) finishChoice(c, "cancelled");
+                } else {
+                    submit(s.choices[0]);
                 }
             }
-            case Signal.Failed(Stream s, long at, String code, String message) -> {
-                s.engineDone = true;
-                if (s.abandoned) endAbandonedWhenSettled(s);
-                else if (!s.terminalSent) fail(s, code, message);
+            case Signal.Started(Choice c, long at, int promptTokens, int cachedTokens) -> onStarted(c, at, promptTokens, cachedTokens);
+            case Signal.Token(Choice c, long at, int tokenId, TokenLogprobs lp) -> onToken(c, at, tokenId, lp);
+            case Signal.PromptLogprobs(Choice c, List<PromptTokenLogprob> lps) -> {
+                if (c.stream.promptLogprobs != null && c.index == 0) c.stream.promptLogprobs.addAll(lps);
             }
-            case Signal.Acked(Stream s, boolean terminal, Throwable error) -> onAcked(s, terminal, error);
+            case Signal.Finished(Choice c, long at, RequestSink.FinishReason reason) -> {
+                c.engineDone = true;
+                Stream s = c.stream;
+                if (s.abandoned) endAbandonedWhenSettled(s);
+                else if (!s.terminalSent && c.finishReason == null) {
+                    c.finishedNanos = at;
+                    submitOtherChoices(s);
+                    finishChoice(c, StreamEvent.finishReason(reason));
+                }
+            }
+            case Signal.Failed(Choice c, long at, String code, String message) -> {
+                c.engineDone = true;
+                Stream s = c.stream;
+                if (s.abandoned) endAbandonedWhenSettled(s);
+                else if (!s.terminalSent) {
+                    stopChoices(s);
+                    fail(s, code, message);
+                }
+            }
+            case Signal.Acked(Stream s, Choice c, boolean terminal, Throwable error) -> onAcked(s, c, terminal, error);
             case Signal.Cancel(String id) -> onCancel(id);
             case Signal.Abandon(String id) -> onAbandon(id);
             case Signal.Cleared(Stream s, Throwable error) -> onCleared(s, error);
         }
     }
 
-    private void submit(Stream s) {
-        if (engine.submit(s.request.engineRequest(), s)) {
-            s.inEngine = true;
+    private void submit(Choice c) {
+        c.submitted = true;
+        if (engine.submit(c.engineRequest, c)) {
+            c.inEngine = true;
         } else {
             if (unsubmitted.isEmpty()) nextRetryNanos = nanoTime.getAsLong() + config.submitRetry().toNanos();
-            unsubmitted.add(s);
+            unsubmitted.add(c);
         }
+    }
+
+    /**
+     * Choices after the first enter the engine once the first has its first token (or ended): its prompt blocks
+     * are then computed and in the prefix cache, so theirs are cache hits and only the last partial block is
+     * prefilled again.
+     */
+    private void submitOtherChoices(Stream s) {
+        if (s.otherChoicesSubmitted || s.terminalSent || s.abandoned) return;
+        s.otherChoicesSubmitted = true;
+        for (int i = 1; i < s.choices.length; i++) if (s.choices[i].finishReason == null) submit(s.choices[i]);
     }
 
     private void retrySubmits(long now) {
         int n = unsubmitted.size();
         for (int i = 0; i < n; i++) {
-            Stream s = unsubmitted.poll();
-            if (!engine.submit(s.request.engineRequest(), s)) {
-                unsubmitted.addFirst(s); // keep arrival order; the engine is still full
+            Choice c = unsubmitted.poll();
+            if (!engine.submit(c.engineRequest, c)) {
+                unsubmitted.addFirst(c); // keep arrival order; the engine is still full
                 break;
             }
-            s.inEngine = true;
+            c.inEngine = true;
         }
         nextRetryNanos = now + config.submitRetry().toNanos();
     }
 
-    private void onStarted(Stream s, long at, int promptTokens, int cachedTokens) {
+    private void onStarted(Choice c, long at, int promptTokens, int cachedTokens) {
+        Stream s = c.stream;
+        c.cachedTokens = cachedTokens;
         if (s.terminalSent || s.abandoned || s.startedNanos != 0) return;
         s.startedNanos = at;
         s.promptTokens = promptTokens;
@@ -296,23 +325,25 @@ public final class Frontend implements AutoCloseable {
         publish(s, new StreamEvent.Started((at - s.receivedNanos) / 1e6, promptTokens, cachedTokens, s.imageTokens), false);
     }
 
-    private void onToken(Stream s, long at, int tokenId, TokenLogprobs lp) {
-        if (s.terminalSent || s.abandoned) return;
+    private void onToken(Choice c, long at, int tokenId, TokenLogprobs lp) {
+        Stream s = c.stream;
+        if (s.terminalSent || s.abandoned || c.finishReason != null) return;
         if (s.firstTokenNanos == 0) s.firstTokenNanos = at;
-        else s.itl.add(at - s.lastTokenNanos);
-        s.lastTokenNanos = at;
-        s.completionTokens++;
-        s.batcher.add(tokenId, lp, at);
-        if (s.stop.append(s.decoder.append(tokenId))) {
-            s.finishedNanos = at;
-            if (!s.engineDone) engine.abort(s.id());
-            finish(s, "stop");
+        if (c.lastTokenNanos != 0) c.itl.add(at - c.lastTokenNanos);
+        c.lastTokenNanos = at;
+        c.completionTokens++;
+        c.batcher.add(tokenId, lp, at);
+        submitOtherChoices(s);
+        if (c.stop.append(c.decoder.append(tokenId))) {
+            c.finishedNanos = at;
+            if (c.inEngine && !c.engineDone) engine.abort(c.engineRequest.requestId());
+            finishChoice(c, "stop");
         } else {
-            dirty.add(s);
+            dirty.add(c);
         }
     }
 
-    private void onAcked(Stream s, boolean terminal, Throwable error) {
+    private void onAcked(Stream s, Choice sentBy, boolean terminal, Throwable error) {
         s.unacked--;
         if (error != null && s.publishFailure == null) s.publishFailure = error;
         if (s.abandoned) {
@@ -320,15 +351,13 @@ public final class Frontend implements AutoCloseable {
         } else if (error != null && !terminal && !s.terminalSent) {
             // A lost event would leave a gap in seq: stop this attempt; the caller runs the next one.
             s.abandoned = true;
-            dirty.remove(s);
             dropHeld(s);
-            if (unsubmitted.remove(s)) s.inEngine = false;
-            if (s.inEngine && !s.engineDone) engine.abort(s.id());
+            stopChoices(s);
             endAbandonedWhenSettled(s);
         } else if (terminal) {
             end(s, s.publishFailure == null ? Outcome.COMPLETED : Outcome.PUBLISH_FAILED, s.publishFailure);
         } else {
-            s.batcher.acked();
+            (sentBy != null ? sentBy : s.choices[0]).batcher.acked();
             sendNext(s);
         }
     }
@@ -338,9 +367,18 @@ public final class Frontend implements AutoCloseable {
         if (!s.held.isEmpty() && publishGate.isOpen(nanoTime.getAsLong())) {
             Held h = s.held.poll();
             if (s.held.isEmpty()) holding.remove(s);
-            send(s, h.seq(), h.event(), h.terminal());
-        } else if (s.batcher.hasPending()) {
-            dirty.add(s);
+            send(s, h.seq(), h.event(), h.terminal(), h.choice());
+        } else {
+            for (Choice c : s.choices) if (c.batcher.hasPending()) dirty.add(c);
+        }
+    }
+
+    /** Takes every choice of a stream out of the engine and out of the queues, without events. */
+    private void stopChoices(Stream s) {
+        for (Choice c : s.choices) {
+            dirty.remove(c);
+            if (unsubmitted.remove(c)) c.inEngine = false;
+            if (c.inEngine && !c.engineDone) engine.abort(c.engineRequest.requestId());
         }
     }
 
@@ -351,9 +389,16 @@ public final class Frontend implements AutoCloseable {
             return;
         }
         if (s.terminalSent || s.abandoned) return;
-        if (unsubmitted.remove(s) || s.engineDone) finish(s, "cancelled");
-        else if (s.inEngine) engine.abort(id); // the engine answers with onFinished(CANCELLED)
-        else finish(s, "cancelled"); // the Start signal is still queued behind this one
+        for (Choice c : s.choices) {
+            if (c.finishReason != null) continue;
+            if (unsubmitted.remove(c) || c.engineDone || !c.inEngine) {
+                // Queued, settled, not submitted yet, or its Start signal is still queued behind this one.
+                finishChoice(c, "cancelled");
+            } else {
+                engine.abort(c.engineRequest.requestId()); // the engine answers with onFinished(CANCELLED)
+            }
+            if (s.terminalSent) return;
+        }
     }
 
     private void onCleared(Stream s, Throwable error) {
@@ -374,12 +419,9 @@ public final class Frontend implements AutoCloseable {
     }
 
     private void abandon(Stream s) {
-        String id = s.id();
         s.abandoned = true;
-        dirty.remove(s);
         dropHeld(s);
-        if (unsubmitted.remove(s)) s.inEngine = false;
-        if (s.inEngine && !s.engineDone) engine.abort(id); // ends when the engine confirms, so the KV is free first
+        stopChoices(s); // ends when the engine confirms, so the KV is free first
         endAbandonedWhenSettled(s);
     }
 
@@ -391,7 +433,8 @@ public final class Frontend implements AutoCloseable {
 
     /** Ends an abandoned stream once the engine let go of it and none of its events awaits the broker. */
     private void endAbandonedWhenSettled(Stream s) {
-        if ((!s.inEngine || s.engineDone) && s.unacked == 0) {
+        for (Choice c : s.choices) if (c.inEngine && !c.engineDone) return;
+        if (s.unacked == 0) {
             end(s, s.publishFailure == null ? Outcome.ABANDONED : Outcome.PUBLISH_FAILED, s.publishFailure);
         }
     }
@@ -400,71 +443,98 @@ public final class Frontend implements AutoCloseable {
         for (Stream s : active.values()) {
             long deadline = s.request.engineRequest().deadlineNanos();
             if (deadline != Long.MAX_VALUE && now >= deadline && !s.terminalSent && !s.abandoned) {
-                if (unsubmitted.remove(s)) s.inEngine = false;
-                if (s.inEngine && !s.engineDone) engine.abort(s.id());
-                fail(s, "deadline_exceeded", "deadline passed after " + s.completionTokens + " generated tokens");
+                stopChoices(s);
+                fail(s, "deadline_exceeded", "deadline passed after " + s.completionTokens() + " generated tokens");
             }
         }
         earlyCancels.expire(now);
     }
 
     private void flushDue(long now) {
-        for (Iterator<Stream> it = dirty.iterator(); it.hasNext(); ) {
-            Stream s = it.next();
-            if (s.terminalSent || s.abandoned || !s.batcher.hasPending()) {
+        for (Iterator<Choice> it = dirty.iterator(); it.hasNext(); ) {
+            Choice c = it.next();
+            Stream s = c.stream;
+            if (s.terminalSent || s.abandoned || !c.batcher.hasPending()) {
                 it.remove();
             } else if (s.unacked > 0 || !s.cleared) {
-                it.remove(); // tokens keep gathering; the acknowledgement (or the clearance) marks it dirty again
-            } else if (s.batcher.due(now)) {
+                it.remove(); // tokens keep gathering; the acknowledgement (or the clearance) marks the choice dirty again
+            } else if (c.batcher.due(now)) {
                 it.remove();
-                flushDelta(s, false);
+                flushDelta(c, false);
             }
         }
     }
 
-    private void flushDelta(Stream s, boolean end) {
-        if (end && !s.stop.stopped()) s.stop.append(s.decoder.finish());
-        String text = s.stop.take(end);
-        if (s.outputText != null) s.outputText.append(text);
-        int[] tokenIds = s.batcher.takeTokenIds();
-        var logprobs = s.batcher.takeLogprobs();
+    private void flushDelta(Choice c, boolean end) {
+        if (end && !c.stop.stopped()) c.stop.append(c.decoder.finish());
+        String text = c.stop.take(end);
+        if (c.outputText != null) c.outputText.append(text);
+        int[] tokenIds = c.batcher.takeTokenIds();
+        var logprobs = c.batcher.takeLogprobs();
         if (tokenIds.length == 0 && text.isEmpty()) return;
-        s.batcher.sent();
-        publish(s, new StreamEvent.Delta(text, tokenIds, logprobs), false);
+        c.batcher.sent();
+        Integer index = c.stream.choices.length > 1 ? c.index : null;
+        publish(c.stream, new StreamEvent.Delta(text, tokenIds, logprobs, index), false, c);
     }
 
-    private void finish(Stream s, String finishReason) {
-        flushDelta(s, true);
-        long finished = s.finishedNanos != 0 ? s.finishedNanos : nanoTime.getAsLong();
+    /**
+     * Ends one choice: its last delta goes out, and when it was the last choice still running, the request's one
+     * {@code done}. With n &gt; 1, {@code done} names each choice's end; its finish_reason is choice 0's.
+     */
+    private void finishChoice(Choice c, String finishReason) {
+        Stream s = c.stream;
+        if (c.finishReason != null || s.terminalSent) return;
+        c.finishReason = finishReason;
+        if (c.finishedNanos == 0) c.finishedNanos = nanoTime.getAsLong();
+        flushDelta(c, true);
+        for (Choice other : s.choices) if (other.finishReason == null) return;
+        long finished = 0;
+        for (Choice other : s.choices) finished = Math.max(finished, other.finishedNanos);
         long ttft = s.firstTokenNanos == 0 ? 0 : s.firstTokenNanos - s.receivedNanos;
         long queue = s.startedNanos == 0 ? finished - s.receivedNanos : s.startedNanos - s.receivedNanos;
-        var timings = new StreamEvent.Timings(s.receivedEpochNanos, queue, ttft, finished - s.receivedNanos, s.itl.toArray());
-        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens, s.cachedTokens, s.imageTokens);
-        // Calls are read from a complete output only: one cut short by max_tokens or a cancel stays text.
-        java.util.List<ToolCallOutput> calls = s.outputText != null && "stop".equals(finishReason)
-                ? ToolCallExtraction.extract(s.request.request().tools(), s.id(), s.outputText.toString()) : null;
-        publish(s, new StreamEvent.Done(calls != null ? "tool_calls" : finishReason, usage, timings, calls), true);
+        var timings = new StreamEvent.Timings(s.receivedEpochNanos, queue, ttft, finished - s.receivedNanos,
+                s.choices[0].itl.toArray());
+        var usage = new StreamEvent.Usage(s.promptTokens, s.completionTokens(), s.cachedTokens, s.imageTokens);
+        List<StreamEvent.ChoiceEnd> ends = null;
+        if (s.choices.length > 1) {
+            ends = new ArrayList<>(s.choices.length);
+            for (Choice other : s.choices) {
+                ends.add(new StreamEvent.ChoiceEnd(other.index, other.finishReason, other.completionTokens, other.cachedTokens));
+            }
+        }
+        // Calls are read from a complete output only: one cut short by max_tokens or a cancel stays text. Tools come
+        // with one choice only (RequestValidator).
+        Choice first = s.choices[0];
+        List<ToolCallOutput> calls = first.outputText != null && "stop".equals(first.finishReason)
+                ? ToolCallExtraction.extract(s.request.request().tools(), s.id(), first.outputText.toString()) : null;
+        publish(s, new StreamEvent.Done(calls != null ? "tool_calls" : first.finishReason, usage, timings, ends,
+                s.promptLogprobs == null ? null : List.copyOf(s.promptLogprobs), calls), true, null);
     }
 
     private void fail(Stream s, String code, String message) {
-        flushDelta(s, true);
-        publish(s, new StreamEvent.Error(code, message), true);
+        for (Choice c : s.choices) flushDelta(c, true);
+        publish(s, new StreamEvent.Error(code, message), true, null);
     }
 
     private void publish(Stream s, StreamEvent event, boolean terminal) {
+        publish(s, event, terminal, null);
+    }
+
+    /** @param choice the choice whose delta this is, or null for an event of the whole request */
+    private void publish(Stream s, StreamEvent event, boolean terminal, Choice choice) {
         if (terminal) {
             s.terminalSent = true;
-            dirty.remove(s);
+            for (Choice c : s.choices) dirty.remove(c);
         }
         int seq = s.seq++;
         // One event of a stream in flight at a time: an event the broker refuses is then never followed by a later
         // one, so a stream's seq has no holes (the attempt stops there and the request runs again).
         if (!s.held.isEmpty() || s.unacked > 0 || !s.cleared || !publishGate.isOpen(nanoTime.getAsLong())) {
-            s.held.add(new Held(seq, event, terminal));
+            s.held.add(new Held(seq, event, terminal, choice));
             holding.add(s);
             return;
         }
-        send(s, seq, event, terminal);
+        send(s, seq, event, terminal, choice);
     }
 
     /** The gate is open: each holding stream whose previous event was acknowledged sends its next one. */
@@ -473,49 +543,44 @@ public final class Frontend implements AutoCloseable {
             Stream s = it.next();
             if (s.unacked == 0 && s.cleared) {
                 Held h = s.held.poll();
-                if (h != null) send(s, h.seq(), h.event(), h.terminal());
+                if (h != null) send(s, h.seq(), h.event(), h.terminal(), h.choice());
             }
             if (s.held.isEmpty()) it.remove();
         }
     }
 
-    private void send(Stream s, int seq, StreamEvent event, boolean terminal) {
+    private void send(Stream s, int seq, StreamEvent event, boolean terminal, Choice choice) {
         s.unacked++;
         CompletionStage<Void> acked;
         try {
             acked = s.output.publish(s.target, seq, event);
         } catch (RuntimeException e) {
-            inbox.add(new Signal.Acked(s, terminal, e));
+            inbox.add(new Signal.Acked(s, choice, terminal, e));
             return;
         }
-        acked.whenComplete((ignored, error) -> inbox.add(new Signal.Acked(s, terminal, error)));
+        acked.whenComplete((ignored, error) -> inbox.add(new Signal.Acked(s, choice, terminal, error)));
     }
 
     private void end(Stream s, Outcome outcome, Throwable error) {
         if (s.ended) return;
         s.ended = true;
         active.remove(s.id(), s);
-        dirty.remove(s);
+        for (Choice c : s.choices) dirty.remove(c);
         gate.release();
         s.completion.ended(outcome, error);
     }
 
     // ---- per-request state --------------------------------------------------------------------------------------
 
-    /** One attempt of one request. The sink methods run on the engine thread and only enqueue. */
-    private final class Stream implements RequestSink {
+    /** One attempt of one request: its n choices share one event stream (one seq, one event in flight). */
+    private final class Stream {
         final PreparedRequest request;
         final StreamTarget target;
         final long receivedNanos;
         final long receivedEpochNanos;
         final StreamOutput output;
         final Completion completion;
-        final PromptCodec.IncrementalDecoder decoder;
-        final StopMatcher stop;
-        /** The whole output, kept only where it is read for tool calls at the end. */
-        final StringBuilder outputText;
-        final DeltaBatcher batcher;
-        final LongList itl = new LongList();
+        final Choice[] choices;
         int seq;
         /** Events handed to the output and not yet acknowledged or failed. */
         int unacked;
@@ -523,12 +588,14 @@ public final class Frontend implements AutoCloseable {
         final ArrayDeque<Held> held = new ArrayDeque<>(0);
         /** The stream's own clearance completed: its events may leave (start's {@code clearance}). */
         boolean cleared;
-        boolean inEngine, engineDone, terminalSent, abandoned, ended;
-        long startedNanos, firstTokenNanos, lastTokenNanos, finishedNanos;
-        int promptTokens, cachedTokens, completionTokens;
+        boolean terminalSent, abandoned, ended, otherChoicesSubmitted;
+        long startedNanos, firstTokenNanos;
+        int promptTokens, cachedTokens;
         /** Prompt tokens inside image runs (their spans); constant for the stream. */
         final int imageTokens;
         Throwable publishFailure;
+        /** Prompt logprobs as choice 0's prefill reports them; null when not asked for. */
+        final List<PromptTokenLogprob> promptLogprobs;
 
         Stream(PreparedRequest request, StreamTarget target, long receivedNanos, long receivedEpochNanos,
                StreamOutput output, Completion completion) {
@@ -538,17 +605,50 @@ public final class Frontend implements AutoCloseable {
             this.receivedNanos = receivedNanos;
             this.receivedEpochNanos = receivedEpochNanos;
             this.completion = completion;
-            this.decoder = request.decoder();
-            this.stop = new StopMatcher(request.stop());
-            ChatTools tools = request.request().tools();
-            this.outputText = tools != null && tools.parsesCalls() ? new StringBuilder() : null;
-            this.batcher = new DeltaBatcher(config.maxDeltaLatency().toNanos(), config.maxUnackedDeltas());
             EngineRequest er = request.engineRequest();
             this.promptTokens = er.promptTokens().length;
             this.imageTokens = er.multimodalSpans().stream().mapToInt(sp -> sp.end() - sp.start()).sum();
+            this.promptLogprobs = er.promptLogprobs() >= 0 ? new ArrayList<>() : null;
+            this.choices = new Choice[request.choices()];
+            for (int i = 0; i < choices.length; i++) choices[i] = new Choice(this, i, request.choice(i));
         }
 
         String id() { return request.id(); }
+
+        int completionTokens() {
+            int sum = 0;
+            for (Choice c : choices) sum += c.completionTokens;
+            return sum;
+        }
+    }
+
+    /** One choice of a request: one engine sequence. The sink methods run on the engine thread and only enqueue. */
+    private final class Choice implements RequestSink {
+        final Stream stream;
+        final int index;
+        final EngineRequest engineRequest;
+        final PromptCodec.IncrementalDecoder decoder;
+        final StopMatcher stop;
+        /** The whole output, kept only where it is read for tool calls at the end. */
+        final StringBuilder outputText;
+        final DeltaBatcher batcher;
+        final LongList itl = new LongList();
+        boolean submitted, inEngine, engineDone;
+        /** Set once the choice ended (its last delta is out or waits in line). */
+        String finishReason;
+        long lastTokenNanos, finishedNanos;
+        int completionTokens, cachedTokens;
+
+        Choice(Stream stream, int index, EngineRequest engineRequest) {
+            this.stream = stream;
+            this.index = index;
+            this.engineRequest = engineRequest;
+            this.decoder = stream.request.decoder();
+            this.stop = new StopMatcher(stream.request.stop());
+            ChatTools tools = stream.request.request().tools();
+            this.outputText = tools != null && tools.parsesCalls() ? new StringBuilder() : null;
+            this.batcher = new DeltaBatcher(config.maxDeltaLatency().toNanos(), config.maxUnackedDeltas());
+        }
 
         @Override public void onStarted(int promptTokens, int cachedTokens) {
             inbox.add(new Signal.Started(this, nanoTime.getAsLong(), promptTokens, cachedTokens));
@@ -556,6 +656,10 @@ public final class Frontend implements AutoCloseable {
 
         @Override public void onToken(int tokenId, TokenLogprobs logprobs) {
             inbox.add(new Signal.Token(this, nanoTime.getAsLong(), tokenId, logprobs));
+        }
+
+        @Override public void onPromptLogprobs(List<PromptTokenLogprob> logprobs) {
+            inbox.add(new Signal.PromptLogprobs(this, List.copyOf(logprobs)));
         }
 
         @Override public void onFinished(FinishReason reason) {
@@ -568,15 +672,16 @@ public final class Frontend implements AutoCloseable {
     }
 
     /** An event numbered and held back while the publish gate was closed. */
-    private record Held(int seq, StreamEvent event, boolean terminal) {}
+    private record Held(int seq, StreamEvent event, boolean terminal, Choice choice) {}
 
     private sealed interface Signal {
         record Start(Stream s) implements Signal {}
-        record Started(Stream s, long at, int promptTokens, int cachedTokens) implements Signal {}
-        record Token(Stream s, long at, int tokenId, TokenLogprobs lp) implements Signal {}
-        record Finished(Stream s, long at, RequestSink.FinishReason reason) implements Signal {}
-        record Failed(Stream s, long at, String code, String message) implements Signal {}
-        record Acked(Stream s, boolean terminal, Throwable error) implements Signal {}
+        record Started(Choice c, long at, int promptTokens, int cachedTokens) implements Signal {}
+        record Token(Choice c, long at, int tokenId, TokenLogprobs lp) implements Signal {}
+        record PromptLogprobs(Choice c, List<PromptTokenLogprob> logprobs) implements Signal {}
+        record Finished(Choice c, long at, RequestSink.FinishReason reason) implements Signal {}
+        record Failed(Choice c, long at, String code, String message) implements Signal {}
+        record Acked(Stream s, Choice c, boolean terminal, Throwable error) implements Signal {}
         record Cancel(String id) implements Signal {}
         record Abandon(String id) implements Signal {}
         record Cleared(Stream s, Throwable error) implements Signal {}

@@ -32,6 +32,9 @@ public interface PromptCodec {
     /** Tokens that end a generation (end-of-turn / EOS), added to every request's stop ids. */
     int[] stopTokenIds();
 
+    /** The bytes one token stands for (its text may be a partial UTF-8 character), for rendering logprobs. */
+    byte[] tokenBytes(int tokenId);
+
     /** Turns a stream of token ids into text pieces, holding back bytes of incomplete UTF-8 sequences. */
     interface IncrementalDecoder {
         /** Text completed by this token (possibly empty). */

@@ -26,6 +26,14 @@ public final class RequestValidator {
     public static final int MAX_MESSAGES = 1024;
     /** Latest deadline accepted, from now: far enough for any batch job, near enough to never overflow a clock. */
     public static final long MAX_DEADLINE_AHEAD_MS = 7L * 24 * 3600 * 1000;
+    /** Most choices per request (n): each one is a sequence in the batch, so one request may not fill it. */
+    public static final int MAX_CHOICES = 16;
+    /** Longest {@code user} tag: it goes into logs, so it stays short. */
+    public static final int MAX_USER_LENGTH = 256;
+    /** Most alternatives per prompt position in prompt_logprobs: they all ride on the done event. */
+    public static final int MAX_PROMPT_LOGPROBS = 5;
+    /** Longest prompt that may ask for prompt_logprobs: keeps the done event well under the topic's record size. */
+    public static final int MAX_PROMPT_LOGPROBS_TOKENS = 2048;
 
     private final ServingLimits limits;
     private final PromptCodec codec;
@@ -80,6 +88,17 @@ public final class RequestValidator {
     public PreparedRequest prepare(CompletionRequest r) {
         if (r.id() == null || r.id().isBlank()) throw reject("missing_id", "field 'id' is required");
         if (r.id().length() > MAX_ID_LENGTH) throw reject("invalid_id", "field 'id' is longer than " + MAX_ID_LENGTH);
+        // U+0000 separates a request id from its choice number in the engine (PreparedRequest.choice).
+        if (r.id().indexOf('\0') >= 0) throw reject("invalid_id", "field 'id' contains U+0000");
+        if (r.choices() < 1 || r.choices() > MAX_CHOICES) {
+            throw reject("invalid_parameter", "n must be in [1, " + MAX_CHOICES + "], got " + r.choices());
+        }
+        if (r.promptLogprobs() != null && (r.promptLogprobs() < 0 || r.promptLogprobs() > MAX_PROMPT_LOGPROBS)) {
+            throw reject("invalid_parameter", "prompt_logprobs must be in [0, " + MAX_PROMPT_LOGPROBS + "], got " + r.promptLogprobs());
+        }
+        if (r.user() != null && r.user().length() > MAX_USER_LENGTH) {
+            throw reject("invalid_parameter", "user is longer than " + MAX_USER_LENGTH + " characters");
+        }
         if (r.model() != null && !limits.modelNames().contains(r.model())) {
             throw reject("unknown_model", "model '" + r.model() + "' is not served here; served: " + limits.modelNames());
         }
@@ -170,13 +189,23 @@ public final class RequestValidator {
             // The image prompt builder lays out Meta's format without a chat template: tools would be dropped.
             throw reject("invalid_parameter", "tools and tool calls cannot be combined with images yet");
         }
+        // Calls are read from one output: tools come with one choice.
+        if (r.tools() != null && r.tools().hasTools() && r.choices() > 1) {
+            throw reject("invalid_parameter", "n > 1 is not supported with tools");
+        }
         ImagePrompts.Encoded withImages = imagePrompt ? encodeImages(r.messages()) : null;
+        // An image prompt's embeddings are computed for one sequence; its choices are not fanned out.
+        if (withImages != null && r.choices() > 1) throw reject("invalid_parameter", "n > 1 is not supported with images");
         int[] prompt = withImages != null ? withImages.ids()
                 : hasPrompt ? codec.encodePrompt(r.prompt()) : codec.encodeChat(r.messages(), r.tools());
         int maxLen = limits.maxModelLength();
         if (prompt.length >= maxLen) {
             throw reject("prompt_too_long", "prompt has " + prompt.length + " tokens; the context holds " + maxLen
                     + " including at least one generated token");
+        }
+        if (r.promptLogprobs() != null && prompt.length > MAX_PROMPT_LOGPROBS_TOKENS) {
+            throw reject("invalid_parameter", "prompt_logprobs needs a prompt of at most " + MAX_PROMPT_LOGPROBS_TOKENS
+                    + " tokens, got " + prompt.length);
         }
         int maxTokens;
         if (r.maxTokens() == null) {
@@ -213,7 +242,7 @@ public final class RequestValidator {
         EngineRequest engineRequest = new EngineRequest(r.id(), prompt, sampling, priority, deadlineNanos,
                 r.cacheSalt() == null || r.cacheSalt().isEmpty() ? null : r.cacheSalt(),
                 withImages == null ? List.of() : withImages.spans(), withImages == null ? null : withImages.embeddings(),
-                constraint);
+                constraint, r.promptLogprobs() == null ? -1 : r.promptLogprobs());
         return new PreparedRequest(r, engineRequest, List.copyOf(stop), codec);
     }
 

@@ -1,5 +1,6 @@
 package io.herd.serving;
 
+import io.herd.model.sampling.PromptTokenLogprob;
 import io.herd.model.sampling.TokenLogprobs;
 
 import java.util.List;
@@ -17,18 +18,34 @@ public sealed interface StreamEvent {
         }
     }
 
-    /** One or more generated tokens; logprobs is null unless requested, else one entry per token id. */
-    record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) implements StreamEvent {}
-
     /**
-     * The end of a successful or cancelled stream. {@code toolCalls}: the calls the output made (finish reason
-     * {@code tool_calls}), else null.
+     * One or more generated tokens of one choice; logprobs is null unless requested, else one entry per token id.
+     * {@code index} is the choice's index for a request with n &gt; 1, null for a single-choice request.
      */
-    record Done(String finishReason, Usage usage, Timings timings, List<ToolCallOutput> toolCalls) implements StreamEvent {
-        public Done(String finishReason, Usage usage, Timings timings) {
-            this(finishReason, usage, timings, null);
+    record Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs, Integer index) implements StreamEvent {
+        public Delta(String text, int[] tokenIds, List<TokenLogprobs> logprobs) {
+            this(text, tokenIds, logprobs, null);
         }
     }
+
+    /**
+     * The end of a successful or cancelled stream. For n &gt; 1, {@code choices} has each choice's end in index
+     * order and {@code finishReason} is choice 0's; null for a single-choice request. {@code promptLogprobs}: the
+     * logprobs of prompt tokens 1 … (token 0 has none) when the request asked for them, else null. {@code toolCalls}:
+     * the calls the output made (finish reason {@code tool_calls}), else null.
+     */
+    record Done(String finishReason, Usage usage, Timings timings, List<ChoiceEnd> choices,
+                List<PromptTokenLogprob> promptLogprobs, List<ToolCallOutput> toolCalls) implements StreamEvent {
+        public Done(String finishReason, Usage usage, Timings timings) {
+            this(finishReason, usage, timings, null, null, null);
+        }
+    }
+
+    /**
+     * How one choice of an n &gt; 1 request ended; cachedTokens are its prompt tokens served from the prefix cache
+     * (choices after the first share the first one's prompt blocks).
+     */
+    record ChoiceEnd(int index, String finishReason, int completionTokens, int cachedTokens) {}
 
     /** The end of a failed stream. */
     record Error(String code, String message) implements StreamEvent {}

@@ -85,5 +85,14 @@ public final class TokenizerPromptCodec implements PromptCodec {
     @Override
     public int[] stopTokenIds() { return stopTokenIds.clone(); }
 
+    @Override
+    public byte[] tokenBytes(int tokenId) {
+        try {
+            return tokenizer.tokenBytes(tokenId);
+        } catch (IllegalArgumentException e) {
+            return new byte[0]; // an id the vocabulary has no bytes for renders as empty text
+        }
+    }
+
     public Tokenizer tokenizer() { return tokenizer; }
 }

@@ -17,9 +17,16 @@ final class StringShape {
     final int maxLength;
     /** Per automaton state, the exact path lengths (in code points) to acceptance, up to the bound; null when unused. */
     private final BitSet[] lengths;
+    /**
+     * Per automaton state, the fewest code points to an accepting state (used where {@code lengths} is not): the
+     * distance a sequence running out of tokens must shrink, so a pattern such as an e-mail address is steered
+     * to its end instead of growing until the budget is gone.
+     */
+    private final int[] toAccept;
 
     StringShape(RegexDfa dfa, int minLength, int maxLength) {
         this.dfa = dfa;
+        this.toAccept = shortestToAccept(dfa);
         this.minLength = minLength;
         this.maxLength = maxLength;
         if (maxLength >= 0 && minLength > maxLength) {
@@ -75,9 +82,30 @@ final class StringShape {
     /** The fewest code points that complete content in {@code state} after {@code count} (0 when it may end). */
     int minRemaining(int state, int count) {
         int from = Math.max(0, minLength - count);
-        if (lengths == null) return dfa == RegexDfa.ANY || dfa.accepting(state) ? from : Math.max(from, 1);
+        if (lengths == null) return dfa == RegexDfa.ANY ? from : Math.max(from, toAccept[state]);
         int k = lengths[state].nextSetBit(from);
         return k < 0 ? from : k;
+    }
+
+    /** Shortest path (code points) from each state to acceptance by relaxation over the transitions; FAR if none. */
+    private static int[] shortestToAccept(RegexDfa dfa) {
+        if (dfa == RegexDfa.ANY) return null;
+        int n = dfa.nStates();
+        int[] d = new int[n];
+        for (int s = 0; s < n; s++) d[s] = dfa.accepting(s) ? 0 : CompletionDistance.FAR;
+        for (boolean changed = true; changed; ) {
+            changed = false;
+            for (int s = 0; s < n; s++) {
+                for (int i = 0; i < dfa.nPieces(s); i++) {
+                    int t = d[dfa.pieceTarget(s, i)];
+                    if (t < CompletionDistance.FAR && t + 1 < d[s]) {
+                        d[s] = t + 1;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        return d;
     }
 
     /** Whether the content may end here. */

@@ -27,6 +27,17 @@ public final class RecordingSink implements RequestSink {
         eventThread = Thread.currentThread();
     }
 
+    /** Prompt logprobs as reported, in order; the engine sends them before the first token. */
+    public final List<io.herd.model.sampling.PromptTokenLogprob> promptLogprobs = new ArrayList<>();
+
+    @Override
+    public synchronized void onPromptLogprobs(List<io.herd.model.sampling.PromptTokenLogprob> logprobs) {
+        checkOpen("onPromptLogprobs");
+        if (startedCalls == 0) throw new AssertionError("prompt logprobs before onStarted");
+        if (!tokens.isEmpty()) throw new AssertionError("prompt logprobs after a token");
+        promptLogprobs.addAll(logprobs);
+    }
+
     @Override
     public synchronized void onToken(int tokenId, TokenLogprobs logprobs) {
         checkOpen("onToken");

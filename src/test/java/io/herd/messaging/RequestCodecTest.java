@@ -58,7 +58,9 @@ class RequestCodecTest {
         assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"logprobs\":1}", "invalid_type");
         assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"stop\":[1]}", "invalid_type");
         assertCode("a", "{\"id\":\"a\",\"messages\":[{\"role\":\"user\"}]}", "invalid_type");
-        assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"n\":2}", "invalid_type");
+        assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"best_of\":2}", "invalid_type");
+        assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"n\":\"2\"}", "invalid_type");
+        assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"user\":7}", "invalid_type");
         assertCode("a", "{\"id\":\"b\",\"prompt\":\"x\"}", "invalid_request");
         assertCode("a", "{\"id\":\"a\",\"prompt\":\"x\",\"reply_to\":\"bad topic!\"}", "invalid_parameter");
         assertCode(null, "{\"id\":\"a\",\"prompt\":\"x\"}", "invalid_request");

@@ -31,4 +31,9 @@ public final class CharCodec implements PromptCodec {
     }
 
     @Override public int[] stopTokenIds() { return new int[] {EOS}; }
+
+    @Override public byte[] tokenBytes(int tokenId) {
+        return tokenId < 10 ? new byte[0]
+                : String.valueOf((char) (tokenId - 10)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 }
