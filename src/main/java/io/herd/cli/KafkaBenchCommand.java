@@ -172,7 +172,8 @@ public final class KafkaBenchCommand {
         root.put("device", SystemInfo.cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " processors visible");
         root.put("load_average_at_start", SystemInfo.loadAverages());
         root.put("target", target.describe());
-        root.put("model", o.model() == null ? "as served" : o.model().toString());
+        // The folder name only: where a run kept its model is not part of the result.
+        root.put("model", o.model() == null ? "as served" : String.valueOf(o.model().getFileName()));
         root.put("prompt", o.prompt());
         root.put("max_tokens", o.maxTokens());
         root.put("temperature", 0);
