@@ -35,8 +35,8 @@ public final class Llama4ConfigParser {
         return parse(text, file.toString());
     }
 
-    /** Parses config JSON text; {@code source} names it in error messages. */
-    public static Llama4Config parse(String json, String source) {
+    /** The top-level object of a {@code config.json}; {@code source} names it in error messages. */
+    public static JsonNode configObject(String json, String source) {
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -44,6 +44,12 @@ public final class Llama4ConfigParser {
             throw new IllegalArgumentException(source + ": model config is not valid JSON: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException(source + ": model config is not a JSON object");
+        return root;
+    }
+
+    /** Parses config JSON text; {@code source} names it in error messages. */
+    public static Llama4Config parse(String json, String source) {
+        JsonNode root = configObject(json, source);
         JsonNode text = root.has("text_config") && root.get("text_config").isObject() ? root.get("text_config") : root;
         Fields f = new Fields(text, root, source);
 

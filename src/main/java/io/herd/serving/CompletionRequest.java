@@ -27,32 +27,6 @@ public record CompletionRequest(String id, String model, String prompt, List<Req
                                 Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
                                 Boolean ignoreEos, Integer n, String user, Integer promptLogprobs, ChatTools tools) {
 
-    /** A request without tools. */
-    public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
-                             Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
-                             List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
-                             Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
-                             ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
-                             Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
-                             Boolean ignoreEos, Integer n, String user, Integer promptLogprobs) {
-        this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
-                priority, deadlineMs, replyTo, cacheSalt, metadata, responseFormat, presencePenalty, frequencyPenalty,
-                repetitionPenalty, logitBias, minTokens, ignoreEos, n, user, promptLogprobs, null);
-    }
-
-    /** A request for one choice, without a user tag, with tools. */
-    public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
-                             Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,
-                             List<String> stop, Boolean logprobs, Integer topLogprobs, Integer priority,
-                             Long deadlineMs, String replyTo, String cacheSalt, Map<String, Object> metadata,
-                             ConstraintSpec responseFormat, Float presencePenalty, Float frequencyPenalty,
-                             Float repetitionPenalty, Map<Integer, Float> logitBias, Integer minTokens,
-                             Boolean ignoreEos, ChatTools tools) {
-        this(id, model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop, logprobs, topLogprobs,
-                priority, deadlineMs, replyTo, cacheSalt, metadata, responseFormat, presencePenalty, frequencyPenalty,
-                repetitionPenalty, logitBias, minTokens, ignoreEos, null, null, null, tools);
-    }
-
     /** A request for one choice, without a user tag. */
     public CompletionRequest(String id, String model, String prompt, List<RequestMessage> messages,
                              Integer maxTokens, Float temperature, Float topP, Integer topK, Float minP, Long seed,

@@ -26,7 +26,7 @@ class FrontendChoicesTest {
 
     static CompletionRequest request(String id, int n, List<String> stop, Long seed) {
         return new CompletionRequest(id, null, "hi", null, 10, 0.8f, null, null, null, seed, stop, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, n, "user-7", null);
+                null, null, null, null, null, null, null, null, null, null, null, n, "user-7", null, null);
     }
 
     AtomicReference<Frontend.Outcome> start(PreparedRequest prepared) {
@@ -198,7 +198,7 @@ class FrontendChoicesTest {
         }
         assertThat(validator.prepare(request("b", RequestValidator.MAX_CHOICES, null, null)).choices()).isEqualTo(16);
         var longUser = new CompletionRequest("u", null, "hi", null, 10, 0.8f, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null, 1, "u".repeat(RequestValidator.MAX_USER_LENGTH + 1), null);
+                null, null, null, null, null, null, null, null, null, null, null, null, 1, "u".repeat(RequestValidator.MAX_USER_LENGTH + 1), null, null);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> validator.prepare(longUser))
                 .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.code()).isEqualTo("invalid_parameter"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> validator.prepare(request("x\u00001", 1, null, null)))

@@ -224,7 +224,7 @@ class FrontendTest {
         CompletionRequest r = plain.request();
         CompletionRequest withTools = new CompletionRequest(r.id(), null, null, List.of(new RequestMessage("user", "hi")),
                 10, 0f, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, tools);
+                null, null, null, null, null, tools);
         AtomicReference<Frontend.Outcome> outcome = new AtomicReference<>();
         frontend.awaitCapacity().toCompletableFuture().join();
         frontend.start(new PreparedRequest(withTools, plain.engineRequest(), List.of(), plain.codec()),

@@ -1,7 +1,7 @@
 package io.herd.model.vision;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.herd.model.Llama4ConfigParser;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,8 +15,6 @@ import java.util.Optional;
  * rather than computed differently.
  */
 public final class Llama4VisionConfigParser {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private Llama4VisionConfigParser() {}
 
     /** Parses {@code config.json}; {@code path} may also be the model directory. */
@@ -30,13 +28,7 @@ public final class Llama4VisionConfigParser {
     }
 
     public static Optional<Llama4VisionConfig> parse(String json, String source) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": model config is not valid JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) throw new IllegalArgumentException(source + ": model config is not a JSON object");
+        JsonNode root = Llama4ConfigParser.configObject(json, source);
         JsonNode v = root.get("vision_config");
         if (v == null || v.isNull()) return Optional.empty();
         if (!v.isObject()) throw new IllegalArgumentException(source + ": vision_config is not an object");
